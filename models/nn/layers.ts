@@ -6,23 +6,31 @@ import { Module, Parameter } from './module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Conv2dOptions, Ops } from '../ops/ops.ts';
 
+// Each initialiser draws one 32-bit seed from the module's Rng at construction and fills the values lazily from
+// its own Rng, so the result does not depend on the order in which parameters are first touched.
+
 export function uniformParam(shape: number[], bound: number, rng: Rng): Parameter {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = (rng.uniform() * 2 - 1) * bound;
-  return new Parameter(shape, data);
+  const seed = rng.nextUint32();
+  return new Parameter(shape, () => {
+    const r = new Rng(seed);
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = (r.uniform() * 2 - 1) * bound;
+    return data;
+  });
 }
 
 export function normalParam(shape: number[], std: number, rng: Rng): Parameter {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
-  return new Parameter(shape, data);
+  const seed = rng.nextUint32();
+  return new Parameter(shape, () => {
+    const r = new Rng(seed);
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = r.normal() * std;
+    return data;
+  });
 }
 
 export function constantParam(shape: number[], value: number): Parameter {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return new Parameter(shape, new Float32Array(n).fill(value));
+  return new Parameter(shape, () => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value));
 }
 
 export class Linear extends Module {

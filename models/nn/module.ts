@@ -9,25 +9,51 @@ export class Parameter {
   version = 0;
   /** Full key, filled in when the owning module tree is named (see `Module.namedParameters`). */
   key = '';
+  private _data: Float32Array | undefined;
+  private _init: (() => Float32Array) | undefined;
 
+  /**
+   * `data` may be an initialiser: it runs on first access, so a real-size model (1.3 B parameters) can be built
+   * to count its parameters and list its keys without allocating, and weights loaded from a file never pay for
+   * a random initialisation.
+   */
   constructor(
     readonly shape: number[],
-    public data: Float32Array,
+    data: Float32Array | (() => Float32Array),
     public trainable = true,
   ) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (n !== data.length) throw new Error(`Parameter: shape [${shape}] needs ${n} values, got ${data.length}`);
+    if (typeof data === 'function') this._init = data;
+    else {
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (n !== data.length) throw new Error(`Parameter: shape [${shape}] needs ${n} values, got ${data.length}`);
+      this._data = data;
+    }
   }
 
   get size(): number {
-    return this.data.length;
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  get materialized(): boolean {
+    return this._data !== undefined;
+  }
+
+  get data(): Float32Array {
+    if (!this._data) {
+      const d = this._init!();
+      if (d.length !== this.size) throw new Error(`Parameter ${this.key}: initialiser gave ${d.length} values, needs ${this.size}`);
+      this._data = d;
+      this._init = undefined;
+    }
+    return this._data;
   }
 
   set(data: Float32Array): void {
-    if (data.length !== this.data.length) {
-      throw new Error(`Parameter ${this.key}: expected ${this.data.length} values, got ${data.length}`);
+    if (data.length !== this.size) {
+      throw new Error(`Parameter ${this.key}: expected ${this.size} values, got ${data.length}`);
     }
-    this.data = data;
+    this._data = data;
+    this._init = undefined;
     this.version++;
   }
 }
