@@ -77,6 +77,11 @@ export interface NodeContext {
   addOutputFile(file: OutputFile): void;
   /** When this run is a step of a training loop: the step. Per-step nodes read it. */
   readonly step?: StepInfo;
+  /**
+   * The workflow being run (as parsed, with the run's overrides applied), so output nodes can embed it in what
+   * they write (SaveImage puts it in the PNG so that dropping the image into the editor restores the graph).
+   */
+  readonly workflow?: unknown;
 }
 
 export interface OutputFile {

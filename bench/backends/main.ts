@@ -1,0 +1,168 @@
+// npx tsx bench/backends/main.ts [--with-cpu]
+// Forward time and GFLOP/s of a U-Net-like block (batch 1, 320×32×32, context 77×768) and a causal transformer
+// block on each available backend side by side, with the theoretical FLOPs and the ORT / tfjs-wasm speed-up; then a
+// training step (forward + backward + AdamW) of the U-Net-like block on tfjs-wasm, against the time its
+// forward+backward FLOPs (≈ 3× forward) would take at the wasm backend's own matmul rate. Prints a table; not a test.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTfjsOps, parameterGrads, tf, type TfjsOps } from '../../models/backends/tfjs/index.ts';
+import { OnnxRunner, traceForward } from '../../models/backends/onnx/runner.ts';
+import { checkProvider, type ExecutionProvider } from '../../models/backends/onnx/session.ts';
+import { graphFlops } from '../../models/backends/onnx/flops.ts';
+import { AdamW } from '../../models/optim/adamw.ts';
+import { Rng, randn } from '../../models/ops/random.ts';
+import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
+import type { Module } from '../../models/nn/module.ts';
+import type { ForwardFn } from '../../models/runtime/runner.ts';
+import { DecoderBlock, UNetLikeBlock } from './stack.ts';
+
+const REPS = Number(process.env.BENCH_REPS) || 3;
+const withCpu = process.argv.includes('--with-cpu');
+
+interface Workload {
+  name: string;
+  model: Module;
+  forward: ForwardFn;
+  inputs: HostTensor[];
+}
+
+const host = (shape: number[], seed: number) => hostTensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
+const unet = new UNetLikeBlock(320, 768, new Rng(1));
+const decoder = new DecoderBlock(1024, 16, new Rng(2));
+const workloads: Workload[] = [
+  {
+    name: 'U-Net-like block 1×320×32×32, ctx 77×768',
+    model: unet,
+    forward: (o, [x, c]) => [unet.forward(o, x!, c!)],
+    inputs: [host([1, 320, 32, 32], 3), host([1, 77, 768], 4)],
+  },
+  {
+    name: 'causal transformer block d=1024, T=256',
+    model: decoder,
+    forward: (o, [x]) => [decoder.forward(o, x!)],
+    inputs: [host([1, 256, 1024], 5)],
+  },
+];
+
+async function median(reps: number, fn: () => Promise<void> | void): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+function tfjsForward(ops: TfjsOps, w: Workload): void {
+  tf.tidy(() => {
+    const outs = w.forward(ops, w.inputs.map((h) => ops.fromHost(h)));
+    outs.forEach((t) => t.dataSync());
+  });
+}
+
+interface Row {
+  workload: string;
+  backend: string;
+  gflop: number;
+  ms?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+
+// The wasm backend's matmul rate, the yardstick for the training-step goal.
+const wasm = await createTfjsOps('wasm');
+const matmulMs = await (async () => {
+  const a = tf.randomNormal([1024, 1024]);
+  const b = tf.randomNormal([1024, 1024]);
+  tf.tidy(() => tf.matMul(a, b).dataSync());
+  const ms = await median(REPS, () => tf.tidy(() => void tf.matMul(a, b).dataSync()));
+  tf.dispose([a, b]);
+  return ms;
+})();
+const matmulRate = (2 * 1024 ** 3) / (matmulMs / 1000) / 1e9;
+rows.push({ workload: 'MatMul 1024³', backend: 'tfjs-wasm', gflop: 2 * 1024 ** 3 / 1e9, ms: matmulMs });
+
+const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'kosmos-bench-onnx-'));
+const flopsOf = new Map<Workload, number>();
+for (const w of workloads) {
+  const flops = graphFlops(traceForward(w.model, w.forward, w.inputs).graph);
+  flopsOf.set(w, flops);
+  const gflop = flops / 1e9;
+  tfjsForward(wasm, w);
+  rows.push({ workload: w.name, backend: 'tfjs-wasm', gflop, ms: await median(REPS, () => tfjsForward(wasm, w)) });
+  for (const ep of ['cpu', 'webgpu'] as ExecutionProvider[]) {
+    try {
+      checkProvider(ep);
+      const runner = new OnnxRunner(cacheDir, ep);
+      await runner.run(w.model, 'bench', w.forward, w.inputs);
+      const ms = await median(REPS + 2, async () => void (await runner.run(w.model, 'bench', w.forward, w.inputs)));
+      rows.push({ workload: w.name, backend: `ORT ${ep} (${ep === 'cpu' ? os.availableParallelism() + ' threads' : 'GPU'})`, gflop, ms });
+      await runner.sessions.clear();
+    } catch (err) {
+      rows.push({ workload: w.name, backend: `ORT ${ep}`, gflop, note: `unavailable: ${(err as Error).message.split('\n')[0]!.slice(0, 90)}` });
+    }
+  }
+}
+for (const kind of ['node', 'webgpu'] as const) {
+  try {
+    await createTfjsOps(kind);
+    rows.push({ workload: '(not timed here)', backend: `tfjs-${kind}`, gflop: 0, note: 'available; rerun with KOSMOS_G_TFJS to time it' });
+  } catch (err) {
+    rows.push({ workload: '—', backend: `tfjs-${kind}`, gflop: 0, note: `unavailable: ${(err as Error).message.slice(0, 90)}` });
+  }
+}
+await createTfjsOps('wasm');
+if (withCpu) {
+  const cpu = await createTfjsOps('cpu');
+  const w = workloads[0]!;
+  rows.push({ workload: w.name, backend: 'tfjs-cpu', gflop: flopsOf.get(w)! / 1e9, ms: await median(1, () => tfjsForward(cpu, w)) });
+  await createTfjsOps('wasm');
+}
+
+// Training step on tfjs-wasm: forward + backward + AdamW over every parameter of the U-Net-like block.
+const train = workloads[0]!;
+const params = train.model.parameters();
+const opt = new AdamW(params, { lr: 1e-4 });
+const step = () => {
+  const { grads } = parameterGrads(wasm, params, () => {
+    const [y] = train.forward(wasm, train.inputs.map((h) => wasm.fromHost(h)));
+    return tf.mean(tf.square(y!));
+  });
+  opt.update(grads);
+};
+step();
+const before = tf.memory().numTensors;
+const trainMs = await median(Math.max(2, REPS - 1), step);
+const leaked = tf.memory().numTensors - before;
+const trainFlops = (3 * flopsOf.get(train)!) / 1e9;
+rows.push({ workload: `${train.name}: train step`, backend: 'tfjs-wasm', gflop: trainFlops, ms: trainMs });
+rmSync(cacheDir, { recursive: true, force: true });
+
+// ---- table
+const base = new Map(rows.filter((r) => r.backend === 'tfjs-wasm' && r.ms).map((r) => [r.workload, r.ms!]));
+const pad = (s: string, n: number) => s.padEnd(n);
+const lines = [
+  `| ${pad('workload', 48)} | ${pad('backend', 22)} | GFLOP  | ms       | GFLOP/s | speed-up vs tfjs-wasm |`,
+  `| ${'-'.repeat(48)} | ${'-'.repeat(22)} | ------ | -------- | ------- | --------------------- |`,
+];
+for (const r of rows) {
+  if (r.note) {
+    lines.push(`| ${pad(r.workload, 48)} | ${pad(r.backend, 22)} | ${r.note}`);
+    continue;
+  }
+  const rate = r.gflop / (r.ms! / 1000);
+  const b = base.get(r.workload);
+  const ratio = b && !r.backend.startsWith('tfjs-wasm') ? `${(b / r.ms!).toFixed(2)}×` : '';
+  lines.push(`| ${pad(r.workload, 48)} | ${pad(r.backend, 22)} | ${r.gflop.toFixed(2).padStart(6)} | ${r.ms!.toFixed(1).padStart(8)} | ${rate.toFixed(1).padStart(7)} | ${pad(ratio, 21)} |`);
+}
+console.log(lines.join('\n'));
+const ideal = (trainFlops * 1e9) / (matmulRate * 1e9) * 1000;
+console.log(
+  `\ntfjs-wasm matmul rate ${matmulRate.toFixed(1)} GFLOP/s; training step ${trainMs.toFixed(0)} ms vs ${ideal.toFixed(0)} ms for its ` +
+    `${trainFlops.toFixed(1)} GFLOP at that rate: ${(trainMs / ideal).toFixed(2)}× (goal ≤ 2×); tensors leaked per step: ${leaked}`,
+);
+console.log(`cores: ${os.availableParallelism()}, reps: median of ${REPS}`);

@@ -1,0 +1,123 @@
+// A shape-only Ops that counts the floating-point operations of a forward pass (2 per multiply-add in matmul,
+// linear, conv and attention; elementwise work is ignored, as GFLOP/s figures usually do). It never touches
+// parameter data, so it counts the real SD 1.5 U-Net without allocating it.
+
+import type { Parameter } from '../../models/nn/module.ts';
+import type { Conv2dOptions, DType, Ops } from '../../models/ops/ops.ts';
+import {
+  broadcastShapes,
+  checkReshape,
+  checkSplit,
+  checkTranspose,
+  concatShape,
+  convGeometry,
+  linearShape,
+  matmulShape,
+  normAxes,
+  reduceShape,
+  sliceSizes,
+} from '../../models/backends/shapes.ts';
+
+export interface Sym {
+  shape: number[];
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+export class FlopCounter implements Ops<Sym> {
+  readonly name = 'flop-counter';
+  flops = 0;
+  param(p: Parameter): Sym {
+    return { shape: [...p.shape] };
+  }
+  tensor(_d: Float32Array | Int32Array, shape: readonly number[]): Sym {
+    return { shape: [...shape] };
+  }
+  shape(x: Sym): number[] {
+    return [...x.shape];
+  }
+  dtype(): DType {
+    return 'float32';
+  }
+  private bin(a: Sym, b: Sym | number): Sym {
+    return { shape: typeof b === 'number' ? [...a.shape] : broadcastShapes('elementwise', a.shape, b.shape) };
+  }
+  private same(x: Sym): Sym {
+    return { shape: [...x.shape] };
+  }
+  toFloat = (x: Sym) => this.same(x);
+  add = (a: Sym, b: Sym | number) => this.bin(a, b);
+  sub = (a: Sym, b: Sym | number) => this.bin(a, b);
+  mul = (a: Sym, b: Sym | number) => this.bin(a, b);
+  div = (a: Sym, b: Sym | number) => this.bin(a, b);
+  neg = (x: Sym) => this.same(x);
+  exp = (x: Sym) => this.same(x);
+  log = (x: Sym) => this.same(x);
+  sqrt = (x: Sym) => this.same(x);
+  sin = (x: Sym) => this.same(x);
+  cos = (x: Sym) => this.same(x);
+  tanh = (x: Sym) => this.same(x);
+  sigmoid = (x: Sym) => this.same(x);
+  square = (x: Sym) => this.same(x);
+  abs = (x: Sym) => this.same(x);
+  clamp = (x: Sym) => this.same(x);
+  relu = (x: Sym) => this.same(x);
+  silu = (x: Sym) => this.same(x);
+  gelu = (x: Sym) => this.same(x);
+  quickGelu = (x: Sym) => this.same(x);
+  softmax = (x: Sym) => this.same(x);
+  logSoftmax = (x: Sym) => this.same(x);
+  private reduce(x: Sym, axes?: number | number[], keep = false): Sym {
+    return { shape: reduceShape(x.shape, normAxes('reduce', axes, x.shape.length), keep) };
+  }
+  sum = (x: Sym, axes?: number | number[], keep?: boolean) => this.reduce(x, axes, keep);
+  mean = (x: Sym, axes?: number | number[], keep?: boolean) => this.reduce(x, axes, keep);
+  max = (x: Sym, axes?: number | number[], keep?: boolean) => this.reduce(x, axes, keep);
+  matmul(a: Sym, b: Sym, ta = false, tb = false): Sym {
+    const { out } = matmulShape(a.shape, b.shape, ta, tb);
+    const k = ta ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    this.flops += 2 * numel(out) * k;
+    return { shape: out };
+  }
+  linear(x: Sym, w: Sym, b?: Sym): Sym {
+    const out = linearShape(x.shape, w.shape, b?.shape);
+    this.flops += 2 * numel(out) * w.shape[1];
+    return { shape: out };
+  }
+  conv2d(x: Sym, w: Sym, b?: Sym, o?: Conv2dOptions): Sym {
+    const g = convGeometry(x.shape, w.shape, o, b?.shape);
+    this.flops += 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
+    return { shape: g.out };
+  }
+  layerNorm = (x: Sym) => this.same(x);
+  groupNorm = (x: Sym) => this.same(x);
+  embedding(table: Sym, ids: Sym): Sym {
+    return { shape: [...ids.shape, table.shape[1]] };
+  }
+  reshape(x: Sym, shape: readonly number[]): Sym {
+    return { shape: checkReshape(x.shape, shape) };
+  }
+  transpose(x: Sym, perm: readonly number[]): Sym {
+    return { shape: checkTranspose(x.shape, perm) };
+  }
+  concat(xs: readonly Sym[], axis: number): Sym {
+    return { shape: concatShape(xs.map((x) => x.shape), axis).out };
+  }
+  split(x: Sym, sizes: readonly number[], axis: number): Sym[] {
+    const a = checkSplit(x.shape, sizes, axis);
+    return sizes.map((s) => ({ shape: x.shape.map((d, i) => (i === a ? s : d)) }));
+  }
+  slice(x: Sym, begin: readonly number[], size: readonly number[]): Sym {
+    return { shape: sliceSizes(x.shape, begin, size) };
+  }
+  upsampleNearest2d(x: Sym, scale: number): Sym {
+    const [n, c, h, w] = x.shape;
+    return { shape: [n, c, h * scale, w * scale] };
+  }
+  attention(q: Sym, k: Sym, v: Sym): Sym {
+    const [b, h, tq, d] = q.shape;
+    const tk = k.shape[2];
+    this.flops += 2 * b * h * tq * tk * d * 2; // q·kᵀ and p·v
+    return { shape: [b, h, tq, v.shape[3]] };
+  }
+}

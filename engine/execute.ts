@@ -1,0 +1,392 @@
+// The executor: validates, plans and runs a workflow. It runs only what the requested outputs need, in
+// dependency order, serves unchanged nodes from the content-keyed cache, reports events per node, stops at the
+// next cancellation point when the job's signal aborts, turns a throwing node into a structured error (the
+// process lives on) and releases values once their last consumer has run.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { AnyNodeDefinition, Logger, NodeContext, OutputFile, Progress, StepInfo } from './node-def.ts';
+import { CancelledError, KosmosError, errorCode, errorMessage, type WorkflowIssue } from './errors.ts';
+import type { Workflow } from './format.ts';
+import type { Registry } from './registry.ts';
+import { validateWorkflow } from './validate.ts';
+import { compileWorkflow, type CompiledGraph, type CompiledNode } from './compile.ts';
+import { planRun, type Plan, type RecomputeRegion } from './plan.ts';
+import { OutputCache, disposeValue } from './cache.ts';
+import { applyOverrides, type Overrides } from './overrides.ts';
+import type { EngineEvent, JobStatus, RunResult } from './events.ts';
+
+export type { EngineEvent, RunResult, JobStatus } from './events.ts';
+
+export interface ExecutorOptions {
+  /** Cache limits: entries (default 1000) and bytes (default half the machine's memory). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+  /** Where job output folders go when a run names no outputDir (default ./data). */
+  dataDir?: string;
+  /** Relative PATH widget values are checked against this folder (default: the current directory). */
+  baseDir?: string;
+  /** An extra rule for PATH widget values (e.g. "inside the allowed roots"): a message when refused. */
+  checkPath?: (absolutePath: string, mode: 'read' | 'write') => string | undefined;
+  /** Where node log lines go (default: stderr). */
+  log?: (level: 'info' | 'warn' | 'error', message: string, where: { jobId: string; nodeId: string }) => void;
+}
+
+export interface RunOptions {
+  jobId?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: EngineEvent) => void;
+  /** `"NODE_ID.INPUT": value`, applied to widgets before validation. */
+  overrides?: Overrides;
+  /** Node ids to compute; default: all active output nodes. */
+  outputs?: string[];
+  /** Folder for this job's output files; default `<dataDir>/outputs/<jobId>`. */
+  outputDir?: string;
+}
+
+/** A failure inside a node that ran as part of another node's recompute region: the error names that node. */
+class NodeFailure extends Error {
+  constructor(
+    readonly nodeId: string,
+    readonly nodeType: string,
+    readonly error: unknown,
+  ) {
+    super(errorMessage(error));
+  }
+}
+
+interface Job {
+  id: string;
+  signal: AbortSignal;
+  emit: (event: EngineEvent) => void;
+  workflow: Workflow;
+  graph: CompiledGraph;
+  plan: Plan;
+  outputDir: string;
+  scratch?: Promise<string>;
+  /** Output values of nodes that ran (or were served from the cache) and are still needed. */
+  values: Map<string, Record<string, unknown>>;
+  /** How many planned nodes still need each node's values. */
+  pending: Map<string, number>;
+  /** Objects this job produced and did not hand to the cache: the job disposes them. */
+  produced: WeakSet<object>;
+  /** Live references to each object among `values` (a node may pass its input through unchanged). */
+  refs: Map<object, number>;
+  pinned: string[];
+  requested: Set<string>;
+}
+
+export class Executor {
+  private readonly cache: OutputCache;
+
+  constructor(
+    readonly registry: Registry,
+    private readonly options: ExecutorOptions = {},
+  ) {
+    this.cache = new OutputCache({
+      maxEntries: options.cacheEntries ?? 1000,
+      maxBytes: options.cacheBytes ?? Math.floor(os.totalmem() / 2),
+    });
+  }
+
+  /** Every problem with this workflow (and these overrides); empty when it can run. */
+  validate(workflow: Workflow, overrides?: Overrides): WorkflowIssue[] {
+    const applied = applyOverrides(workflow, overrides);
+    if (applied.issues.length > 0) return applied.issues;
+    const issues = validateWorkflow(applied.workflow, this.registry);
+    return issues.length > 0 ? issues : this.pathIssues(applied.workflow);
+  }
+
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  /** Number of cached node outputs and their bytes. */
+  cacheStats(): { entries: number; bytes: number } {
+    return { entries: this.cache.size, bytes: this.cache.bytes };
+  }
+
+  /** Run a workflow. Never throws for user errors: the result's status is 'error' with the issues. */
+  async run(workflow: Workflow, options: RunOptions = {}): Promise<RunResult> {
+    const jobId = options.jobId ?? randomUUID();
+    const started = performance.now();
+    const emit = (event: EngineEvent): void => {
+      if (options.onEvent === undefined) return;
+      try {
+        options.onEvent(event);
+      } catch (error) {
+        this.logLine('warn', `event listener failed: ${errorMessage(error)}`, { jobId, nodeId: '' });
+      }
+    };
+    const result: RunResult = { jobId, status: 'ok', nodes: {}, outputs: {}, errors: [], seconds: 0 };
+    const finish = (status: JobStatus, errors: WorkflowIssue[]): RunResult => {
+      result.status = status;
+      result.errors = errors;
+      result.seconds = (performance.now() - started) / 1000;
+      emit({ type: 'job_done', jobId, status, seconds: result.seconds, ...(errors[0] !== undefined ? { error: errors[0] } : {}) });
+      return result;
+    };
+
+    const applied = applyOverrides(workflow, options.overrides);
+    let issues = applied.issues.length > 0 ? applied.issues : validateWorkflow(applied.workflow, this.registry);
+    if (issues.length === 0) issues = this.pathIssues(applied.workflow);
+    if (issues.length > 0) return finish('error', issues);
+
+    const { graph } = compileWorkflow(applied.workflow, this.registry);
+    const requested = options.outputs ?? graph.outputNodes;
+    const unknown = requested.filter((id) => !graph.nodes.has(id));
+    if (unknown.length > 0) {
+      return finish('error', unknown.map((id) => ({ code: 'UNKNOWN_OUTPUT', node: id, message: `requested output "${id}" is not an active node of the workflow` })));
+    }
+    if (requested.length === 0) return finish('error', [{ code: 'NO_OUTPUT_NODE', message: 'no outputs were requested' }]);
+    let plan: Plan;
+    try {
+      plan = planRun(graph, requested);
+    } catch (error) {
+      return finish('error', [{ code: errorCode(error, 'PLAN_FAILED'), message: errorMessage(error) }]);
+    }
+
+    const job: Job = {
+      id: jobId,
+      signal: options.signal ?? new AbortController().signal,
+      emit,
+      workflow: applied.workflow,
+      graph,
+      plan,
+      outputDir: path.resolve(options.outputDir ?? path.join(this.options.dataDir ?? 'data', 'outputs', jobId)),
+      values: new Map(),
+      pending: new Map(),
+      produced: new WeakSet(),
+      refs: new Map(),
+      pinned: [],
+      requested: new Set(requested),
+    };
+    for (const held of plan.holds.values()) for (const id of held) job.pending.set(id, (job.pending.get(id) ?? 0) + 1);
+
+    emit({ type: 'job_started', jobId, nodes: plan.order });
+    let current: CompiledNode | undefined;
+    try {
+      for (const id of plan.order) {
+        if (job.signal.aborted) throw new CancelledError();
+        current = graph.nodes.get(id)!;
+        await this.runNode(job, current, result);
+        for (const held of plan.holds.get(id) ?? []) {
+          const left = job.pending.get(held)! - 1;
+          job.pending.set(held, left);
+          if (left === 0 && !job.requested.has(held)) this.release(job, held);
+        }
+      }
+      // Values handed back in the result now belong to the caller.
+      for (const id of job.requested) job.values.delete(id);
+      return finish('ok', []);
+    } catch (error) {
+      for (const id of job.requested) delete result.outputs[id];
+      if (error instanceof CancelledError || (job.signal.aborted && errorCode(error, '') === 'CANCELLED')) {
+        return finish('cancelled', [{ code: 'CANCELLED', ...(current ? { node: current.id } : {}), message: errorMessage(error) }]);
+      }
+      const failure = error instanceof NodeFailure ? error : new NodeFailure(current?.id ?? '', current?.type ?? '', error);
+      if (failure.error instanceof CancelledError) {
+        return finish('cancelled', [{ code: 'CANCELLED', node: failure.nodeId, message: errorMessage(failure.error) }]);
+      }
+      const code = errorCode(failure.error, 'NODE_FAILED');
+      const message = errorMessage(failure.error);
+      if (process.env.KOSMOS_G_DEBUG && failure.error instanceof Error && !(failure.error instanceof KosmosError)) {
+        this.logLine('error', failure.error.stack ?? message, { jobId, nodeId: failure.nodeId });
+      }
+      emit({ type: 'node_error', jobId, nodeId: failure.nodeId, nodeType: failure.nodeType, code, message });
+      return finish('error', [{ code, node: failure.nodeId, message }]);
+    } finally {
+      for (const id of [...job.values.keys()]) this.release(job, id);
+      for (const key of job.pinned) this.cache.unpin(key);
+      if (job.scratch !== undefined) {
+        const dir = await job.scratch.catch(() => undefined);
+        if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async runNode(job: Job, node: CompiledNode, result: RunResult): Promise<void> {
+    const key = job.plan.keys.get(node.id)!;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.cache.pin(key);
+      job.pinned.push(key);
+      this.keep(job, node.id, cached.outputs);
+      result.nodes[node.id] = { status: 'cached', seconds: 0 };
+      job.emit({ type: 'node_cached', jobId: job.id, nodeId: node.id });
+      if (job.requested.has(node.id)) result.outputs[node.id] = outputRecord(cached.files, cached.outputs);
+      return;
+    }
+    job.emit({ type: 'node_started', jobId: job.id, nodeId: node.id, nodeType: node.type });
+    const files: OutputFile[] = [];
+    const args = this.buildArgs(job, node, (id) => job.values.get(id));
+    const ctx = this.context(job, node.id, files);
+    const t0 = performance.now();
+    const outputs = checkOutputs(node.def, await node.def.execute(args as never, ctx));
+    const seconds = (performance.now() - t0) / 1000;
+    if (node.def.cacheable !== false && this.cache.set(key, outputs, files)) {
+      this.cache.pin(key);
+      job.pinned.push(key);
+    } else {
+      for (const v of Object.values(outputs)) if (typeof v === 'object' && v !== null) job.produced.add(v);
+    }
+    this.keep(job, node.id, outputs);
+    result.nodes[node.id] = { status: 'executed', seconds };
+    job.emit({ type: 'node_done', jobId: job.id, nodeId: node.id, seconds, ...(files.length > 0 ? { outputs: files } : {}) });
+    if (job.requested.has(node.id)) result.outputs[node.id] = outputRecord(files, outputs);
+  }
+
+  /** The arguments of `execute`: widget values, linked values and recompute functions, by name. */
+  private buildArgs(job: Job, node: CompiledNode, valuesOf: (id: string) => Record<string, unknown> | undefined): Record<string, unknown> {
+    const args: Record<string, unknown> = { ...node.widgets };
+    for (const [name, link] of Object.entries(node.links)) {
+      if (node.def.inputs[name]?.recompute === true) {
+        const region = job.plan.regions.get(node.id)?.get(name);
+        if (region === undefined) {
+          throw new KosmosError('RECOMPUTE_NESTED', `node "${node.id}": recompute input "${name}" inside another recompute region is not supported`);
+        }
+        args[name] = this.recompute(job, region, node.id);
+        continue;
+      }
+      const values = valuesOf(link.node);
+      if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${node.id}" ran`);
+      args[name] = values[link.output];
+    }
+    return args;
+  }
+
+  /** The function a `recompute` input receives: re-run the per-step region with ctx.step set. */
+  private recompute(job: Job, region: RecomputeRegion, owner: string): (step: StepInfo) => Promise<unknown> {
+    return async (step: StepInfo) => {
+      if (job.signal.aborted) throw new CancelledError();
+      if (region.nodes.length === 0) return job.values.get(region.source.node)?.[region.source.output];
+      // Values computed inside a region belong to the caller (a training step disposes them under its own scope).
+      const local = new Map<string, Record<string, unknown>>();
+      for (const id of region.nodes) {
+        const node = job.graph.nodes.get(id)!;
+        try {
+          const args = this.buildArgs(job, node, (dep) => local.get(dep) ?? job.values.get(dep));
+          const files: OutputFile[] = [];
+          local.set(id, checkOutputs(node.def, await node.def.execute(args as never, this.context(job, id, files, step))));
+          if (files.length > 0) job.emit({ type: 'node_done', jobId: job.id, nodeId: owner, seconds: 0, outputs: files });
+        } catch (error) {
+          if (error instanceof NodeFailure) throw error;
+          throw new NodeFailure(id, node.type, error);
+        }
+      }
+      return local.get(region.source.node)![region.source.output];
+    };
+  }
+
+  private context(job: Job, nodeId: string, files: OutputFile[], step?: StepInfo): NodeContext {
+    const where = { jobId: job.id, nodeId };
+    const throwIfCancelled = (): void => {
+      if (job.signal.aborted) throw new CancelledError();
+    };
+    const log: Logger = {
+      info: (m) => this.logLine('info', m, where),
+      warn: (m) => this.logLine('warn', m, where),
+      error: (m) => this.logLine('error', m, where),
+    };
+    return {
+      jobId: job.id,
+      nodeId,
+      signal: job.signal,
+      log,
+      workflow: job.workflow,
+      ...(step !== undefined ? { step } : {}),
+      throwIfCancelled,
+      progress: (p: Progress) => {
+        throwIfCancelled();
+        job.emit({
+          type: 'node_progress',
+          jobId: job.id,
+          nodeId,
+          value: p.value,
+          max: p.max,
+          ...(p.metrics !== undefined ? { metrics: p.metrics } : {}),
+          ...(p.preview !== undefined ? { preview: p.preview } : {}),
+        });
+      },
+      scratchDir: () => (job.scratch ??= mkdtemp(path.join(os.tmpdir(), `kosmos-g-${job.id.slice(0, 8)}-`))),
+      outputDir: async () => {
+        await mkdir(job.outputDir, { recursive: true });
+        return job.outputDir;
+      },
+      addOutputFile: (file: OutputFile) => {
+        files.push(file);
+      },
+    };
+  }
+
+  private keep(job: Job, id: string, outputs: Record<string, unknown>): void {
+    job.values.set(id, outputs);
+    for (const v of Object.values(outputs)) if (typeof v === 'object' && v !== null) job.refs.set(v, (job.refs.get(v) ?? 0) + 1);
+  }
+
+  /** Drop the job's hold on a node's values; dispose those the job produced that nobody else holds. */
+  private release(job: Job, id: string): void {
+    const outputs = job.values.get(id);
+    if (outputs === undefined) return;
+    job.values.delete(id);
+    for (const v of Object.values(outputs)) {
+      if (typeof v !== 'object' || v === null) continue;
+      const left = (job.refs.get(v) ?? 1) - 1;
+      if (left > 0) {
+        job.refs.set(v, left);
+        continue;
+      }
+      job.refs.delete(v);
+      if (job.produced.has(v) && !this.cache.holds(v)) disposeValue(v);
+    }
+  }
+
+  /** PATH widgets in 'read' mode must name an existing file; the checkPath hook may refuse any path. */
+  private pathIssues(wf: Workflow): WorkflowIssue[] {
+    const issues: WorkflowIssue[] = [];
+    const base = this.options.baseDir ?? process.cwd();
+    for (const node of wf.nodes) {
+      if ((node.mode ?? 'active') !== 'active') continue;
+      const def = this.registry.get(node.type);
+      if (def === undefined) continue;
+      for (const [name, spec] of Object.entries(def.widgets)) {
+        if (spec.kind !== 'PATH' || node.inputs?.[name] !== undefined) continue;
+        const value = node.widgets?.[name] ?? spec.default;
+        if (typeof value !== 'string' || value === '') continue;
+        const absolute = path.resolve(base, value);
+        const refused = this.options.checkPath?.(absolute, spec.mode);
+        if (refused !== undefined) issues.push({ code: 'PATH_FORBIDDEN', node: node.id, input: name, message: refused });
+        else if (spec.mode === 'read' && !existsSync(absolute)) {
+          issues.push({ code: 'PATH_NOT_FOUND', node: node.id, input: name, message: `file "${value}" does not exist (looked in ${base})` });
+        }
+      }
+    }
+    return issues;
+  }
+
+  private logLine(level: 'info' | 'warn' | 'error', message: string, where: { jobId: string; nodeId: string }): void {
+    if (this.options.log !== undefined) {
+      this.options.log(level, message, where);
+      return;
+    }
+    process.stderr.write(`[${where.nodeId || where.jobId.slice(0, 8)}] ${level}: ${message}\n`);
+  }
+}
+
+function outputRecord(files: OutputFile[], values: Record<string, unknown>): { files: OutputFile[]; values?: Record<string, unknown> } {
+  return Object.keys(values).length > 0 ? { files, values } : { files };
+}
+
+/** A node must return an object with every declared output. */
+function checkOutputs(def: AnyNodeDefinition, outputs: unknown): Record<string, unknown> {
+  if (typeof outputs !== 'object' || outputs === null) {
+    throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} returned ${outputs === null ? 'null' : typeof outputs} instead of its outputs`, { exitCode: 1 });
+  }
+  const missing = Object.keys(def.outputs).filter((name) => !(name in outputs));
+  if (missing.length > 0) {
+    throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} did not return output(s) ${missing.join(', ')}`, { exitCode: 1 });
+  }
+  return outputs as Record<string, unknown>;
+}

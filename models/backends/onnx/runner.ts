@@ -1,0 +1,106 @@
+// The 'onnx' runner: trace the forward function once per (entry, input signature, weights), write the .onnx to
+// the disk cache `${KOSMOS_G_CACHE ?? '.cache'}/onnx/<sha256>.onnx`, and run it with ONNX Runtime. A hot path
+// skips tracing: per module and signature it remembers the parameters the trace used and their versions, and
+// re-traces only when one of them changed.
+
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { HostTensor } from '../../ops/ops.ts';
+import type { Module, Parameter } from '../../nn/module.ts';
+import type { ForwardFn, Runner } from '../../runtime/runner.ts';
+import { inRunContext } from '../../runtime/run-error.ts';
+import { TraceOps } from './trace.ts';
+import { graphKey } from './cache.ts';
+import { writeModel } from './serialize.ts';
+import { OnnxError, SessionCache, openSession, requestedProvider, type ExecutionProvider } from './session.ts';
+import { fromOrt, toOrt } from './tensors.ts';
+
+export function onnxCacheDir(): string {
+  return path.join(process.env.KOSMOS_G_CACHE ?? '.cache', 'onnx');
+}
+
+/** Trace `forward` on inputs of these shapes; the graph's outputs are the forward function's results. */
+export function traceForward(model: Module, forward: ForwardFn, inputs: readonly Pick<HostTensor, 'shape' | 'dtype'>[]): TraceOps {
+  model.namedParameters(); // fills in Parameter.key, the initializer names
+  const ops = new TraceOps();
+  const syms = inputs.map((h) => ops.input(h.shape, h.dtype));
+  const outs = forward(ops, syms);
+  ops.output(outs);
+  return ops;
+}
+
+interface Compiled {
+  key: string;
+  file: string;
+  used: [Parameter, number][];
+}
+
+const signature = (entry: string, inputs: readonly HostTensor[]) =>
+  `${entry}|${inputs.map((h) => `${h.dtype}[${h.shape.join(',')}]`).join(';')}`;
+
+export class OnnxRunner implements Runner {
+  readonly backend = 'onnx' as const;
+  readonly sessions = new SessionCache();
+  private readonly compiled = new WeakMap<Module, Map<string, Compiled>>();
+  /** How many traces were made (for tests and diagnostics). */
+  traces = 0;
+
+  constructor(
+    readonly cacheDir = onnxCacheDir(),
+    readonly provider: ExecutionProvider = requestedProvider(),
+    readonly externalThreshold?: number,
+  ) {}
+
+  async run(model: Module, entry: string, forward: ForwardFn, inputs: HostTensor[]): Promise<HostTensor[]> {
+    return inRunContext(model, entry, async () => {
+      const c = this.compile(model, entry, forward, inputs);
+      let session;
+      try {
+        session = await this.sessions.get(c.key, () => openSession(c.file, this.provider));
+      } catch (err) {
+        // A damaged cache file (e.g. truncated by a full disk) is rebuilt once; anything else is reported.
+        if (!(err instanceof OnnxError) || err.code !== 'ONNX_INVALID') throw err;
+        rmSync(c.file, { force: true });
+        this.forget(model, entry, inputs);
+        const again = this.compile(model, entry, forward, inputs);
+        session = await this.sessions.get(again.key, () => openSession(again.file, this.provider));
+      }
+      const feeds: Record<string, ReturnType<typeof toOrt>> = {};
+      inputs.forEach((h, i) => (feeds[`input_${i}`] = toOrt(h)));
+      const results = await session.run(feeds);
+      return session.outputNames.map((name) => fromOrt(results[name]!));
+    });
+  }
+
+  private forget(model: Module, entry: string, inputs: readonly HostTensor[]): void {
+    this.compiled.get(model)?.delete(signature(entry, inputs));
+  }
+
+  /** Trace and write the model when needed; returns where it is. */
+  compile(model: Module, entry: string, forward: ForwardFn, inputs: readonly HostTensor[]): Compiled {
+    const sig = signature(entry, inputs);
+    let perModel = this.compiled.get(model);
+    const known = perModel?.get(sig);
+    if (known && known.used.every(([p, v]) => p.version === v) && existsSync(known.file)) return known;
+    const ops = traceForward(model, forward, inputs);
+    this.traces++;
+    const key = graphKey(entry, ops.graph);
+    const file = path.join(this.cacheDir, `${key}.onnx`);
+    if (!existsSync(file)) {
+      mkdirSync(this.cacheDir, { recursive: true });
+      writeModel(ops.graph, file, this.externalThreshold);
+    }
+    const c: Compiled = { key, file, used: [...ops.params.keys()].map((p) => [p, p.version]) };
+    if (!perModel) this.compiled.set(model, (perModel = new Map()));
+    perModel.set(sig, c);
+    return c;
+  }
+}
+
+let shared: OnnxRunner | undefined;
+
+/** The process-wide ONNX runner (its session cache is shared by every caller). */
+export async function onnxRunner(): Promise<OnnxRunner> {
+  shared ??= new OnnxRunner();
+  return shared;
+}

@@ -1,0 +1,115 @@
+// ONNX Runtime sessions: execution provider choice, session options, loading errors, and an LRU of open sessions.
+//
+// KOSMOS_G_ORT_EP=cpu (default) | webgpu | cuda picks the provider; KOSMOS_G_ORT_THREADS overrides the intra-op
+// thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8).
+
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+
+export class OnnxError extends Error {
+  constructor(
+    readonly code: 'EP_UNAVAILABLE' | 'ONNX_INVALID' | 'FILE_NOT_FOUND' | 'ONNX_INPUT_MISMATCH',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function requestedProvider(): ExecutionProvider {
+  const ep = (process.env.KOSMOS_G_ORT_EP ?? 'cpu').toLowerCase();
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) {
+    throw new OnnxError('EP_UNAVAILABLE', `KOSMOS_G_ORT_EP='${ep}' is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  }
+  return ep as ExecutionProvider;
+}
+
+function ortBinaryDir(): string {
+  const req = createRequire(import.meta.url);
+  const pkg = path.dirname(req.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Throws an EP_UNAVAILABLE error naming what is missing when the provider cannot run here. */
+export function checkProvider(ep: ExecutionProvider): void {
+  const listed = ort.listSupportedBackends().find((b) => b.name === ep);
+  if (!listed) {
+    throw new OnnxError('EP_UNAVAILABLE', `ONNX Runtime execution provider '${ep}' is not built into this onnxruntime-node for ${process.platform}-${process.arch}`);
+  }
+  if (ep === 'cuda') {
+    const dir = ortBinaryDir();
+    const needed = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
+    const missing = needed.filter((f) => !existsSync(path.join(dir, f)));
+    if (missing.length) {
+      throw new OnnxError(
+        'EP_UNAVAILABLE',
+        `ONNX Runtime 'cuda' provider files are missing from ${dir}: ${missing.join(', ')} ` +
+          `(install them with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install where the internet is reachable; CUDA 12 and cuDNN 9 must also be present)`,
+      );
+    }
+  }
+}
+
+export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  const threads = Number(process.env.KOSMOS_G_ORT_THREADS) || os.availableParallelism();
+  return {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+}
+
+/** Open a session on a file, turning ORT's load failures into an ONNX_INVALID error that names the file. */
+export async function openSession(file: string, ep: ExecutionProvider = requestedProvider()): Promise<ort.InferenceSession> {
+  if (!existsSync(file)) throw new OnnxError('FILE_NOT_FOUND', `ONNX model not found: ${file}`);
+  checkProvider(ep);
+  try {
+    return await ort.InferenceSession.create(file, sessionOptions(ep));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (ep !== 'cpu' && /provider|adapter|device|webgpu|cuda/i.test(msg)) {
+      throw new OnnxError('EP_UNAVAILABLE', `ONNX Runtime could not start the '${ep}' provider for ${file}: ${msg}`);
+    }
+    throw new OnnxError('ONNX_INVALID', `cannot load ONNX model ${file}: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Sessions kept open, least recently used evicted (and released) first. */
+export class SessionCache {
+  private readonly entries = new Map<string, Promise<ort.InferenceSession>>();
+  constructor(readonly capacity = Number(process.env.KOSMOS_G_ORT_SESSIONS) || 8) {}
+
+  async get(key: string, open: () => Promise<ort.InferenceSession>): Promise<ort.InferenceSession> {
+    let entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      return entry;
+    }
+    entry = open();
+    this.entries.set(key, entry);
+    entry.catch(() => this.entries.delete(key));
+    while (this.entries.size > this.capacity) {
+      const [oldKey, old] = this.entries.entries().next().value as [string, Promise<ort.InferenceSession>];
+      this.entries.delete(oldKey);
+      old.then((s) => s.release()).catch(() => undefined);
+    }
+    return entry;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,133 @@
+// The noise schedule every SD 1.5 scheduler shares (spec §3.5): betas, ᾱ = cumprod(1 − β), and the config that
+// produces them. torch builds the tables in float32, so that is the default; `precision: 'float64'` gives the
+// exact-formula tables the spec's reference numbers and toy regression values were computed with.
+
+export type Vec = Float32Array | Float64Array;
+
+export type TimestepSpacing = 'leading' | 'linspace' | 'trailing';
+
+export interface SchedulerConfig {
+  numTrainTimesteps: number;
+  betaStart: number;
+  betaEnd: number;
+  betaSchedule: 'scaled_linear' | 'linear';
+  /** Explicit betas (diffusers `trained_betas`), overriding the schedule when given. */
+  trainedBetas: number[] | null;
+  /** When false (SD 1.5) the step past t = 0 lands on ᾱ₀, not on 1. */
+  setAlphaToOne: boolean;
+  stepsOffset: number;
+  predictionType: 'epsilon';
+  /** Undefined: each scheduler's own default (DDIM/PNDM leading, DPM/Euler linspace), as with the SD 1.5 JSON. */
+  timestepSpacing?: TimestepSpacing;
+  /** Arithmetic of the β/ᾱ tables: 'float32' like torch (default) or 'float64' (the spec's reference formulas). */
+  precision: 'float32' | 'float64';
+}
+
+/** SD 1.5 `scheduler/scheduler_config.json` (spec §3.5). */
+export const SD15_SCHEDULER_CONFIG: SchedulerConfig = {
+  numTrainTimesteps: 1000,
+  betaStart: 0.00085,
+  betaEnd: 0.012,
+  betaSchedule: 'scaled_linear',
+  trainedBetas: null,
+  setAlphaToOne: false,
+  stepsOffset: 1,
+  predictionType: 'epsilon',
+  precision: 'float32',
+};
+
+export class SchedulerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function resolveConfig(config: Partial<SchedulerConfig> = {}): SchedulerConfig {
+  const c: SchedulerConfig = { ...SD15_SCHEDULER_CONFIG, ...stripUndefined(config) };
+  if (!Number.isInteger(c.numTrainTimesteps) || c.numTrainTimesteps < 2) {
+    throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config numTrainTimesteps: expected an integer ≥ 2, got ${c.numTrainTimesteps}`);
+  }
+  if (!(c.betaStart > 0 && c.betaEnd > 0 && c.betaEnd < 1 && c.betaStart < 1)) {
+    throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config betaStart/betaEnd: expected values in (0, 1), got ${c.betaStart}, ${c.betaEnd}`);
+  }
+  if (c.predictionType !== 'epsilon') {
+    throw new SchedulerError('UNSUPPORTED_PREDICTION', `scheduler config predictionType: only 'epsilon' is supported (SD 1.5), got '${c.predictionType}'`);
+  }
+  if (c.trainedBetas && c.trainedBetas.length !== c.numTrainTimesteps) {
+    throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config trainedBetas: expected ${c.numTrainTimesteps} values, got ${c.trainedBetas.length}`);
+  }
+  return c;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** β₀ … β_{T−1}. scaled_linear: (√β_start + i·(√β_end − √β_start)/(T−1))². */
+export function betas(config: SchedulerConfig): Float64Array {
+  const n = config.numTrainTimesteps;
+  const f = config.precision === 'float32' ? Math.fround : (v: number) => v;
+  const out = new Float64Array(n);
+  if (config.trainedBetas) {
+    config.trainedBetas.forEach((b, i) => (out[i] = f(b)));
+    return out;
+  }
+  const [a, b] = config.betaSchedule === 'scaled_linear' ? [Math.sqrt(config.betaStart), Math.sqrt(config.betaEnd)] : [config.betaStart, config.betaEnd];
+  const start = f(a);
+  const end = f(b);
+  const step = f((end - start) / (n - 1));
+  const half = Math.floor(n / 2);
+  for (let i = 0; i < n; i++) {
+    // torch.linspace fills the second half from the end, so the last value is exactly `end`.
+    const v = i < half ? f(start + f(i * step)) : f(end - f((n - 1 - i) * step));
+    out[i] = config.betaSchedule === 'scaled_linear' ? f(v * v) : v;
+  }
+  return out;
+}
+
+/** ᾱ_t = ∏_{s ≤ t} (1 − β_s), in the config's precision (stored as float64 values). */
+export function alphasCumprod(config: SchedulerConfig): Float64Array {
+  const f = config.precision === 'float32' ? Math.fround : (v: number) => v;
+  const b = betas(config);
+  const out = new Float64Array(b.length);
+  let prod = 1;
+  for (let i = 0; i < b.length; i++) {
+    prod = f(prod * f(1 - b[i]!));
+    out[i] = prod;
+  }
+  return out;
+}
+
+/** The ᾱ a step past t = 0 lands on: 1 with set_alpha_to_one, else ᾱ₀. */
+export function finalAlphaCumprod(config: SchedulerConfig, acp: Float64Array): number {
+  return config.setAlphaToOne ? 1 : acp[0]!;
+}
+
+/** σ_t = √((1 − ᾱ_t)/ᾱ_t), the k-diffusion noise level of timestep t. */
+export function sigmaOf(alphaBar: number): number {
+  return Math.sqrt((1 - alphaBar) / alphaBar);
+}
+
+/** Forward diffusion q(x_t | x₀) (training): √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε. */
+export function addNoise<V extends Vec>(x0: V, eps: Vec, alphaBar: number): V {
+  checkSameLength(x0, eps, 'addNoise');
+  const a = Math.sqrt(alphaBar);
+  const s = Math.sqrt(1 - alphaBar);
+  const out = like(x0);
+  for (let i = 0; i < x0.length; i++) out[i] = a * x0[i]! + s * eps[i]!;
+  return out;
+}
+
+/** A new zeroed array of the same kind and length as `x`. */
+export function like<V extends Vec>(x: V): V {
+  return (x instanceof Float64Array ? new Float64Array(x.length) : new Float32Array(x.length)) as V;
+}
+
+export function checkSameLength(a: Vec, b: Vec, where: string): void {
+  if (a.length !== b.length) {
+    throw new SchedulerError('SHAPE_MISMATCH', `${where}: model output has ${b.length} values, sample has ${a.length}`);
+  }
+}

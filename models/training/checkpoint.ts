@@ -1,0 +1,146 @@
+// Training checkpoints. A checkpoint folder holds one sub-folder per saved step:
+//   <dir>/step-00000012/model.safetensors      every weight of the trained models under its reference key
+//   <dir>/step-00000012/optimizer.safetensors  AdamW moments `m.<key>`, `v.<key>` (trainable parameters only)
+//   <dir>/step-00000012/state.json             step, seed, losses so far, RNG scheme and data cursor
+//   <dir>/latest.json                          which step folder is the last complete one
+// A step folder is written under a temporary name and renamed into place, then latest.json is replaced
+// atomically, so a run killed at any moment leaves the previous checkpoint intact and readable.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Parameter } from '../nn/module.ts';
+import type { HostTensor } from '../ops/ops.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { TrainError } from './errors.ts';
+import type { CheckpointSink, TrainConfig, TrainState } from './loop.ts';
+import { ModelOptimizers, type SavedOptimizer } from './optimizers.ts';
+import { decodeSafetensors, encodeSafetensors } from './safetensors-file.ts';
+import { checkpointParameters, type TrainedModel } from './trained-models.ts';
+
+export const STATE_FORMAT = 'kosmos-g-train-state';
+
+export interface StateFile {
+  format: typeof STATE_FORMAT;
+  version: 1;
+  step: number;
+  seed: number;
+  losses: number[];
+  /** Randomness is a pure function of (seed, micro-step): saving both is saving the RNG state. */
+  rng: { scheme: 'mixSeed(seed, microStep)'; seed: number; nextMicroStep: number };
+  /** Batches are a pure function of (dataset, batch size, micro-step, seed): the cursor is the micro-step. */
+  dataCursor: { microStep: number; accumulate: number };
+  models: { name: string; prefix: string }[];
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: StateFile;
+  weights: Map<string, HostTensor>;
+  optimizer: SavedOptimizer;
+}
+
+function stepDirName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+export class CheckpointStore implements CheckpointSink {
+  constructor(
+    readonly dir: string,
+    readonly models: readonly TrainedModel[],
+    readonly accumulate = 1,
+    /** How many step folders to keep (older ones are removed after a successful save). */
+    readonly keep = 2,
+  ) {}
+
+  async save(state: TrainState, params: Map<string, Parameter>): Promise<string> {
+    mkdirSync(this.dir, { recursive: true });
+    const final = path.join(this.dir, stepDirName(state.step));
+    const tmp = path.join(this.dir, `.tmp-${stepDirName(state.step)}-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    const weights = new Map<string, HostTensor>();
+    for (const [key, p] of params) weights.set(key, { data: p.data, shape: [...p.shape], dtype: 'float32' });
+    const meta = { format: 'kosmos-g-checkpoint', step: String(state.step) };
+    writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(weights, meta));
+    const opt = state.optimizer.state();
+    const moments = new Map<string, HostTensor>();
+    for (const [k, a] of opt.m) moments.set(`m.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
+    for (const [k, a] of opt.v) moments.set(`v.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
+    writeFileSync(path.join(tmp, 'optimizer.safetensors'), encodeSafetensors(moments, { step: String(opt.step) }));
+    const file: StateFile = {
+      format: STATE_FORMAT,
+      version: 1,
+      step: state.step,
+      seed: state.seed,
+      losses: state.losses,
+      rng: { scheme: 'mixSeed(seed, microStep)', seed: state.seed, nextMicroStep: state.step * this.accumulate },
+      dataCursor: { microStep: state.step * this.accumulate, accumulate: this.accumulate },
+      models: this.models.map((m) => ({ name: m.name, prefix: m.prefix })),
+    };
+    writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
+    rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+    writeFileAtomic(path.join(this.dir, 'latest.json'), JSON.stringify({ step: state.step, dir: path.basename(final) }));
+    this.prune(path.basename(final));
+    return final;
+  }
+
+  private prune(current: string): void {
+    const steps = readdirSync(this.dir).filter((n) => /^step-\d{8}$/.test(n)).sort();
+    for (const old of steps.slice(0, Math.max(0, steps.length - this.keep))) {
+      if (old !== current) rmSync(path.join(this.dir, old), { recursive: true, force: true });
+    }
+  }
+
+  /** The last complete checkpoint in `dir`, or undefined when there is none. */
+  static latest(dir: string): LoadedCheckpoint | undefined {
+    const pointer = path.join(dir, 'latest.json');
+    if (!existsSync(pointer)) return undefined;
+    let name: string;
+    try {
+      name = (JSON.parse(readFileSync(pointer, 'utf8')) as { dir: string }).dir;
+    } catch {
+      throw new TrainError('CHECKPOINT_FORMAT', `${pointer}: unreadable`);
+    }
+    return loadCheckpoint(path.join(dir, name));
+  }
+}
+
+export function loadCheckpoint(stepDir: string): LoadedCheckpoint {
+  const stateFile = path.join(stepDir, 'state.json');
+  if (!existsSync(stateFile)) throw new TrainError('CHECKPOINT_NOT_FOUND', `${stepDir}: no state.json (not a training checkpoint)`);
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
+  if (state.format !== STATE_FORMAT) throw new TrainError('CHECKPOINT_FORMAT', `${stateFile}: format '${state.format}' is not ${STATE_FORMAT}`);
+  const wfile = path.join(stepDir, 'model.safetensors');
+  const ofile = path.join(stepDir, 'optimizer.safetensors');
+  const weights = decodeSafetensors(readFileSync(wfile), wfile).tensors;
+  const opt = decodeSafetensors(readFileSync(ofile), ofile);
+  const optimizer: SavedOptimizer = { step: Number(opt.metadata.step ?? state.step), m: new Map(), v: new Map() };
+  for (const [k, t] of opt.tensors) {
+    if (k.startsWith('m.')) optimizer.m.set(k.slice(2), t.data as Float32Array);
+    else if (k.startsWith('v.')) optimizer.v.set(k.slice(2), t.data as Float32Array);
+  }
+  return { dir: stepDir, state, weights, optimizer };
+}
+
+/**
+ * Put a checkpoint back: weights into the models' parameters (every key must match in name and shape), moments
+ * into fresh optimisers, and the step, seed and losses into a TrainState that `train` continues from.
+ */
+export function restoreCheckpoint(ck: LoadedCheckpoint, models: readonly TrainedModel[], config: TrainConfig): TrainState {
+  const params = checkpointParameters(models);
+  const problems: string[] = [];
+  for (const [key, p] of params) {
+    const t = ck.weights.get(key);
+    if (!t) problems.push(`missing ${key}`);
+    else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      problems.push(`${key} is [${t.shape}] in the checkpoint, [${p.shape}] in the model`);
+    }
+  }
+  if (problems.length) {
+    throw new TrainError('CHECKPOINT_MISMATCH', `${ck.dir}: weights do not match the models (${problems.slice(0, 10).join('; ')})`);
+  }
+  for (const [key, p] of params) p.set(Float32Array.from(ck.weights.get(key)!.data));
+  const optimizer = new ModelOptimizers(models, config.optimizer);
+  optimizer.loadState(ck.optimizer);
+  return { step: ck.state.step, seed: ck.state.seed, optimizer, losses: [...ck.state.losses] };
+}

@@ -1,0 +1,61 @@
+// AutoencoderKL configuration (SD 1.5 `vae/config.json`, spec §3.4): real and small presets, and a reader for the
+// diffusers config file.
+
+export interface VAEConfig {
+  inChannels: number;
+  outChannels: number;
+  blockOutChannels: number[];
+  layersPerBlock: number;
+  latentChannels: number;
+  normNumGroups: number;
+  /** Latents are multiplied by this after encoding and divided before decoding (0.18215 for SD 1.5). */
+  scalingFactor: number;
+}
+
+export const SD15_VAE_CONFIG: VAEConfig = {
+  inChannels: 3,
+  outChannels: 3,
+  blockOutChannels: [128, 256, 512, 512],
+  layersPerBlock: 2,
+  latentChannels: 4,
+  normNumGroups: 32,
+  scalingFactor: 0.18215,
+};
+
+/** ×4 downsampling (two levels), 8 groups: pairs with SMALL_UNET_CONFIG on 32×32 images → 8×8 latents. */
+export const SMALL_VAE_CONFIG: VAEConfig = {
+  inChannels: 3,
+  outChannels: 3,
+  blockOutChannels: [16, 32, 32],
+  layersPerBlock: 1,
+  latentChannels: 4,
+  normNumGroups: 8,
+  scalingFactor: 0.18215,
+};
+
+export function vaeConfigFromDiffusers(json: Record<string, unknown>, where = 'vae/config.json'): VAEConfig {
+  const get = <T>(key: string, fallback: T): T => (key in json ? (json[key] as T) : fallback);
+  const b = SD15_VAE_CONFIG;
+  const config: VAEConfig = {
+    inChannels: get('in_channels', b.inChannels),
+    outChannels: get('out_channels', b.outChannels),
+    blockOutChannels: get('block_out_channels', b.blockOutChannels),
+    layersPerBlock: get('layers_per_block', b.layersPerBlock),
+    latentChannels: get('latent_channels', b.latentChannels),
+    normNumGroups: get('norm_num_groups', b.normNumGroups),
+    scalingFactor: get('scaling_factor', b.scalingFactor),
+  };
+  for (const c of config.blockOutChannels) {
+    if (c % config.normNumGroups !== 0) {
+      throw Object.assign(new Error(`${where}: channels ${c} not divisible by norm_num_groups ${config.normNumGroups}`), {
+        code: 'VAE_CONFIG',
+      });
+    }
+  }
+  return config;
+}
+
+/** Image side / latent side. */
+export function vaeDownscale(config: VAEConfig): number {
+  return 2 ** (config.blockOutChannels.length - 1);
+}

@@ -1,0 +1,89 @@
+// Building a U-Net, VAE or ControlNet for a loader node: a seeded random model of a preset config when the path
+// is empty (tests and CI workflows use these until the project's trained default exists), else the weights from
+// a file or folder, with the config chosen by the widget or read from config.json.
+
+import type { Module } from '../../models/nn/module.ts';
+import type { HostTensor } from '../../models/ops/ops.ts';
+import { UNet2DConditionModel } from '../../models/unet/unet.ts';
+import { SD15_UNET_CONFIG, SMALL_UNET_CONFIG, unetConfigFromDiffusers, type UNetConfig } from '../../models/unet/config.ts';
+import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
+import { SD15_VAE_CONFIG, SMALL_VAE_CONFIG, vaeConfigFromDiffusers, type VAEConfig } from '../../models/vae/config.ts';
+import { mapLegacyVaeKeys } from '../../models/vae/keys.ts';
+import { ControlNetModel, controlNetConfigFor, type ControlNetConfig } from '../../models/controlnet/controlnet.ts';
+import { diffusionError } from './common.ts';
+import { findComponentFiles, readConfigJson, readStateDict, stripPrefix, type Component } from './weights.ts';
+
+export type ConfigChoice = 'small' | 'real' | 'from-file';
+
+interface Built<M extends Module> {
+  model: M;
+  source: string;
+}
+
+async function build<M extends Module, C>(
+  component: Component,
+  where: string,
+  choice: string,
+  seed: number,
+  presets: { small: C; real: C; fromJson: (json: Record<string, unknown>, file: string) => C },
+  make: (config: C, seed: number) => M,
+  adapt: (sd: Map<string, HostTensor>) => Map<string, HostTensor>,
+): Promise<Built<M>> {
+  if (choice !== 'small' && choice !== 'real' && choice !== 'from-file') {
+    throw diffusionError('UNKNOWN_CONFIG', `${component}: config '${choice}' is not one of small, real, from-file`);
+  }
+  if (where.trim() === '') {
+    if (choice === 'from-file') throw diffusionError('MISSING_PATH', `${component}: config 'from-file' needs a path`);
+    return { model: make(presets[choice], seed), source: `random ${choice} ${component} (seed ${seed})` };
+  }
+  const files = findComponentFiles(where, component);
+  const config = choice === 'from-file' ? presets.fromJson(readConfigJson(files.config, component), files.config!) : presets[choice];
+  const model = make(config, seed);
+  const sd = adapt(await readStateDict(files.weights));
+  model.loadStateDict(sd, { where: `${component} from ${files.weights}` });
+  return { model, source: files.weights };
+}
+
+export function buildUNet(where: string, choice: string, seed: number): Promise<Built<UNet2DConditionModel>> {
+  return build<UNet2DConditionModel, UNetConfig>(
+    'unet',
+    where,
+    choice,
+    seed,
+    { small: SMALL_UNET_CONFIG, real: SD15_UNET_CONFIG, fromJson: unetConfigFromDiffusers },
+    (c, s) => new UNet2DConditionModel(c, s),
+    (sd) => stripPrefix(sd, ['unet.', 'model.diffusion_model.']),
+  );
+}
+
+export function buildVAE(where: string, choice: string, seed: number): Promise<Built<AutoencoderKL>> {
+  return build<AutoencoderKL, VAEConfig>(
+    'vae',
+    where,
+    choice,
+    seed,
+    { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: vaeConfigFromDiffusers },
+    (c, s) => new AutoencoderKL(c, s),
+    (sd) => mapLegacyVaeKeys(stripPrefix(sd, ['vae.', 'first_stage_model.'])),
+  );
+}
+
+export function buildControlNet(where: string, choice: string, seed: number): Promise<Built<ControlNetModel>> {
+  return build<ControlNetModel, ControlNetConfig>(
+    'controlnet',
+    where,
+    choice,
+    seed,
+    {
+      small: controlNetConfigFor(SMALL_UNET_CONFIG),
+      real: controlNetConfigFor(SD15_UNET_CONFIG),
+      fromJson: (json, file) => {
+        const unet = unetConfigFromDiffusers(json, file);
+        const ladder = json.conditioning_embedding_out_channels as number[] | undefined;
+        return { ...controlNetConfigFor(unet, ladder), conditioningChannels: (json.conditioning_channels as number | undefined) ?? 3 };
+      },
+    },
+    (c, s) => new ControlNetModel(c, s),
+    (sd) => stripPrefix(sd, ['controlnet.']),
+  );
+}

@@ -1,0 +1,88 @@
+// The values the diffusion nodes pass along their sockets. A model value carries its module, the backend its
+// node chose, and where it came from (for messages); it is what the executor caches, so it reports its size.
+
+import type { BackendName } from '../../models/runtime/runner.ts';
+import type { HostTensor } from '../../models/ops/ops.ts';
+import type { Module } from '../../models/nn/module.ts';
+import type { UNet2DConditionModel } from '../../models/unet/unet.ts';
+import type { UnmergedLora } from '../../models/unet/lora-hook.ts';
+import type { AutoencoderKL } from '../../models/vae/autoencoder.ts';
+import type { ControlNetModel } from '../../models/controlnet/controlnet.ts';
+import type { SchedulerName } from '../../models/schedulers/scheduler.ts';
+import type { SchedulerConfig } from '../../models/schedulers/schedule.ts';
+import type { SchedulerOptions } from '../../models/schedulers/index.ts';
+import type { ImageValue } from '../../models/image.ts';
+import type { Conditioning } from '../../models/conditioning.ts';
+
+export interface ModelValue<M extends Module> {
+  model: M;
+  backend: BackendName;
+  /** 'random small (seed 3)', a file path, … */
+  source: string;
+  byteSize(): number;
+}
+
+export interface UNetValue extends ModelValue<UNet2DConditionModel> {
+  /** Unmerged LoRAs applied in-graph (ApplyLoRA mode 'unmerged'). */
+  lora?: UnmergedLora;
+  /** Identifies the LoRA set in runner entry names (a content hash), so each traced graph is cached apart. */
+  loraTag?: string;
+}
+export type VAEValue = ModelValue<AutoencoderKL>;
+export type ControlNetValue = ModelValue<ControlNetModel>;
+
+/** A ControlNet bound to its control image: what ApplyControlNet gives the Sampler. */
+export interface ControlValue {
+  controlnet: ControlNetValue;
+  /** [B | 1, 3, H, W] in [0, 1], H×W = latent size × the ControlNet's downscale. */
+  image: ImageValue;
+  scale: number;
+  /** Active for step fractions in [start, end] (spec §1.8 keep window). */
+  start: number;
+  end: number;
+  /** Several ControlNets: residuals are summed (spec §5.1). */
+  next?: ControlValue;
+}
+
+/** LATENT: scaled latents [B, C, h, w]. `noise`: EmptyLatent's seeded noise (a text-to-image start). */
+export interface LatentValue {
+  samples: HostTensor;
+  kind: 'noise' | 'image';
+}
+
+/** SCHEDULER: a recipe; the Sampler creates a fresh stateful scheduler from it for every run. */
+export interface SchedulerValue {
+  name: SchedulerName;
+  steps: number;
+  config: Partial<SchedulerConfig>;
+  options: SchedulerOptions;
+}
+
+/** LORA: the file's tensors; ApplyLoRA resolves them against the U-Net it is applied to. */
+export interface LoraValue {
+  tensors: Map<string, HostTensor>;
+  source: string;
+  /** The PEFT adapter config's lora_alpha, when the file's folder has adapter_config.json. */
+  alpha?: number;
+}
+
+declare module '../../engine/node-def.ts' {
+  interface SocketTypes {
+    UNET: UNetValue;
+    VAE: VAEValue;
+    CONTROLNET: ControlNetValue;
+    CONTROL: ControlValue;
+    LATENT: LatentValue;
+    SCHEDULER: SchedulerValue;
+    LORA: LoraValue;
+  }
+}
+
+/** Bytes of the parameters a module holds in memory now (lazy ones count nothing). */
+export function moduleBytes(model: Module): number {
+  let n = 0;
+  for (const p of model.parameters()) if (p.materialized) n += p.size * 4;
+  return n;
+}
+
+export type { ImageValue, Conditioning };

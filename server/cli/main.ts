@@ -1,0 +1,86 @@
+// The `kosmos-g` command line: run, validate, nodes, serve. Exit codes: 0 ok, 1 a run failed, 2 invalid input
+// (bad file, bad workflow, bad flag). User errors print one line per issue (`code node.input: message`), never a
+// stack trace.
+import { pathToFileURL } from 'node:url';
+import { KosmosError, errorCode, errorMessage, formatIssue } from '../../engine/errors.ts';
+import { processIO, type CliIO } from './io.ts';
+import { runCommand } from './run.ts';
+import { validateCommand } from './validate.ts';
+import { nodesCommand } from './nodes.ts';
+import { serveCommand } from './serve.ts';
+
+export const HELP = `kosmos-g — KOSMOS-G as a node graph
+
+usage:
+  kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json]
+  kosmos-g validate WORKFLOW.json [--json]
+  kosmos-g nodes [--json]
+  kosmos-g serve [--port N] [--host HOST] [--data DIR] [--token TOKEN] [--open-default]
+
+  run, validate and nodes also take --plugin DIR (repeatable) to load extra node packs.
+exit codes: 0 ok, 1 a run failed, 2 invalid input
+`;
+
+/** Run one command line; resolves to the exit code. `until` ends a `serve` (default: SIGINT/SIGTERM). */
+export async function main(argv: readonly string[], io: CliIO = processIO(), until?: Promise<void>): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest, io);
+      case 'validate':
+        return await validateCommand(rest, io);
+      case 'nodes':
+        return await nodesCommand(rest, io);
+      case 'serve':
+        return await serveCommand(rest, io, until ?? stopSignal());
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr(`USAGE: unknown command ${JSON.stringify(command)}\n${HELP}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof KosmosError) {
+      for (const issue of error.issues) io.stderr(`${formatIssue(issue)}\n`);
+      return error.exitCode;
+    }
+    // Errors with a code (file system, server start) are still the user's to fix: no stack trace for those.
+    const code = errorCode(error, '');
+    if (code !== '') {
+      io.stderr(`${code}: ${errorMessage(error)}\n`);
+      return 2;
+    }
+    io.stderr(`INTERNAL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+/** Entry point for the process: Ctrl-C cancels a running job (a second Ctrl-C quits at once). */
+export async function cli(argv: readonly string[]): Promise<never> {
+  const abort = new AbortController();
+  if (argv[0] !== 'serve') {
+    process.on('SIGINT', () => {
+      if (abort.signal.aborted) process.exit(130);
+      process.stderr.write('\ncancelling (Ctrl-C again to quit)\n');
+      abort.abort();
+    });
+  }
+  const code = await main(argv, processIO(abort.signal));
+  process.exit(code);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await cli(process.argv.slice(2));
+}

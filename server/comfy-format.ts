@@ -1,0 +1,115 @@
+// ComfyUI's API ("prompt") format mapped onto our workflow format, and our validation issues mapped back onto
+// ComfyUI's `node_errors`. In the API format an input value `[nodeId, outputIndex]` is a link; anything else is a
+// widget value. Our nodes' outputs are named, so the index is looked up in the catalogue.
+import type { NormalisedNode, WorkflowIssue } from './engine-port.ts';
+import { HttpError } from './errors.ts';
+
+export type ApiPrompt = Record<string, { class_type: string; inputs?: Record<string, unknown>; _meta?: { title?: string } }>;
+
+function isLink(v: unknown): v is [string | number, number] {
+  return Array.isArray(v) && v.length === 2 && (typeof v[0] === 'string' || typeof v[0] === 'number') && Number.isInteger(v[1]);
+}
+
+/** Converts `{id: {class_type, inputs}}`; unknown types and outputs are left for validation to report. */
+export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[]): Record<string, unknown> {
+  if (typeof prompt !== 'object' || prompt === null || Array.isArray(prompt)) {
+    throw new HttpError(400, 'WORKFLOW_SCHEMA', 'prompt: expected an object {nodeId: {class_type, inputs}}');
+  }
+  const byType = new Map(nodes.map((n) => [n.type, n]));
+  const entries = Object.entries(prompt as Record<string, unknown>);
+  const out = entries.map(([id, raw], i) => {
+    const node = raw as { class_type?: unknown; inputs?: unknown; _meta?: { title?: unknown } };
+    if (typeof node !== 'object' || node === null || typeof node.class_type !== 'string') {
+      throw new HttpError(400, 'WORKFLOW_SCHEMA', `prompt.${id}: expected {class_type: string, inputs: object}`);
+    }
+    if (node.inputs !== undefined && (typeof node.inputs !== 'object' || node.inputs === null || Array.isArray(node.inputs))) {
+      throw new HttpError(400, 'WORKFLOW_SCHEMA', `prompt.${id}.inputs: expected an object`);
+    }
+    const def = byType.get(node.class_type);
+    const widgets: Record<string, unknown> = {};
+    const inputs: Record<string, { node: string; output: string }> = {};
+    for (const [name, value] of Object.entries((node.inputs ?? {}) as Record<string, unknown>)) {
+      if (isLink(value)) {
+        const source = (prompt as ApiPrompt)[String(value[0])];
+        const sourceDef = source ? byType.get(source.class_type) : undefined;
+        const output = sourceDef?.outputs[value[1]]?.name ?? `_output_${value[1]}`;
+        inputs[name] = { node: String(value[0]), output };
+      } else {
+        widgets[name] = value;
+      }
+    }
+    const entry: Record<string, unknown> = {
+      id,
+      type: node.class_type,
+      widgets,
+      inputs,
+      pos: [40 + (i % 4) * 340, 40 + Math.floor(i / 4) * 260],
+      size: [300, Math.max(80, 30 + 24 * ((def?.widgets.length ?? 0) + (def?.inputs.length ?? 0)))],
+    };
+    if (typeof node._meta?.title === 'string') entry.title = node._meta.title;
+    return entry;
+  });
+  return { format: 'kosmos-g/workflow', version: 1, nodes: out };
+}
+
+/** ComfyUI's node_errors: {nodeId: {errors: [{type, message, details, extra_info}], dependent_outputs, class_type}}. */
+export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) => string | undefined): Record<string, unknown> {
+  const out: Record<string, { errors: unknown[]; dependent_outputs: string[]; class_type: string | null }> = {};
+  for (const issue of issues) {
+    if (!issue.node) continue;
+    const entry = (out[issue.node] ??= { errors: [], dependent_outputs: [], class_type: typeOf(issue.node) ?? null });
+    entry.errors.push({
+      type: issue.code,
+      message: issue.message,
+      details: issue.input ? `${issue.input}: ${issue.message}` : issue.message,
+      extra_info: issue.input ? { input_name: issue.input } : {},
+    });
+  }
+  return out;
+}
+
+/** Our widget kinds as ComfyUI's object_info input specs. */
+export function toObjectInfo(nodes: NormalisedNode[]): Record<string, unknown> {
+  const info: Record<string, unknown> = {};
+  for (const n of nodes) {
+    const required: Record<string, unknown> = {};
+    const optional: Record<string, unknown> = {};
+    for (const w of n.widgets) required[w.name] = widgetSpec(w);
+    for (const i of n.inputs) (i.optional ? optional : required)[i.name] = [i.type, {}];
+    info[n.type] = {
+      input: { required, optional },
+      input_order: { required: Object.keys(required), optional: Object.keys(optional) },
+      output: n.outputs.map((o) => o.type),
+      output_is_list: n.outputs.map(() => false),
+      output_name: n.outputs.map((o) => o.name),
+      name: n.type,
+      display_name: n.type,
+      description: n.description,
+      python_module: 'kosmos-g',
+      category: n.category,
+      output_node: n.output,
+    };
+  }
+  return info;
+}
+
+function widgetSpec(w: { kind: string } & Record<string, unknown>): unknown[] {
+  const pick = (...keys: string[]) => Object.fromEntries(keys.filter((k) => w[k] !== undefined).map((k) => [k, w[k]]));
+  switch (w.kind) {
+    case 'INT':
+    case 'FLOAT':
+      return [w.kind, pick('default', 'min', 'max', 'step', 'description')];
+    case 'STRING':
+      return ['STRING', pick('default', 'multiline', 'description')];
+    case 'BOOLEAN':
+      return ['BOOLEAN', pick('default', 'description')];
+    case 'ENUM':
+      return [w.options ?? [], pick('default', 'description')];
+    case 'SEED':
+      return ['INT', { ...pick('default', 'description'), min: 0, max: Number.MAX_SAFE_INTEGER, control_after_generate: true }];
+    case 'PATH':
+      return ['STRING', { ...pick('default', 'description', 'extensions'), kosmos_path: w.mode ?? 'read' }];
+    default:
+      return [w.kind, pick('default')];
+  }
+}

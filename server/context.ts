@@ -1,0 +1,36 @@
+// What the route handlers share: the store, the queue, the engine port, the hub and the data folders.
+import path from 'node:path';
+import type { EnginePort } from './engine-port.ts';
+import type { EventHub } from './hub.ts';
+import type { JobQueue } from './queue.ts';
+import type { JobStore } from './store.ts';
+
+export interface Limits {
+  /** Largest JSON request body (workflows). */
+  jsonBytes: number;
+  /** Largest upload request. */
+  uploadBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { jsonBytes: 4 * 1024 * 1024, uploadBytes: 32 * 1024 * 1024 };
+
+export interface ServerContext {
+  store: JobStore;
+  queue: JobQueue;
+  engine: EnginePort;
+  hub: EventHub;
+  dataDir: string;
+  uploadsDir: string;
+  outputsDir: string;
+  limits: Limits;
+  /** The workflow the editor opens first (workflows/generate.json when present), or null for the editor's own. */
+  defaultWorkflow: () => Promise<{ name: string; workflow: unknown } | null>;
+}
+
+export function dataFolders(dataDir: string): { dbFile: string; uploadsDir: string; outputsDir: string } {
+  return {
+    dbFile: path.join(dataDir, 'kosmos-g.db'),
+    uploadsDir: path.join(dataDir, 'uploads'),
+    outputsDir: path.join(dataDir, 'outputs'),
+  };
+}

@@ -1,0 +1,173 @@
+// The WebSocket hub at /ws: every connected client receives every job's events (unlike ComfyUI, which routes
+// execution events only to the submitting client). Garbage, oversized messages and floods close the socket with
+// a code; nothing a client sends can crash the server.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { WsMessage } from './comfy-events.ts';
+import { previewFrame } from './comfy-events.ts';
+
+/** RFC 6455 close codes the hub uses. */
+export const CLOSE = {
+  unsupportedData: 1003, // a binary frame (the protocol is JSON text)
+  invalidPayload: 1007, // text that is not a JSON object with a string `type`
+  policyViolation: 1008, // flooding, or a client too slow to keep up
+  tooBig: 1009, // sent by ws itself when a message exceeds maxPayload
+} as const;
+
+export interface UpgradeVerdict {
+  ok: boolean;
+  status?: number;
+  code?: string;
+  message?: string;
+}
+
+export interface HubOptions {
+  /** Largest client message in bytes (ws closes with 1009 beyond it). */
+  maxMessageBytes?: number;
+  /** Most client messages in one second before the socket is closed with 1008. */
+  maxMessagesPerSecond?: number;
+  /** A client whose unsent backlog exceeds this is closed with 1008 rather than buffering without bound. */
+  maxBufferedBytes?: number;
+  verifyUpgrade?: (req: IncomingMessage) => UpgradeVerdict;
+  /** The first message a client receives (ComfyUI sends `status` with its sid). */
+  greeting?: (clientId: string) => WsMessage;
+  featureFlags?: Record<string, unknown>;
+}
+
+interface Client {
+  id: string;
+  ws: WebSocket;
+  /** `json`: previews as `kosmos.preview` JSON with base64 data; `binary`: ComfyUI's binary frame 4. */
+  previews: 'binary' | 'json';
+  windowStart: number;
+  windowCount: number;
+}
+
+export class EventHub {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  private readonly options: Required<Omit<HubOptions, 'verifyUpgrade' | 'greeting' | 'featureFlags'>> & HubOptions;
+
+  constructor(options: HubOptions = {}) {
+    this.options = {
+      maxMessageBytes: 64 * 1024,
+      maxMessagesPerSecond: 100,
+      maxBufferedBytes: 16 * 1024 * 1024,
+      ...options,
+    };
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxMessageBytes });
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Handles upgrades on `/ws` (and `/api/ws`); any other upgrade path is refused with 404. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/ws' && url.pathname !== '/api/ws') return refuse(socket, 404, 'NOT_FOUND', 'no WebSocket endpoint here');
+      const verdict = this.options.verifyUpgrade?.(req) ?? { ok: true };
+      if (!verdict.ok) return refuse(socket, verdict.status ?? 403, verdict.code ?? 'FORBIDDEN', verdict.message ?? 'forbidden');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url));
+    });
+  }
+
+  private connect(ws: WebSocket, url: URL): void {
+    const requested = url.searchParams.get('clientId') ?? '';
+    const id = /^[A-Za-z0-9_-]{1,64}$/.test(requested) ? requested : randomUUID().replace(/-/g, '');
+    const client: Client = {
+      id,
+      ws,
+      previews: url.searchParams.get('previews') === 'json' ? 'json' : 'binary',
+      windowStart: Date.now(),
+      windowCount: 0,
+    };
+    this.clients.add(client);
+    ws.on('close', () => this.clients.delete(client));
+    ws.on('error', () => {
+      this.clients.delete(client);
+      ws.terminate();
+    });
+    ws.on('message', (raw: RawData, isBinary: boolean) => this.receive(client, raw, isBinary));
+    if (this.options.greeting) this.send(client, JSON.stringify(this.options.greeting(id)));
+  }
+
+  private receive(client: Client, raw: RawData, isBinary: boolean): void {
+    const now = Date.now();
+    if (now - client.windowStart >= 1000) {
+      client.windowStart = now;
+      client.windowCount = 0;
+    }
+    if (++client.windowCount > this.options.maxMessagesPerSecond) {
+      return client.ws.close(CLOSE.policyViolation, 'too many messages');
+    }
+    if (isBinary) return client.ws.close(CLOSE.unsupportedData, 'binary messages are not accepted');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(raw.toString());
+    } catch {
+      return client.ws.close(CLOSE.invalidPayload, 'message is not JSON');
+    }
+    if (typeof msg !== 'object' || msg === null || typeof (msg as { type?: unknown }).type !== 'string') {
+      return client.ws.close(CLOSE.invalidPayload, 'message must be an object with a string type');
+    }
+    const type = (msg as { type: string }).type;
+    if (type === 'feature_flags') {
+      this.send(client, JSON.stringify({ type: 'feature_flags', data: this.options.featureFlags ?? {} }));
+    } else if (type === 'ping') {
+      this.send(client, JSON.stringify({ type: 'pong', data: {} }));
+    }
+    // Other types are ignored, so newer clients can talk to older servers.
+  }
+
+  private send(client: Client, payload: string | Buffer): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      client.ws.close(CLOSE.policyViolation, 'client is not reading its messages');
+      return;
+    }
+    client.ws.send(payload);
+  }
+
+  broadcast(msg: WsMessage): void {
+    if (this.clients.size === 0) return;
+    const text = JSON.stringify(msg);
+    for (const c of this.clients) this.send(c, text);
+  }
+
+  broadcastPreview(jobId: string, nodeId: string, mime: string, data: Uint8Array): void {
+    if (this.clients.size === 0) return;
+    let frame: Buffer | undefined;
+    let json: string | undefined;
+    for (const c of this.clients) {
+      if (c.previews === 'json') {
+        json ??= JSON.stringify({
+          type: 'kosmos.preview',
+          data: { prompt_id: jobId, node: nodeId, mime, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') },
+        });
+        this.send(c, json);
+      } else {
+        frame ??= previewFrame(jobId, nodeId, mime, data);
+        this.send(c, frame);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.ws.terminate();
+    this.clients.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

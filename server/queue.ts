@@ -1,0 +1,191 @@
+// The job queue: one job at a time on the device, run off the request path. Every state change is written to the
+// store first, then announced on the hub. On start, jobs a crash left 'running' become 'interrupted' (their partial
+// outputs stay) and queued jobs run in order.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { EnginePort, EngineEvent } from './engine-port.ts';
+import type { EventHub } from './hub.ts';
+import type { FileRef, JobOutputs, JobRecord, JobStore } from './store.ts';
+import { newJobEventState, toComfyMessages, outputMessage, type JobEventState } from './comfy-events.ts';
+import type { OutputFile } from '../engine/node-def.ts';
+
+export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
+
+export class JobQueue {
+  private running: { id: string; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
+  private pumping = false;
+  private closing = false;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly engine: EnginePort,
+    private readonly hub: EventHub,
+    /** Root of all job output folders; a job writes into `<outputsRoot>/<jobId>/`. */
+    private readonly outputsRoot: string,
+  ) {}
+
+  /** Recover from a previous crash, then start running queued jobs. Returns the ids marked interrupted. */
+  start(): string[] {
+    const interrupted = this.store.recoverInterrupted();
+    for (const id of interrupted) this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'server restart' });
+    this.schedule();
+    return interrupted;
+  }
+
+  get runningId(): string | null {
+    return this.running?.id ?? null;
+  }
+
+  queueRemaining(): number {
+    return this.store.count(['queued', 'running']);
+  }
+
+  enqueue(workflow: unknown, clientId: string | null, id: string = randomUUID()): JobRecord {
+    const job = this.store.addJob({ id, workflow, clientId });
+    this.store.addEvent(job.id, 'queued', { prompt_id: job.id, number: job.number });
+    this.announceStatus();
+    this.schedule();
+    return job;
+  }
+
+  cancel(id: string): CancelResult {
+    const job = this.store.get(id);
+    if (!job) return 'not_found';
+    if (this.running?.id === id) {
+      this.running.controller.abort();
+      return 'cancelling';
+    }
+    if (job.status === 'queued' && this.store.finish(id, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it ran' })) {
+      this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
+      this.hub.broadcast({ type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.announceStatus();
+      return 'cancelled';
+    }
+    return 'finished';
+  }
+
+  /** ComfyUI's /interrupt: stops the running job (only if it is `promptId`, when given). */
+  interrupt(promptId?: string): string | null {
+    if (!this.running || (promptId && this.running.id !== promptId)) return null;
+    this.running.controller.abort();
+    return this.running.id;
+  }
+
+  /** Resolves when nothing is queued or running (for tests and graceful shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && !this.store.nextQueued()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops taking jobs; a running job is aborted and recorded as interrupted; queued jobs stay queued. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const r = this.running;
+    if (r) {
+      r.controller.abort();
+      await r.done;
+    }
+  }
+
+  announceStatus(): void {
+    this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
+  }
+
+  private schedule(): void {
+    if (this.pumping || this.closing) return;
+    this.pumping = true;
+    setImmediate(() => {
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (!this.closing) {
+        const job = this.store.nextQueued();
+        if (!job) break;
+        if (!this.store.markRunning(job.id)) continue;
+        await this.runJob(job);
+      }
+    } finally {
+      this.pumping = false;
+      if (!this.running && !this.store.nextQueued()) this.idleWaiters.splice(0).forEach((w) => w());
+    }
+  }
+
+  private fileRef(f: OutputFile): FileRef | undefined {
+    const rel = path.relative(this.outputsRoot, f.path);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined; // only files under outputs are addressable
+    const parts = rel.split(path.sep);
+    const filename = parts.pop()!;
+    return { filename, subfolder: parts.join('/'), type: 'output', kind: f.kind, ...(f.mime ? { mime: f.mime } : {}) };
+  }
+
+  private async runJob(job: JobRecord): Promise<void> {
+    const controller = new AbortController();
+    const state = newJobEventState();
+    const outputs: JobOutputs = {};
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    this.running = { id: job.id, controller, state, done };
+    this.announceStatus();
+    const onEvent = (e: EngineEvent): void => {
+      try {
+        this.onEngineEvent(job.id, e, state, outputs);
+      } catch (err) {
+        console.error(`[kosmos-g server] job ${job.id}: event handling failed:`, err);
+      }
+    };
+    let status: 'done' | 'error' | 'cancelled' | 'interrupted' = 'error';
+    let error: unknown;
+    try {
+      const result = await this.engine.run(job.workflow, {
+        jobId: job.id,
+        signal: controller.signal,
+        onEvent,
+        outputDir: path.join(this.outputsRoot, job.id),
+      });
+      for (const [nodeId, out] of Object.entries(result.outputs ?? {})) {
+        const refs = out.files.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
+        outputs[nodeId] = { files: refs, ...(out.values ? { values: out.values } : {}) };
+      }
+      this.store.setOutputs(job.id, outputs);
+      status = result.status === 'ok' ? 'done' : result.status === 'cancelled' ? (this.closing ? 'interrupted' : 'cancelled') : 'error';
+      if (result.status === 'error') error = { code: result.errors[0]?.code ?? 'ERROR', message: result.errors[0]?.message ?? 'failed', issues: result.errors };
+      if (result.status === 'cancelled') error = { code: this.closing ? 'INTERRUPTED' : 'CANCELLED', message: 'the job was stopped' };
+    } catch (err) {
+      // The engine promises not to throw for user errors; anything thrown here is a bug, kept with the job.
+      error = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err) };
+      console.error(`[kosmos-g server] job ${job.id} crashed:`, err);
+      const msgs = toComfyMessages({ type: 'job_done', jobId: job.id, status: 'error', seconds: 0, error: error as { code: string; message: string } }, state, () => undefined);
+      for (const m of msgs) this.hub.broadcast(m);
+    } finally {
+      this.store.finish(job.id, status, error);
+      this.running = null;
+      finish();
+      this.announceStatus();
+    }
+  }
+
+  private onEngineEvent(jobId: string, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
+    if (e.type === 'node_done' && e.outputs?.length) {
+      // Persist partial outputs as they appear, so a crash mid-job keeps what was already written.
+      const refs = e.outputs.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
+      outputs[e.nodeId] = { files: refs };
+      this.store.setOutputs(jobId, outputs);
+    }
+    const msgs = toComfyMessages(e, state, (f) => this.fileRef(f));
+    for (const m of msgs) {
+      // Progress ticks are not recorded one by one (a training run makes thousands); metrics are.
+      if (m.type !== 'progress') this.store.addEvent(jobId, m.type, m.data);
+      this.hub.broadcast(m);
+    }
+    if (e.type === 'node_progress' && e.preview) {
+      this.store.addEvent(jobId, 'kosmos.preview', { prompt_id: jobId, node: e.nodeId, mime: e.preview.mime, bytes: e.preview.data.byteLength });
+      this.hub.broadcastPreview(jobId, e.nodeId, e.preview.mime, e.preview.data);
+    }
+  }
+}
+
+export { outputMessage };

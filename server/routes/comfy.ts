@@ -1,0 +1,198 @@
+// ComfyUI-compatible routes, so existing ComfyUI client libraries can drive kosmos-g. Also mounted under /api/.
+import express, { Router, type Request, type Response } from 'express';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { ServerContext } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { checkSubmission } from '../submit.ts';
+import { toObjectInfo } from '../comfy-format.ts';
+import { outputMessage } from '../comfy-events.ts';
+import { boundaryOf, parseMultipart, sniffImage } from '../multipart.ts';
+import { checkName, resolveExisting, resolveWritableDir } from '../paths.ts';
+import type { JobRecord } from '../store.ts';
+
+const PROMPT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const HISTORY_EVENTS = new Set(['execution_start', 'execution_cached', 'execution_success', 'execution_error', 'execution_interrupted']);
+
+/** The ids of the workflow's output nodes (the fifth element of a ComfyUI queue entry). */
+function outputNodes(ctx: ServerContext, workflow: unknown): string[] {
+  const outputTypes = new Set(ctx.engine.nodeTypes().filter((n) => n.output).map((n) => n.type));
+  return ((workflow as { nodes?: { id: string; type: string }[] }).nodes ?? []).filter((n) => outputTypes.has(n.type)).map((n) => String(n.id));
+}
+
+function queueEntry(ctx: ServerContext, job: JobRecord): unknown[] {
+  return [job.number, job.id, job.workflow, { client_id: job.clientId }, outputNodes(ctx, job.workflow)];
+}
+
+export function historyEntry(ctx: ServerContext, job: JobRecord): unknown {
+  const outputs: Record<string, unknown> = {};
+  for (const [node, out] of Object.entries(job.outputs)) outputs[node] = outputMessage(out.files, out.values);
+  const messages = ctx.store
+    .events(job.id)
+    .filter((e) => HISTORY_EVENTS.has(e.type))
+    .map((e) => [e.type, e.data]);
+  return {
+    prompt: queueEntry(ctx, job),
+    outputs,
+    status: {
+      status_str: job.status === 'done' ? 'success' : job.status,
+      completed: job.status === 'done',
+      messages,
+    },
+    meta: Object.fromEntries(Object.keys(outputs).map((n) => [n, { node_id: n, display_node: n, parent_node: null, real_node_id: n }])),
+  };
+}
+
+function idList(value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new HttpError(400, 'BAD_REQUEST', `${where}: expected an array of ids`);
+  return value as string[];
+}
+
+const UNSAFE_INLINE = new Set(['.html', '.htm', '.js', '.mjs', '.css', '.svg', '.xml', '.xhtml']);
+const MIME: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+export function comfyRoutes(ctx: ServerContext): Router {
+  const r = Router();
+
+  r.get('/prompt', (_req, res) => {
+    res.json({ exec_info: { queue_remaining: ctx.queue.queueRemaining() } });
+  });
+
+  r.post('/prompt', (req: Request, res: Response) => {
+    const body = req.body as { client_id?: unknown; prompt_id?: unknown } | undefined;
+    const checked = checkSubmission(ctx, body);
+    if (checked.issues.length) {
+      res.status(400).json({
+        error: {
+          code: 'VALIDATION_FAILED',
+          type: 'prompt_outputs_failed_validation',
+          message: `the workflow has ${checked.issues.length} problem(s): ${checked.issues.map((i) => `${i.node ? `node ${i.node}` : 'workflow'}${i.input ? `.${i.input}` : ''}: ${i.message}`).join('; ')}`,
+          issues: checked.issues,
+          details: '',
+          extra_info: {},
+        },
+        node_errors: checked.nodeErrors,
+      });
+      return;
+    }
+    let id: string | undefined;
+    if (body?.prompt_id !== undefined) {
+      if (typeof body.prompt_id !== 'string' || !PROMPT_ID.test(body.prompt_id)) throw new HttpError(400, 'BAD_REQUEST', 'prompt_id: expected 1-64 letters, digits, _ or -');
+      if (ctx.store.get(body.prompt_id)) throw new HttpError(409, 'DUPLICATE_PROMPT_ID', `prompt_id ${body.prompt_id} already exists`);
+      id = body.prompt_id;
+    }
+    const clientId = typeof body?.client_id === 'string' ? body.client_id.slice(0, 64) : null;
+    const job = ctx.queue.enqueue(checked.workflow, clientId, id);
+    res.json({ prompt_id: job.id, number: job.number, node_errors: {} });
+  });
+
+  r.get('/queue', (_req, res) => {
+    res.json({
+      queue_running: ctx.store.list(['running']).map((j) => queueEntry(ctx, j)),
+      queue_pending: ctx.store.list(['queued']).map((j) => queueEntry(ctx, j)),
+    });
+  });
+
+  r.post('/queue', (req, res) => {
+    const body = (req.body ?? {}) as { delete?: unknown; clear?: unknown };
+    let deleted: string[] = [];
+    if (body.clear === true) deleted = ctx.store.list(['queued']).map((j) => j.id);
+    if (body.delete !== undefined) deleted = deleted.concat(idList(body.delete, 'delete'));
+    const removed = ctx.store.deleteJobs(deleted, ['queued']);
+    ctx.queue.announceStatus();
+    res.json({ deleted: removed });
+  });
+
+  r.post('/interrupt', (req, res) => {
+    const body = (req.body ?? {}) as { prompt_id?: unknown };
+    const id = typeof body.prompt_id === 'string' ? body.prompt_id : undefined;
+    res.json({ interrupted: ctx.queue.interrupt(id) });
+  });
+
+  r.get('/history', (req, res) => {
+    const max = Math.min(Math.max(Number(req.query.max_items ?? 200) || 200, 1), 10000);
+    const offset = Math.max(Number(req.query.offset ?? 0) || 0, 0);
+    const jobs = ctx.store.list(['done', 'error', 'cancelled', 'interrupted'], { limit: max, offset, newestFirst: true });
+    res.json(Object.fromEntries(jobs.map((j) => [j.id, historyEntry(ctx, j)])));
+  });
+
+  r.get('/history/:id', (req, res) => {
+    const job = ctx.store.get(String(req.params.id));
+    // ComfyUI answers {} for a prompt it does not know (or has not finished); clients poll on that.
+    if (!job || job.status === 'queued' || job.status === 'running') return void res.json({});
+    res.json({ [job.id]: historyEntry(ctx, job) });
+  });
+
+  r.post('/history', (req, res) => {
+    const body = (req.body ?? {}) as { delete?: unknown; clear?: unknown };
+    const finished = ['done', 'error', 'cancelled', 'interrupted'] as const;
+    let removed = 0;
+    if (body.clear === true) removed += ctx.store.deleteAll(finished);
+    if (body.delete !== undefined) removed += ctx.store.deleteJobs(idList(body.delete, 'delete'), finished).length;
+    res.json({ deleted: removed });
+  });
+
+  r.get('/object_info', (_req, res) => {
+    res.json(toObjectInfo(ctx.engine.nodeTypes()));
+  });
+
+  r.get('/object_info/:type', (req, res) => {
+    const node = ctx.engine.nodeTypes().find((n) => n.type === req.params.type);
+    if (!node) throw new HttpError(404, 'UNKNOWN_NODE_TYPE', `no node type "${req.params.type}"`);
+    res.json(toObjectInfo([node]));
+  });
+
+  r.get('/view', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const filename = typeof q.filename === 'string' ? q.filename : '';
+    const subfolder = typeof q.subfolder === 'string' ? q.subfolder : '';
+    const type = typeof q.type === 'string' && q.type !== '' ? q.type : 'output';
+    if (!filename) throw new HttpError(400, 'BAD_REQUEST', 'view: filename is required');
+    const root = type === 'output' ? ctx.outputsDir : type === 'input' ? ctx.uploadsDir : undefined;
+    if (!root) throw new HttpError(400, 'BAD_REQUEST', `view: type must be "output" or "input", not "${type}"`);
+    const file = await resolveExisting(root, subfolder, filename);
+    const ext = path.extname(file).toLowerCase();
+    // Never let a file from the data folder run as a page or script in the editor's origin.
+    const mime = UNSAFE_INLINE.has(ext) ? 'application/octet-stream' : (MIME[ext] ?? 'application/octet-stream');
+    res.setHeader('Content-Type', mime);
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+    res.sendFile(file, { dotfiles: 'deny', headers: { 'Content-Type': mime } });
+  });
+
+  r.post('/upload/image', express.raw({ type: () => true, limit: ctx.limits.uploadBytes }), async (req, res) => {
+    const parts = parseMultipart(req.body as Buffer, boundaryOf(req.headers['content-type']));
+    const image = parts.find((p) => p.name === 'image' && p.filename !== undefined);
+    if (!image) throw new HttpError(400, 'BAD_MULTIPART', 'upload: expected a file part named "image"');
+    const mime = sniffImage(image.data);
+    if (!mime) throw new HttpError(415, 'NOT_AN_IMAGE', `upload: ${image.filename} is not a PNG, JPEG or WebP image`);
+    const field = (name: string) => parts.find((p) => p.name === name && p.filename === undefined)?.data.toString('utf8');
+    const type = field('type') ?? 'input';
+    if (type !== 'input') throw new HttpError(400, 'BAD_REQUEST', `upload: type must be "input", not "${type}"`);
+    const subfolder = field('subfolder') ?? '';
+    const overwrite = field('overwrite') === 'true';
+    const name = checkName(path.basename((image.filename ?? '').replace(/\\/g, '/')), 'filename');
+    const dir = await resolveWritableDir(ctx.uploadsDir, subfolder, (p) => mkdir(p, { recursive: true }));
+    let finalName = name;
+    if (!overwrite) {
+      const { existsSync } = await import('node:fs');
+      const ext = path.extname(name);
+      const stem = name.slice(0, name.length - ext.length);
+      for (let i = 1; existsSync(path.join(dir, finalName)); i++) finalName = `${stem} (${i})${ext}`;
+    }
+    // Atomic: write a temp file in the same folder, then rename over the target.
+    const tmp = path.join(dir, `.upload-${randomBytes(6).toString('hex')}.tmp`);
+    await writeFile(tmp, image.data, { flag: 'wx' });
+    await rename(tmp, path.join(dir, finalName));
+    res.json({ name: finalName, subfolder, type: 'input' });
+  });
+
+  return r;
+}

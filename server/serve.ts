@@ -1,0 +1,122 @@
+// Starting the server: open the data folder (db, uploads, outputs), load the engine, listen, recover the queue.
+// Binding anywhere but loopback requires a token.
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.ts';
+import { DEFAULT_LIMITS, dataFolders, type Limits, type ServerContext } from './context.ts';
+import type { EnginePort } from './engine-port.ts';
+import { EventHub, type HubOptions } from './hub.ts';
+import { JobQueue } from './queue.ts';
+import { checkRequest, isLoopback, type SecurityPolicy } from './security.ts';
+import { JobStore } from './store.ts';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  data?: string;
+  token?: string;
+  /** The editor opens workflows/generate.json (when present) instead of its small built-in default. */
+  openDefault?: boolean;
+}
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** For tests and benchmarks: a stand-in engine, other limits, hub options. */
+export interface ServeInternals {
+  engine?: EnginePort;
+  limits?: Partial<Limits>;
+  hub?: Omit<HubOptions, 'verifyUpgrade' | 'greeting'>;
+  quiet?: boolean;
+  /** Extra node pack folders (in addition to the built-ins, KOSMOS_G_PLUGINS and kosmos-g.config.json). */
+  plugins?: string[];
+}
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_PORT = 8188;
+
+export class ServeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export async function serve(options: ServeOptions = {}, internals: ServeInternals = {}): Promise<ServerHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? (process.env.KOSMOS_G_TOKEN || undefined);
+  if (!isLoopback(host) && !token) {
+    throw new ServeError('TOKEN_REQUIRED', `serve --host ${host}: binding beyond loopback needs a token (--token or KOSMOS_G_TOKEN)`);
+  }
+  if (token !== undefined && token.length < 16) throw new ServeError('TOKEN_TOO_SHORT', 'serve --token: use at least 16 characters');
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError('BAD_PORT', `serve --port ${port}: expected 0-65535`);
+
+  const dataDir = path.resolve(options.data ?? 'data');
+  const { dbFile, uploadsDir, outputsDir } = dataFolders(dataDir);
+  const engine = internals.engine ?? (await (await import('./engine-adapter.ts')).loadEngine({ dataDir, ...(internals.plugins ? { plugins: internals.plugins } : {}) }));
+  const store = new JobStore(dbFile);
+  const policy: SecurityPolicy = { boundHost: host, port, ...(token ? { token } : {}) };
+  let queue: JobQueue | undefined;
+  const hub = new EventHub({
+    ...internals.hub,
+    verifyUpgrade: (req) => checkRequest(req, policy, true),
+    greeting: (sid) => ({ type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid } }),
+    featureFlags: { supports_preview_metadata: true, max_upload_size: internals.limits?.uploadBytes ?? DEFAULT_LIMITS.uploadBytes },
+  });
+  queue = new JobQueue(store, engine, hub, outputsDir);
+  const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
+  const ctx: ServerContext = {
+    store,
+    queue,
+    engine,
+    hub,
+    dataDir,
+    uploadsDir,
+    outputsDir,
+    limits: { ...DEFAULT_LIMITS, ...internals.limits },
+    defaultWorkflow: async () =>
+      options.openDefault && existsSync(defaultFile) ? { name: 'generate', workflow: JSON.parse(await readFile(defaultFile, 'utf8')) } : null,
+  };
+  const app = createApp(ctx, policy);
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  hub.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ServeError(err.code === 'EADDRINUSE' ? 'PORT_IN_USE' : 'LISTEN_FAILED', `serve ${host}:${port}: ${err.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const actualPort = (server.address() as { port: number }).port;
+  policy.port = actualPort;
+  const interrupted = queue.start();
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${urlHost}:${actualPort}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  if (!internals.quiet) {
+    console.log(`kosmos-g server: ${url} (data ${dataDir})`);
+    if (interrupted.length) console.log(`kosmos-g server: ${interrupted.length} job(s) were running at the last stop; marked interrupted`);
+    for (const e of engine.loadErrors()) console.warn(`kosmos-g server: node pack ${e.pack} failed to load: ${e.message}`);
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port: actualPort,
+    close: () =>
+      (closed ??= (async () => {
+        await queue.close();
+        await hub.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        store.close();
+      })()),
+  };
+}

@@ -1,0 +1,37 @@
+// Turning a request body into a checked workflow: schema first (parseWorkflow), then validation against the
+// registry. Used by POST /prompt and POST /api/validate.
+import type { ServerContext } from './context.ts';
+import type { WorkflowIssue } from './engine-port.ts';
+import { HttpError } from './errors.ts';
+import { fromApiPrompt, toNodeErrors } from './comfy-format.ts';
+
+export interface Checked {
+  workflow: unknown;
+  issues: WorkflowIssue[];
+  nodeErrors: Record<string, unknown>;
+}
+
+/** Accepts `{workflow}` (our format) or `{prompt}` (ComfyUI API format). Schema errors throw HttpError 400. */
+export function checkSubmission(ctx: ServerContext, body: unknown): Checked {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'body: expected a JSON object with "workflow" or "prompt"');
+  }
+  const b = body as { workflow?: unknown; prompt?: unknown };
+  let raw: unknown;
+  if (b.workflow !== undefined) raw = b.workflow;
+  else if (b.prompt !== undefined) raw = fromApiPrompt(b.prompt, ctx.engine.nodeTypes());
+  else throw new HttpError(400, 'BAD_REQUEST', 'body: expected "workflow" (kosmos-g format) or "prompt" (ComfyUI API format)');
+  let workflow: unknown;
+  try {
+    workflow = ctx.engine.parseWorkflow(raw);
+  } catch (err) {
+    const e = err as { code?: string; message?: string; issues?: WorkflowIssue[] };
+    if (typeof e.code !== 'string') throw err;
+    throw new HttpError(400, e.code, e.message ?? 'workflow does not match the schema', { issues: e.issues ?? [] });
+  }
+  const issues = ctx.engine.validate(workflow);
+  const types = new Map(
+    ((workflow as { nodes?: { id: string; type: string }[] }).nodes ?? []).map((n) => [String(n.id), n.type] as const),
+  );
+  return { workflow, issues, nodeErrors: toNodeErrors(issues, (id) => types.get(id)) };
+}

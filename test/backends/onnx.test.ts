@@ -1,0 +1,154 @@
+// The ONNX path: disk cache keyed by graph + weights, hot path without re-tracing, external data, external ONNX
+// files with metadata read at load time, clear errors for corrupt files, missing providers and bad shapes.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OnnxRunner, traceForward } from '../../models/backends/onnx/runner.ts';
+import { loadExternalOnnx } from '../../models/backends/onnx/external.ts';
+import { writeModel } from '../../models/backends/onnx/serialize.ts';
+import { checkProvider } from '../../models/backends/onnx/session.ts';
+import { fromHalf, fromOrt, toHalf, toOrt } from '../../models/backends/onnx/tensors.ts';
+import { Module } from '../../models/nn/module.ts';
+import { Linear } from '../../models/nn/layers.ts';
+import { Rng, randn } from '../../models/ops/random.ts';
+import { hostTensor, type Ops } from '../../models/ops/ops.ts';
+import type { ForwardFn } from '../../models/runtime/runner.ts';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'kosmos-onnx-'));
+const runners: OnnxRunner[] = [];
+const runner = (dir: string, threshold?: number) => {
+  const r = new OnnxRunner(path.join(root, dir), 'cpu', threshold);
+  runners.push(r);
+  return r;
+};
+after(async () => {
+  for (const r of runners) await r.sessions.clear();
+  rmSync(root, { recursive: true, force: true });
+});
+
+class Head extends Module {
+  proj: Linear;
+  constructor(seed: number) {
+    super();
+    this.proj = new Linear(4, 3, new Rng(seed));
+  }
+  forward<T>(o: Ops<T>, x: T): T {
+    return o.softmax(this.proj.forward(o, x), -1);
+  }
+}
+/** The forward function of whichever Head is `current` (each test sets its own). */
+let current = new Head(1);
+const forward: ForwardFn = (o, [x]) => [current.forward(o, x!)];
+const x = hostTensor(randn(8, 5), [2, 4]);
+
+const onnxFiles = (dir: string) => readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.onnx'));
+
+test('the traced model is cached on disk and reused; a weight change gives a new model', async () => {
+  const model = (current = new Head(1));
+  const r1 = runner('cache');
+  const a = await r1.run(model, 'head', forward, [x]);
+  const b = await r1.run(model, 'head', forward, [x]);
+  assert.equal(r1.traces, 1, 'the hot path must not re-trace');
+  assert.deepEqual(b[0]!.data, a[0]!.data);
+  assert.equal(onnxFiles('cache').length, 1);
+
+  const r2 = runner('cache'); // a fresh process would find the same file
+  await r2.run(model, 'head', forward, [x]);
+  assert.equal(onnxFiles('cache').length, 1);
+
+  model.proj.bias!.set(Float32Array.from([5, 0, 0]));
+  const c = await r1.run(model, 'head', forward, [x]);
+  assert.equal(r1.traces, 2);
+  assert.equal(onnxFiles('cache').length, 2);
+  assert.ok(c[0]!.data[0]! > a[0]!.data[0]!, 'the new bias must be used');
+  // a different input shape is a different entry in the cache
+  await r1.run(model, 'head', forward, [hostTensor(randn(12, 6), [3, 4])]);
+  assert.equal(onnxFiles('cache').length, 3);
+});
+
+test('large models keep their weights as external data, with the same results', async () => {
+  const model = (current = new Head(2));
+  const inline = await runner('inline').run(model, 'head', forward, [x]);
+  const ext = runner('external', 0);
+  const got = await ext.run(model, 'head', forward, [x]);
+  assert.deepEqual(got[0]!.data, inline[0]!.data);
+  const files = readdirSync(path.join(root, 'external'));
+  assert.ok(files.some((f) => f.endsWith('.onnx.data')), `no external data file in ${files.join(', ')}`);
+});
+
+test('a damaged cache file is rebuilt', async () => {
+  const model = (current = new Head(3));
+  const r = runner('damaged');
+  const ref = await r.run(model, 'head', forward, [x]);
+  const [file] = onnxFiles('damaged');
+  writeFileSync(path.join(root, 'damaged', file!), 'not a model');
+  const again = runner('damaged');
+  const got = await again.run(model, 'head', forward, [x]);
+  assert.deepEqual(got[0]!.data, ref[0]!.data);
+});
+
+test('external ONNX: names, types and shapes read at load time; inputs by name or position', async () => {
+  const model = (current = new Head(4));
+  const ops = traceForward(model, forward, [{ shape: [2, 4], dtype: 'float32' }]);
+  const file = path.join(root, 'external-model.onnx');
+  writeModel(ops.graph, file);
+  const m = await loadExternalOnnx(file, 'cpu');
+  assert.deepEqual(m.inputs, [{ name: 'input_0', type: 'float32', shape: [2, 4] }]);
+  assert.deepEqual(m.outputs, [{ name: 'output_0', type: 'float32', shape: [2, 3] }]);
+  const byName = await m.run({ input_0: x });
+  const byPos = await m.run([x]);
+  assert.deepEqual(byName.output_0!.data, byPos.output_0!.data);
+  await assert.rejects(m.run({ input_0: hostTensor(new Float32Array(4), [1, 4]) }), (e: Error & { code?: string }) => {
+    return e.code === 'ONNX_INPUT_MISMATCH' && /\[2, 4\]/.test(e.message) && /\[1, 4\]/.test(e.message);
+  });
+  await assert.rejects(m.run({}), { code: 'ONNX_INPUT_MISMATCH' });
+  await m.release();
+});
+
+test('a corrupt or missing ONNX file is a clear error, not a crash', async () => {
+  const bad = path.join(root, 'corrupt.onnx');
+  writeFileSync(bad, Buffer.from([0x08, 0x07, 0x12, 0xff, 0xff, 0xff, 0x0f, 0x00]));
+  await assert.rejects(loadExternalOnnx(bad, 'cpu'), (e: Error & { code?: string }) => e.code === 'ONNX_INVALID' && e.message.includes(bad));
+  await assert.rejects(loadExternalOnnx(path.join(root, 'absent.onnx'), 'cpu'), { code: 'FILE_NOT_FOUND' });
+});
+
+test('a provider whose files are missing is named in the error', { skip: cudaInstalled() }, () => {
+  assert.throws(
+    () => checkProvider('cuda'),
+    (e: Error & { code?: string }) => e.code === 'EP_UNAVAILABLE' && /libonnxruntime_providers_cuda\.so/.test(e.message),
+  );
+});
+
+test('a shape mismatch inside a module names the component, entry and both shapes', async () => {
+  const model = (current = new Head(5));
+  const wrong = hostTensor(new Float32Array(10), [2, 5]);
+  await assert.rejects(runner('errors').run(model, 'head', forward, [wrong]), (e: Error & { code?: string }) => {
+    return e.code === 'SHAPE_MISMATCH' && /Head 'head'/.test(e.message) && /\[2, 5\]/.test(e.message) && /\[3, 4\]/.test(e.message);
+  });
+});
+
+test('host ↔ ORT conversions: int64 ids, float16 round trip', () => {
+  const ids = toOrt(hostTensor(Int32Array.from([1, -2, 3]), [3]), 'int64');
+  assert.equal(ids.type, 'int64');
+  assert.deepEqual(Array.from(fromOrt(ids).data), [1, -2, 3]);
+  for (const v of [0, 1, -2.5, 65504, 1e-5, 0.333251953125]) {
+    const back = fromHalf(toHalf(v));
+    assert.ok(Math.abs(back - v) <= Math.abs(v) * 1e-3 + 6e-8, `${v} → ${back}`);
+  }
+  assert.equal(fromHalf(toHalf(1e6)), Infinity);
+  const half = toOrt(hostTensor(Float32Array.from([0.5, 2]), [2]), 'float16');
+  assert.deepEqual(Array.from(fromOrt(half).data), [0.5, 2]);
+});
+
+function cudaInstalled(): string | undefined {
+  try {
+    checkProvider('cuda');
+    const reason = 'the CUDA provider files are installed here';
+    console.log(`# skip: ${reason}`);
+    return reason;
+  } catch {
+    return undefined;
+  }
+}

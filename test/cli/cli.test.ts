@@ -1,0 +1,192 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../server/cli/main.ts';
+import type { CliIO } from '../../server/cli/io.ts';
+
+// Only the core pack: these tests are about the CLI, and loading every model pack costs seconds per process.
+process.env.KOSMOS_G_BUILTINS = 'core';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kg-cli-'));
+
+function write(name: string, content: unknown): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+const arithmetic = write('arith.json', {
+  format: 'kosmos-g/workflow',
+  version: 1,
+  nodes: [
+    { id: 'a', type: 'Int', widgets: { value: 6 } },
+    { id: 'b', type: 'Float', widgets: { value: 2 } },
+    { id: 'm', type: 'Arithmetic', widgets: { op: 'div' }, inputs: { a: { node: 'a', output: 'value' }, b: { node: 'b', output: 'value' } } },
+    { id: 'show', type: 'PreviewValue', inputs: { value: { node: 'm', output: 'result' } } },
+  ],
+});
+const invalid = write('invalid.json', {
+  format: 'kosmos-g/workflow',
+  version: 1,
+  nodes: [
+    { id: 'a', type: 'Int', widgets: { value: 'six' } },
+    { id: 'x', type: 'NoSuchNode' },
+    { id: 'show', type: 'PreviewValue' },
+  ],
+});
+
+async function cli(args: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), tty };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
+
+test('run --json prints one object with exactly status, nodes, outputs, errors', async () => {
+  const { code, out } = await cli(['run', arithmetic, '--json', '--out', path.join(dir, 'o1')]);
+  assert.equal(code, 0);
+  const job = JSON.parse(out);
+  assert.deepEqual(Object.keys(job), ['status', 'nodes', 'outputs', 'errors']);
+  assert.equal(job.status, 'ok');
+  assert.deepEqual(Object.keys(job.nodes).sort(), ['a', 'b', 'm', 'show']);
+  assert.equal(job.nodes.m.status, 'executed');
+  assert.equal(typeof job.nodes.m.seconds, 'number');
+  assert.deepEqual(job.outputs, { show: { files: [], values: { value: 3 } } });
+  assert.deepEqual(job.errors, []);
+});
+
+test('--set overrides widgets, typed by the widget kind; a bad value is exit 2 with code node.input', async () => {
+  const ok = await cli(['run', arithmetic, '--json', '--set', 'a.value=9', '--set=b.value=3']);
+  assert.equal(JSON.parse(ok.out).outputs.show.values.value, 3);
+  const bad = await cli(['run', arithmetic, '--set', 'a.value=nine']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err, 'WIDGET_TYPE a.value: expected a number (INT), got the string "nine"\n');
+  const huge = await cli(['run', arithmetic, '--set', 'a.value=1e400']);
+  assert.match(huge.err, /^WIDGET_RANGE a\.value: Infinity is not a finite number/);
+  const shape = await cli(['run', arithmetic, '--set', 'novalue']);
+  assert.equal(shape.code, 2);
+  assert.match(shape.err, /^USAGE: run: --set "novalue" must look like NODE_ID\.INPUT=VALUE/);
+});
+
+test('--batch runs one job per line sharing the cache; --json prints one object per job', async () => {
+  const batch = write('jobs.jsonl', '{"a.value": 8}\n\n{"a.value": 8, "m.op": "mul"}\n{"b.value": 4}\n');
+  const { code, out } = await cli(['run', arithmetic, '--batch', batch, '--json']);
+  assert.equal(code, 0);
+  const jobs = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(jobs.map((j) => j.outputs.show.values.value), [4, 16, 1.5]);
+  const executed = (j: { nodes: Record<string, { status: string }> }) => Object.keys(j.nodes).filter((id) => j.nodes[id]!.status === 'executed').sort();
+  assert.deepEqual(executed(jobs[0]), ['a', 'b', 'm', 'show']);
+  assert.deepEqual(executed(jobs[1]), ['m', 'show'], 'only the changed widget and its descendants');
+  assert.deepEqual(executed(jobs[2]), ['a', 'b', 'm', 'show']);
+});
+
+test('a bad batch line or a bad job stops the batch before anything runs or is written', async () => {
+  const out = path.join(dir, 'never');
+  const badJson = write('bad.jsonl', '{"a.value": 1}\n{oops\n[1]\n');
+  const r1 = await cli(['run', arithmetic, '--batch', badJson, '--out', out]);
+  assert.equal(r1.code, 2);
+  assert.deepEqual(r1.err.trim().split('\n').map((l) => l.split(':')[0]), ['BATCH_INVALID ' + badJson, 'BATCH_INVALID ' + badJson]);
+  assert.match(r1.err, /bad\.jsonl:2: not valid JSON/);
+  const badValue = write('badvalue.jsonl', '{"a.value": 1}\n{"a.value": "x"}\n');
+  const r2 = await cli(['run', arithmetic, '--batch', badValue, '--out', out, '--json']);
+  assert.equal(r2.code, 2);
+  const line = JSON.parse(r2.out);
+  assert.equal(line.status, 'error');
+  assert.match(line.errors[0].message, /job 2/);
+  assert.equal(existsSync(out), false, 'nothing written');
+});
+
+test('validate: 0 when valid; 2 with every error; --json shape', async () => {
+  assert.deepEqual(await cli(['validate', arithmetic]), { code: 0, out: `${arithmetic}: valid\n`, err: '' });
+  const text = await cli(['validate', invalid]);
+  assert.equal(text.code, 2);
+  assert.deepEqual(text.err.trim().split('\n').sort(), [
+    'MISSING_INPUT show.value: required input "value" (*) is not connected',
+    'UNKNOWN_NODE_TYPE x: no node type "NoSuchNode" is installed',
+    'WIDGET_TYPE a.value: expected a number (INT), got the string "six"',
+  ]);
+  const json = await cli(['validate', invalid, '--json']);
+  assert.equal(json.code, 2);
+  const parsed = JSON.parse(json.out);
+  assert.equal(parsed.valid, false);
+  assert.deepEqual(parsed.errors.map((e: { code: string }) => e.code).sort(), ['MISSING_INPUT', 'UNKNOWN_NODE_TYPE', 'WIDGET_TYPE']);
+  assert.deepEqual(Object.keys(parsed.errors.find((e: { code: string }) => e.code === 'WIDGET_TYPE')), ['code', 'node', 'input', 'message']);
+  assert.deepEqual(JSON.parse((await cli(['validate', arithmetic, '--json'])).out), { valid: true, errors: [] });
+});
+
+test('bad files: malformed JSON, wrong format, missing, a folder, deep nesting → exit 2, one line, no stack', async () => {
+  const cases: [string, RegExp][] = [
+    [write('malformed.json', '{"format": "kosmos-g/workflow", '), /^WORKFLOW_JSON: .*malformed\.json: not valid JSON/],
+    [write('format.json', { format: 'other', version: 1, nodes: [] }), /^WORKFLOW_FORMAT format: /],
+    [write('unknown-field.json', { format: 'kosmos-g/workflow', version: 1, nodes: [], links: [] }), /^WORKFLOW_SCHEMA: unknown field\(s\) "links"/],
+    [write('deep.json', `{"format":"kosmos-g/workflow","version":1,"nodes":[],"extra":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`), /^WORKFLOW_TOO_DEEP/],
+    [path.join(dir, 'missing.json'), /^FILE_NOT_FOUND: .*missing\.json: no such workflow file/],
+    [dir, /^FILE_UNREADABLE: .*is a folder/],
+  ];
+  for (const [file, pattern] of cases) {
+    for (const command of ['run', 'validate']) {
+      const r = await cli([command, file]);
+      assert.equal(r.code, 2, `${command} ${file}`);
+      assert.match(r.err, pattern);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      noStack(r.err);
+    }
+  }
+});
+
+test('flags and commands: unknown ones are exit 2; help is exit 0', async () => {
+  assert.equal((await cli(['run', arithmetic, '--frobnicate'])).code, 2);
+  assert.match((await cli(['run', arithmetic, '--frobnicate'])).err, /^USAGE: run: unknown flag --frobnicate/);
+  assert.equal((await cli(['run'])).code, 2);
+  assert.equal((await cli(['explode'])).code, 2);
+  assert.equal((await cli(['serve', '--port', 'abc'])).code, 2);
+  assert.equal((await cli(['validate', arithmetic, '--json=yes'])).code, 2);
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /kosmos-g run WORKFLOW\.json/);
+});
+
+test('nodes --json is the catalogue; plain text lists categories', async () => {
+  const json = await cli(['nodes', '--json']);
+  assert.equal(json.code, 0);
+  const catalogue = JSON.parse(json.out);
+  const int = catalogue.nodes.find((n: { type: string }) => n.type === 'Int');
+  assert.deepEqual(int.outputs, { value: { type: 'INT' } });
+  assert.equal(catalogue.nodes.find((n: { type: string }) => n.type === 'SaveImage').output, true);
+  const text = await cli(['nodes']);
+  assert.match(text.out, /core\/values\n {2}Boolean/);
+});
+
+test('a progress bar is drawn on a terminal only, on stderr', async () => {
+  const tty = await cli(['run', arithmetic, '--set', 'a.value=100'], true);
+  assert.match(tty.err, /\[#+-*\] \d\/4/);
+  assert.match(tty.out, /^ok in [\d.]+ s \(4 executed, 0 cached\)\n {2}show\.value = 50\n$/);
+  const plain = await cli(['run', arithmetic, '--set', 'a.value=100']);
+  assert.equal(plain.err, '');
+});
+
+test('exit codes from a real process: 0 ok, 1 a run failed, 2 invalid input', async () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.join(root, 'bin', 'kosmos-g.js'), ...args], { cwd: dir }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? -1), stdout, stderr });
+      });
+    });
+  const ok = await run(['run', arithmetic, '--json']);
+  const failed = await run(['run', arithmetic, '--set', 'b.value=0', '--json']);
+  const bad = await run(['validate', invalid]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).status, 'ok');
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.deepEqual(JSON.parse(failed.stdout).errors, [{ code: 'MATH_NOT_FINITE', node: 'm', message: 'node "m": 6 div 0 is not a finite number' }]);
+  assert.equal(bad.code, 2);
+  noStack(bad.stderr);
+  assert.deepEqual(readdirSync(dir).filter((n) => n === 'out'), [], 'runs without outputs create no folder');
+});

@@ -1,0 +1,169 @@
+// The diffusion nodes through the engine's Executor, on small random models: text-to-image with guidance,
+// progress and previews, img2img, UNetPredict, ControlNet, LoRA (merged and unmerged), cancellation and
+// coded errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Executor, type EngineEvent } from '../../engine/index.ts';
+import { saveSafetensors } from '../../models/io/safetensors.ts';
+import { UNet2DConditionModel } from '../../models/unet/unet.ts';
+import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
+import type { HostTensor } from '../../models/ops/ops.ts';
+import { captured, testRegistry, workflow } from './fixtures.ts';
+import { assertClose, maxAbsDiff, randomHost } from './helpers.ts';
+import type { LatentValue } from '../../nodes/diffusion/values.ts';
+
+const registry = await testRegistry();
+const outputDir = mkdtempSync(path.join(os.tmpdir(), 'kosmos-diffusion-'));
+
+const base = (backend: string, extra: Parameters<typeof workflow>[number][] = [], sampler: Record<string, number> = {}) =>
+  workflow(
+    ['sd', 'LoadStableDiffusion', { config: 'small', backend, seed: 1 }],
+    ['sched', 'Scheduler', { name: 'ddim', steps: 4 }],
+    ['noise', 'EmptyLatent', { width: 32, height: 32, downscale: 4, batch: 1, seed: 3 }],
+    ['cond', 'TestConditioning', { seed: 5 }],
+    ['sample', 'Sampler', { guidance: 3, preview_every: 2, ...sampler }, { unet: 'sd.unet', conditioning: 'cond.conditioning', latent: 'noise.latent', scheduler: 'sched.scheduler' }],
+    ['decode', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'sample.latent' }],
+    ['show', 'PreviewImage', {}, { images: 'decode.image' }],
+    ['keep', 'Capture', { key: 'latent' }, { value: 'sample.latent' }],
+    ...extra,
+  );
+
+async function run(wf: ReturnType<typeof workflow>, options: { signal?: AbortSignal; onEvent?: (e: EngineEvent) => void } = {}) {
+  const ex = new Executor(registry);
+  return ex.run(wf, { outputDir, ...options });
+}
+
+function imageOf(result: Awaited<ReturnType<typeof run>>, node: string): Float32Array {
+  const v = result.outputs[node]?.values;
+  assert.ok(v, `no values for ${node}: ${JSON.stringify(result.errors)}`);
+  return (Object.values(v)[0] as { data: Float32Array }).data;
+}
+
+test('text-to-image: 4 DDIM steps with guidance, progress per step and a preview every 2', async () => {
+  const events: EngineEvent[] = [];
+  const result = await run(base('tfjs'), { onEvent: (e) => events.push(e) });
+  assert.equal(result.status, 'ok', JSON.stringify(result.errors));
+  const progress = events.filter((e) => e.type === 'node_progress' && e.nodeId === 'sample') as Extract<EngineEvent, { type: 'node_progress' }>[];
+  assert.deepEqual(progress.map((p) => p.value), [1, 2, 3, 4]);
+  assert.equal(progress.filter((p) => p.preview).length, 2);
+  assert.deepEqual([...progress.find((p) => p.preview)!.preview!.data.slice(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.ok(result.outputs.show.files.length === 1);
+});
+
+async function sampled(wf: ReturnType<typeof workflow>): Promise<Float32Array> {
+  const r = await run(wf);
+  assert.equal(r.status, 'ok', JSON.stringify(r.errors));
+  return (captured.get('latent') as LatentValue).samples.data as Float32Array;
+}
+
+test('the same seed gives the same latents on tfjs and onnx (< 1e-4); another EmptyLatent seed different ones', async () => {
+  const a = await sampled(base('tfjs'));
+  const again = await sampled(base('tfjs'));
+  const b = await sampled(base('onnx'));
+  assert.deepEqual(again, a);
+  assertClose(b, a, 1e-4, 'tfjs vs onnx after 4 guided steps');
+  const wf = base('tfjs');
+  wf.nodes.find((n) => n.id === 'noise')!.widgets!.seed = 4;
+  assert.ok(maxAbsDiff(await sampled(wf), a) > 0.1);
+});
+
+test('cancellation stops the Sampler between steps', async () => {
+  const controller = new AbortController();
+  const result = await run(base('tfjs'), {
+    signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === 'node_progress' && e.nodeId === 'sample' && e.value === 2) controller.abort();
+    },
+  });
+  assert.equal(result.status, 'cancelled');
+});
+
+test('a conditioning of the wrong width is a coded error naming the expected shape', async () => {
+  const wf = base('tfjs');
+  wf.nodes.find((n) => n.id === 'cond')!.widgets!.dim = 48;
+  const result = await run(wf);
+  assert.equal(result.status, 'error');
+  assert.equal(result.errors[0].code, 'CONDITIONING_SHAPE');
+  assert.match(result.errors[0].message, /\[B, L, 32\]/);
+});
+
+test('guidance without an unconditional embedding is MISSING_UNCOND; guidance 1 runs', async () => {
+  const wf = base('tfjs');
+  wf.nodes.find((n) => n.id === 'cond')!.widgets!.uncond = false;
+  assert.equal((await run(wf)).errors[0]?.code, 'MISSING_UNCOND');
+  wf.nodes.find((n) => n.id === 'sample')!.widgets!.guidance = 1;
+  assert.equal((await run(wf)).status, 'ok');
+});
+
+test('img2img: VAEEncode → Sampler(denoise 0.5) runs half the steps; UNetPredict gives ε of the latent shape', async () => {
+  const events: EngineEvent[] = [];
+  const wf = workflow(
+    ['sd', 'LoadStableDiffusion', { config: 'small', backend: 'tfjs', seed: 1 }],
+    ['sched', 'Scheduler', { name: 'euler', steps: 4 }],
+    ['noise', 'EmptyLatent', { width: 32, height: 32, downscale: 4, seed: 3 }],
+    ['cond', 'TestConditioning', { seed: 5 }],
+    ['draft', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'noise.latent' }],
+    ['enc', 'VAEEncode', { mode: 'mean' }, { vae: 'sd.vae', image: 'draft.image' }],
+    ['sample', 'Sampler', { guidance: 2, denoise: 0.5, seed: 9 }, { unet: 'sd.unet', conditioning: 'cond.conditioning', latent: 'enc.latent', scheduler: 'sched.scheduler' }],
+    ['eps', 'UNetPredict', { timestep: 500 }, { unet: 'sd.unet', conditioning: 'cond.conditioning', latent: 'sample.latent' }],
+    ['decode', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'eps.noise' }],
+    ['show', 'PreviewImage', {}, { images: 'decode.image' }],
+  );
+  const result = await run(wf, { onEvent: (e) => events.push(e) });
+  assert.equal(result.status, 'ok', JSON.stringify(result.errors));
+  const steps = events.filter((e) => e.type === 'node_progress' && e.nodeId === 'sample');
+  assert.equal(steps.length, 2);
+});
+
+test('ControlNet with zero convs leaves the image unchanged; ApplyControlNet checks the control image size', async () => {
+  const withControl = base('tfjs', [
+    ['cn', 'LoadControlNet', { config: 'small', backend: 'tfjs', seed: 2 }],
+    ['hint', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'noise.latent' }],
+    ['apply', 'ApplyControlNet', { scale: 1, start: 0, end: 1 }, { controlnet: 'cn.controlnet', image: 'hint.image' }],
+  ]);
+  withControl.nodes.find((n) => n.id === 'sample')!.inputs!.control = { node: 'apply', output: 'control' };
+  const plain = await sampled(base('tfjs'));
+  assert.deepEqual(await sampled(withControl), plain);
+
+  const badSize = base('tfjs', [
+    ['cn', 'LoadControlNet', { config: 'small', backend: 'tfjs' }],
+    ['img', 'EmptyLatent', { width: 64, height: 64, downscale: 4 }],
+    ['hint', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'img.latent' }],
+    ['apply', 'ApplyControlNet', {}, { controlnet: 'cn.controlnet', image: 'hint.image' }],
+  ]);
+  badSize.nodes.find((n) => n.id === 'sample')!.inputs!.control = { node: 'apply', output: 'control' };
+  const bad = await run(badSize);
+  assert.equal(bad.errors[0]?.code, 'CONTROL_SIZE');
+});
+
+test('LoRA file (kohya keys): merged and unmerged give the same image, which differs from the base', async () => {
+  const keys = new UNet2DConditionModel(SMALL_UNET_CONFIG).namedParameters();
+  const target = 'down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v';
+  const [, shape] = keys.find(([k]) => k === `${target}.weight`)!.map((x, i) => (i === 1 ? (x as { shape: number[] }).shape : x)) as [string, number[]];
+  const name = `lora_unet_${target.replace(/\./g, '_')}`;
+  const tensors = new Map<string, HostTensor>([
+    [`${name}.lora_down.weight`, randomHost([4, shape[1]], 1, 0.5)],
+    [`${name}.lora_up.weight`, randomHost([shape[0], 4], 2, 0.5)],
+    [`${name}.alpha`, { data: new Float32Array([2]), shape: [], dtype: 'float32' }],
+    ['lora_unet_no_such_module.lora_down.weight', randomHost([4, 8], 3)],
+    ['lora_unet_no_such_module.lora_up.weight', randomHost([8, 4], 4)],
+  ]);
+  const file = path.join(outputDir, 'tiny-lora.safetensors');
+  await saveSafetensors(file, tensors);
+  const withLora = (mode: string) => {
+    const wf = base('tfjs', [
+      ['lora', 'LoadLoRA', { path: file }],
+      ['apply', 'ApplyLoRA', { strength: 0.8, mode }, { unet: 'sd.unet', lora: 'lora.lora' }],
+    ]);
+    wf.nodes.find((n) => n.id === 'sample')!.inputs!.unet = { node: 'apply', output: 'unet' };
+    return wf;
+  };
+  const merged = await sampled(withLora('merged'));
+  const unmerged = await sampled(withLora('unmerged'));
+  const plain = await sampled(base('tfjs'));
+  assert.ok(maxAbsDiff(merged, plain) > 1e-3, 'the LoRA changes the result');
+  assertClose(unmerged, merged, 1e-4, 'unmerged vs merged');
+});

@@ -1,0 +1,152 @@
+// The kosmos pack: every node's declaration, shapes through every node (direct execute at small configs), and one
+// KosmosGEncode workflow through the engine.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pack from '../../nodes/kosmos/index.ts';
+import type { AnyNodeDefinition, NodeContext } from '../../engine/node-def.ts';
+import { buildWordTokenizer, saveWordTokenizer } from '../../models/tokenizers/word-tokenizer.ts';
+import { imageValue } from '../../models/image.ts';
+import { KosmosG } from '../../models/kosmosg/kosmosg.ts';
+import { kosmosGSmall } from '../../models/kosmosg/config.ts';
+import { saveKosmosG } from '../../models/kosmosg/weights.ts';
+import { randomImage } from './helpers.ts';
+
+// The onnx runner reads KOSMOS_G_CACHE when first created (lazily, after this line): keep its traces out of the repo.
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'kosmos-onnx-'));
+process.env.KOSMOS_G_CACHE = cacheDir;
+after(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const NAMES = [
+  'LoadTokenizer', 'Tokenize', 'KosmosPrompt', 'LoadCLIPVision', 'CLIPVisionEncode', 'LoadConnector', 'Resample', 'LoadMLLM',
+  'MLLMEncode', 'LoadAligner', 'AlignerEncode', 'AlignerReconstruct', 'LoadCLIPText', 'CLIPTextEncode', 'LoadKosmosG', 'KosmosGEncode',
+];
+
+const ctx: NodeContext = {
+  jobId: 'test', nodeId: '1', signal: new AbortController().signal,
+  log: { info() {}, warn() {}, error() {} },
+  progress() {}, throwIfCancelled() {},
+  scratchDir: async () => tmpdir(), outputDir: async () => tmpdir(), addOutputFile() {},
+};
+const node = (type: string): AnyNodeDefinition => pack.nodes.find((n) => n.type === type)!;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const run = async (type: string, args: Record<string, unknown>): Promise<any> => {
+  const def = node(type);
+  const widgets = Object.fromEntries(Object.entries(def.widgets).map(([k, w]) => [k, 'default' in w ? w.default : undefined]));
+  return def.execute({ ...widgets, ...args } as never, ctx);
+};
+
+const mllmTokenizer = buildWordTokenizer(['a red car in the jungle', 'a dog wearing a hat']);
+const clipTokenizer = buildWordTokenizer(['a red car in the jungle'], { kind: 'word-clip' });
+const image = imageValue(randomImage(1, 24, 40, 5), 1, 24, 40);
+
+test('the pack declares the 16 public nodes; model loaders have path/config/backend widgets', () => {
+  assert.equal(pack.name, 'kosmos');
+  assert.deepEqual(pack.nodes.map((n) => n.type).sort(), [...NAMES].sort());
+  for (const type of ['LoadCLIPVision', 'LoadConnector', 'LoadMLLM', 'LoadAligner', 'LoadCLIPText', 'LoadKosmosG']) {
+    const w = node(type).widgets;
+    assert.equal(w.path!.kind, 'PATH');
+    assert.deepEqual((w.config as { options: string[] }).options.slice().sort(), ['from-file', 'real', 'small']);
+    assert.deepEqual((w.backend as { options: string[]; default: string }).options, ['onnx', 'tfjs']);
+    assert.equal((w.backend as { default: string }).default, 'onnx');
+  }
+});
+
+test('granular chain: vision → resample → MLLM → AlignerNet M and N, with shapes at every node', async () => {
+  const backend = 'tfjs';
+  const { clip_vision } = await run('LoadCLIPVision', { backend, seed: 1 });
+  const { connector } = await run('LoadConnector', { backend, seed: 2 });
+  const { mllm } = await run('LoadMLLM', { backend, seed: 3, tokenizer: mllmTokenizer });
+  assert.equal(mllm.model.config.vocabSize, mllmTokenizer.vocabSize);
+  const { aligner } = await run('LoadAligner', { backend, seed: 4, reconstruction: true });
+  const { features } = await run('CLIPVisionEncode', { clip_vision, image_1: image });
+  assert.deepEqual(features.tensor.shape, [1, 17, 64]);
+  const { features: resampled } = await run('Resample', { connector, features });
+  assert.deepEqual(resampled.tensor.shape, [64, 64]);
+  const { tokens } = await run('KosmosPrompt', { tokenizer: mllmTokenizer, prompt: 'a dog <i> in the jungle', image_1: image });
+  assert.equal(tokens.shape[1], 1 + 2 + 66 + 3);
+  const { states } = await run('MLLMEncode', { mllm, tokens, features: resampled });
+  assert.deepEqual(states.states.shape, [1, 72, 64]);
+  const { tokens: neg } = await run('Tokenize', { tokenizer: mllmTokenizer, text: '' });
+  const { states: negStates } = await run('MLLMEncode', { mllm, tokens: neg });
+  const { conditioning } = await run('AlignerEncode', { aligner, states, negative: negStates });
+  assert.deepEqual(conditioning.cond.shape, [1, 77, 32]);
+  assert.deepEqual(conditioning.uncond.shape, [1, 77, 32]);
+  const { states: rec } = await run('AlignerReconstruct', { aligner, conditioning, states });
+  assert.deepEqual(rec.states.shape, [1, 72, 64]);
+  await assert.rejects(run('MLLMEncode', { mllm, tokens }), (e: { code: string }) => e.code === 'KOSMOS_IMAGE_COUNT');
+  await assert.rejects(run('MLLMEncode', { mllm, tokens, features }), (e: { code: string }) => e.code === 'KOSMOS_FEATURES_STAGE');
+  await assert.rejects(run('KosmosPrompt', { tokenizer: mllmTokenizer, prompt: '<i> and <i>', image_1: image }), (e: { code: string }) => e.code === 'PROMPT_IMAGE_COUNT');
+});
+
+test('CLIP text: Tokenize pads to 77; CLIPTextEncode → [1, 77, 32] with the negative as uncond', async () => {
+  const { clip_text } = await run('LoadCLIPText', { backend: 'tfjs', tokenizer: clipTokenizer });
+  const { tokens } = await run('Tokenize', { tokenizer: clipTokenizer, text: 'a red car' });
+  assert.deepEqual(tokens.shape, [1, 77]);
+  const { tokens: empty } = await run('Tokenize', { tokenizer: clipTokenizer, text: '' });
+  const { conditioning } = await run('CLIPTextEncode', { clip_text, tokens, negative: empty });
+  assert.deepEqual(conditioning.cond.shape, [1, 77, 32]);
+  assert.deepEqual(conditioning.uncond.shape, [1, 77, 32]);
+  assert.equal(conditioning.source, 'clip-text');
+});
+
+test('LoadKosmosG from a saved checkpoint + KosmosGEncode: cond and null condition; onnx and tfjs agree', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kosmos-nodes-'));
+  try {
+    const file = path.join(dir, 'kg.safetensors');
+    await saveKosmosG(file, new KosmosG(kosmosGSmall(mllmTokenizer.vocabSize), 7));
+    const tokPath = path.join(dir, 'tokenizer.json');
+    saveWordTokenizer(tokPath, mllmTokenizer);
+    const { tokenizer } = await run('LoadTokenizer', { path: tokPath });
+    const results = [];
+    for (const backend of ['onnx', 'tfjs']) {
+      const { kosmos_g, mllm } = await run('LoadKosmosG', { path: file, config: 'from-file', backend });
+      assert.equal(mllm.model, kosmos_g.model.mllm);
+      const { conditioning } = await run('KosmosGEncode', { kosmos_g, tokenizer, prompt: '<i> in the jungle', image_1: image });
+      assert.deepEqual(conditioning.cond.shape, [1, 77, 32]);
+      assert.deepEqual(conditioning.uncond.shape, [1, 77, 32]);
+      results.push(conditioning);
+    }
+    let diff = 0;
+    for (let i = 0; i < results[0].cond.data.length; i++) diff = Math.max(diff, Math.abs(results[0].cond.data[i] - results[1].cond.data[i]));
+    assert.ok(diff < 1e-4, `onnx vs tfjs max diff ${diff}`);
+    await assert.rejects(run('LoadKosmosG', { path: path.join(dir, 'none.safetensors') }), (e: { code: string }) => e.code === 'WEIGHTS_NOT_FOUND');
+    await assert.rejects(run('LoadKosmosG', { path: '', config: 'from-file' }), (e: { code: string }) => e.code === 'MISSING_PATH');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a KosmosGEncode workflow runs through the engine (registry + validation + executor)', async () => {
+  const { Registry, Executor, parseWorkflow } = await import('../../engine/index.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'kosmos-wf-'));
+  try {
+    const tokPath = path.join(dir, 'tokenizer.json');
+    saveWordTokenizer(tokPath, mllmTokenizer);
+    const registry = await Registry.load({ builtins: true });
+    assert.ok(registry.get('KosmosGEncode'), `kosmos pack not registered: ${JSON.stringify(registry.loadErrors)}`);
+    const wf = parseWorkflow({
+      format: 'kosmos-g/workflow',
+      version: 1,
+      nodes: [
+        { id: '1', type: 'LoadTokenizer', widgets: { path: tokPath }, pos: [0, 0] },
+        { id: '2', type: 'LoadKosmosG', widgets: { config: 'small', backend: 'tfjs', seed: 3 }, inputs: { tokenizer: { node: '1', output: 'tokenizer' } }, pos: [0, 0] },
+        {
+          id: '3', type: 'KosmosGEncode', widgets: { prompt: 'a red car', negative: '' }, pos: [0, 0],
+          inputs: { kosmos_g: { node: '2', output: 'kosmos_g' }, tokenizer: { node: '1', output: 'tokenizer' } },
+        },
+        { id: '4', type: 'PreviewValue', inputs: { value: { node: '3', output: 'conditioning' } }, pos: [0, 0] },
+      ],
+    });
+    const result = await new Executor(registry).run(wf, { outputDir: dir });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.status, 'ok');
+    const value = result.outputs['4']!.values!.value as { cond: { shape: number[] }; uncond: { shape: number[] } };
+    assert.deepEqual(value.cond.shape, [1, 77, 32]);
+    assert.deepEqual(value.uncond.shape, [1, 77, 32]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,96 @@
+// The WebSocket hub under abuse: garbage, binary, oversized and flooding clients are closed with a code; the
+// server keeps serving everyone else. Upgrades check Origin, Host and the token like HTTP requests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { connectWs, counterWorkflow, json, startServer, type TestServer } from './helpers.ts';
+import { CLOSE } from '../../server/hub.ts';
+
+let s: TestServer;
+before(async () => {
+  s = await startServer({}, { hub: { maxMessageBytes: 1024, maxMessagesPerSecond: 20 } });
+});
+after(async () => {
+  await s.close();
+});
+
+const url = () => `ws://127.0.0.1:${s.port}/ws`;
+
+test('ws: every client receives every job\'s events, whoever submitted it', async () => {
+  const a = await connectWs(`${url()}?clientId=a`);
+  const b = await connectWs(`${url()}?clientId=b`);
+  const id = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1), client_id: 'a' })).body.prompt_id;
+  for (const c of [a, b]) await c.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === id);
+  assert.deepEqual(
+    a.messages.filter((m) => m.data?.prompt_id === id).map((m) => m.type),
+    b.messages.filter((m) => m.data?.prompt_id === id).map((m) => m.type),
+  );
+  // feature_flags is answered like ComfyUI's.
+  a.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+  const flags = await a.waitFor((m) => m.type === 'feature_flags');
+  assert.equal(flags.data.supports_preview_metadata, true);
+  a.ws.close();
+  b.ws.close();
+});
+
+test('ws: garbage text closes with 1007, binary with 1003, oversized with 1009, floods with 1008', async () => {
+  const garbage = await connectWs(url());
+  garbage.ws.send('this is not json {');
+  assert.equal((await garbage.closed).code, CLOSE.invalidPayload);
+
+  const notObject = await connectWs(url());
+  notObject.ws.send('[1,2,3]');
+  assert.equal((await notObject.closed).code, CLOSE.invalidPayload);
+
+  const binary = await connectWs(url());
+  binary.ws.send(Buffer.from([0, 1, 2, 3]));
+  assert.equal((await binary.closed).code, CLOSE.unsupportedData);
+
+  const big = await connectWs(url());
+  big.ws.send(JSON.stringify({ type: 'x', data: 'y'.repeat(4096) }));
+  assert.equal((await big.closed).code, CLOSE.tooBig);
+
+  const flood = await connectWs(url());
+  for (let i = 0; i < 200; i++) flood.ws.send(JSON.stringify({ type: 'ping' }));
+  assert.equal((await flood.closed).code, CLOSE.policyViolation);
+
+  // A well-behaved client is unaffected and the server still works.
+  const calm = await connectWs(url());
+  calm.ws.send(JSON.stringify({ type: 'ping' }));
+  await calm.waitFor((m) => m.type === 'pong');
+  assert.equal((await json(s.base, 'GET', '/prompt')).status, 200);
+  calm.ws.close();
+});
+
+test('ws: upgrades from a foreign or null Origin, a rebinding Host, or another path are refused', async () => {
+  const refused = async (u: string, headers: Record<string, string>) => {
+    try {
+      const c = await connectWs(u, headers);
+      c.ws.close();
+      return 'opened';
+    } catch (e) {
+      return (e as { status?: number }).status;
+    }
+  };
+  assert.equal(await refused(url(), { origin: 'http://evil.example' }), 403);
+  assert.equal(await refused(url(), { origin: 'null' }), 403);
+  assert.equal(await refused(url(), { host: 'evil.example' }), 403);
+  assert.equal(await refused(`ws://127.0.0.1:${s.port}/elsewhere`, {}), 404);
+  assert.equal(await refused(url(), { origin: `http://127.0.0.1:${s.port}` }), 'opened');
+});
+
+test('ws: a raw socket sending junk instead of a handshake does not crash the server', async () => {
+  const net = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const sock = net.connect(s.port, '127.0.0.1', () => {
+      sock.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: nope\r\n\r\n\x00\x01\x02');
+    });
+    sock.on('data', () => sock.destroy());
+    sock.on('close', () => resolve());
+    sock.on('error', () => resolve());
+  });
+  const ok = new WebSocket(url());
+  await new Promise((r) => ok.on('open', r));
+  ok.close();
+  assert.equal((await json(s.base, 'GET', '/queue')).status, 200);
+});

@@ -1,0 +1,155 @@
+// The editor in a real browser (playwright-core driving Debian's chromium): load it, open a workflow file and a
+// PNG carrying one, queue it, watch progress and the output image, save and reload it, see a validation error on
+// the right node and widget, cancel from the queue panel. Screenshots go to test-output/web/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { counterWorkflow, json, startServer, type TestServer } from '../server/helpers.ts';
+import { pngWithText } from './png-text.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output', 'web');
+const skip = existsSync(CHROMIUM) ? undefined : `chromium is not installed at ${CHROMIUM} (apt-get install chromium)`;
+if (skip) console.log(`# skip: ${skip}`);
+
+let s: TestServer;
+let browser: Browser;
+let page: Page;
+let tmp: string;
+const pageErrors: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = mkdtempSync(path.join(tmpdir(), 'kosmos-web-'));
+  s = await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${s.base}/`);
+  await page.waitForFunction(() => (window as any).kosmos?.ready === true, null, { timeout: 15_000 });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await s?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Our workflow as the editor currently holds it. */
+const current = () => page.evaluate(() => (window as any).kosmos.currentWorkflow());
+const essentials = (wf: any) =>
+  wf.nodes.map((n: any) => ({ id: n.id, type: n.type, widgets: n.widgets ?? {}, inputs: n.inputs ?? {} })).sort((a: any, b: any) => a.id.localeCompare(b.id));
+
+test('editor: the palette is built from the node catalogue', { skip }, async () => {
+  const types = await page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  assert.ok(types.includes('TestCounter') && types.includes('TestImageOut'), types.join(','));
+  await page.fill('#palette-search', 'counter');
+  assert.deepEqual(await page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type)), ['TestCounter']);
+  await page.fill('#palette-search', '');
+  // Widgets follow the catalogue's kinds.
+  const widgets = await page.evaluate(() => {
+    const k = (window as any).kosmos;
+    const node = k.addNode('TestCounter');
+    const out = node.widgets.map((w: any) => [w.kosmosName, w.type, w.options.min, w.options.max]);
+    k.graph.remove(node);
+    return out;
+  });
+  assert.deepEqual(widgets, [['steps', 'number', 1, 100000], ['delayMs', 'number', 0, 60000], ['failAt', 'number', 0, 100000]]);
+});
+
+test('editor: open a workflow file, queue it, see progress and the output image', { skip }, async () => {
+  const file = path.join(tmp, 'counter.json');
+  writeFileSync(file, JSON.stringify(counterWorkflow(30, 25, { early: true })));
+  await page.setInputFiles('#file-open', file);
+  await page.waitForFunction(() => (window as any).kosmos.graph._nodes.length === 3);
+  assert.equal(await page.inputValue('#wf-name'), 'counter');
+  await page.click('#btn-queue');
+  // The counter node is highlighted as running and its progress shows, in the panel and on the node.
+  await page.waitForFunction(() => {
+    const n = (window as any).kosmos.graph.getNodeById('1');
+    return n.kosmos.running && n.kosmos.progress > 0;
+  }, null, { timeout: 15_000 });
+  await page.waitForFunction(() => /node 1: \d+ \/ 30/.test(document.getElementById('progress-text')!.textContent!));
+  await page.screenshot({ path: path.join(SHOTS, 'running.png') });
+  await page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'finished', null, { timeout: 15_000 });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#outputs img.output')).filter((i) => (i as HTMLImageElement).naturalWidth === 8).length >= 2);
+  const onNode = await page.evaluate(() => {
+    const n = (window as any).kosmos.graph.getNodeById('2');
+    return n.kosmos.images.map((i: HTMLImageElement) => i.naturalWidth);
+  });
+  assert.deepEqual(onNode, [8]);
+  const loss = await page.evaluate(() => (window as any).kosmos.plot.points('loss').map((p: any) => p.y));
+  assert.equal(loss.length, 30);
+  assert.ok(loss[0] > loss[29]);
+  await page.screenshot({ path: path.join(SHOTS, 'done.png') });
+  assert.match((await page.textContent('#jobs')) ?? '', /done/);
+});
+
+test('editor: save, reload the page, open the saved workflow: the graph is the same', { skip }, async () => {
+  const before = await current();
+  await page.fill('#wf-name', 'browser test');
+  await page.click('#btn-save');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#saved-workflows option')).some((o) => (o as HTMLOptionElement).value === 'browser test'));
+  const stored = await json(s.base, 'GET', '/api/workflows/browser%20test');
+  assert.deepEqual(essentials(stored.body), essentials(before));
+  await page.reload();
+  await page.waitForFunction(() => (window as any).kosmos?.ready === true);
+  await page.selectOption('#saved-workflows', 'browser test');
+  await page.waitForFunction(() => (window as any).kosmos.state.name === 'browser test');
+  const reloaded = await current();
+  assert.deepEqual(essentials(reloaded), essentials(before));
+  assert.deepEqual(reloaded.nodes.map((n: any) => n.pos), before.nodes.map((n: any) => n.pos));
+});
+
+test('editor: a PNG carrying a workflow opens that workflow', { skip }, async () => {
+  const wf = counterWorkflow(4, 1, { prefix: 'frompng' });
+  const file = path.join(tmp, 'carrier.png');
+  writeFileSync(file, pngWithText('workflow', JSON.stringify(wf)));
+  await page.setInputFiles('#file-open', file);
+  await page.waitForFunction(() => (window as any).kosmos.state.name === 'carrier');
+  const expected = essentials(wf);
+  expected.find((n: any) => n.id === '1').widgets.failAt = 0; // the editor writes every widget, defaults included
+  assert.deepEqual(essentials(await current()), expected);
+});
+
+test('editor: a validation error is drawn on the offending node and widget', { skip }, async () => {
+  const file = path.join(tmp, 'broken.json');
+  writeFileSync(file, JSON.stringify(counterWorkflow(0, 1)));
+  await page.setInputFiles('#file-open', file);
+  await page.waitForFunction(() => (window as any).kosmos.state.name === 'broken');
+  await page.click('#btn-queue');
+  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null);
+  const marks = await page.evaluate(() => {
+    const g = (window as any).kosmos.graph;
+    const n1 = g.getNodeById('1');
+    return {
+      error: n1.kosmos.error,
+      label: n1.widgets.find((w: any) => w.kosmosName === 'steps').label,
+      other: g.getNodeById('2').kosmos.error,
+    };
+  });
+  assert.match(marks.error, /WIDGET_RANGE/);
+  assert.equal(marks.label, '⚠ steps');
+  assert.equal(marks.other, null);
+  assert.match((await page.textContent('#messages li.error')) ?? '', /node 1\.steps/);
+  await page.screenshot({ path: path.join(SHOTS, 'validation-error.png') });
+});
+
+test('editor: cancel a running job from the queue panel', { skip }, async () => {
+  await page.evaluate((wf) => (window as any).kosmos.loadWorkflow(wf, 'long'), counterWorkflow(5000, 20));
+  await page.click('#btn-queue');
+  await page.waitForSelector('#jobs li .status.running');
+  await page.click('#jobs li:has(.status.running) button.cancel');
+  await page.waitForSelector('#jobs li .status.cancelled', { timeout: 10_000 });
+  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+});

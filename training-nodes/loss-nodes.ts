@@ -1,0 +1,218 @@
+// Loss nodes. Each returns a LOSS: a closure that runs the forward pass of the models it was wired to and the loss
+// of models/training/losses.ts, called by TrainLoop inside tf.variableGrads. Everything the loss needs from frozen
+// models outside the gradient path (VAE latents of the target images) is computed here, once per step, on the host.
+import { defineNode } from '../engine/node-def.ts';
+import { tf, type TfjsOps } from '../models/backends/tfjs/index.ts';
+import { MLLM } from '../models/mllm/mllm.ts';
+import { AlignerNet } from '../models/aligner/aligner.ts';
+import { CLIPTextModel } from '../models/clip/text-model.ts';
+import { CLIPVision } from '../models/clip/vision-model.ts';
+import { UNet2DConditionModel } from '../models/unet/unet.ts';
+import { AutoencoderKL } from '../models/vae/autoencoder.ts';
+import { samplePosterior, scaleLatent } from '../models/vae/posterior.ts';
+import { vaeDownscale } from '../models/vae/config.ts';
+import { alphasCumprod, resolveConfig } from '../models/schedulers/schedule.ts';
+import { hostTensor } from '../models/ops/ops.ts';
+import { Rng } from '../models/ops/random.ts';
+import { mixSeed } from '../models/data/batching.ts';
+import {
+  alignerLoss, contrastiveLoss, diffusionLoss, nextTokenCrossEntropy, noiseBatch, vaeLoss,
+} from '../models/training/losses.ts';
+import { moduleOf, trainingOps, TrainingInputError } from './inputs.ts';
+import { alignerInputs, clipPixels, mllmStates, up } from './forward.ts';
+import { clipIds, optionalVision } from './condition-nodes.ts';
+import type { TokenBatchValue } from './types.ts';
+
+function targetsOf(b: TokenBatchValue, where: string): NonNullable<TokenBatchValue['targets']> {
+  if (!b.targets) {
+    throw new TrainingInputError('TRAIN_INPUT', `${where}: the sequences carry no target images (use an image dataset and mode image-text, compositional or edit)`);
+  }
+  return b.targets;
+}
+
+/** Target images [B, 3, S, S] in [0, 1] → [−1, 1], the VAE's input range. */
+function signed(data: Float32Array): Float32Array {
+  return data.map((v) => v * 2 - 1);
+}
+
+export const LMLoss = defineNode({
+  type: 'LMLoss',
+  category: 'training/loss',
+  description: 'Stage 1: next-token cross-entropy of the MLLM on text tokens only (image slots and pads masked out).',
+  inputs: {
+    mllm: { type: 'MLLM' },
+    sequences: { type: 'TOKEN_BATCH' },
+    clip_vision: { type: 'CLIP_VISION', optional: true },
+    connector: { type: 'CONNECTOR', optional: true },
+  },
+  widgets: {},
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async (a) => {
+    const ops = await trainingOps();
+    const mllm = moduleOf(a.mllm, MLLM, 'LMLoss.mllm');
+    const vision = optionalVision(a.clip_vision, a.connector, 'LMLoss');
+    const b = a.sequences;
+    const { target, lossMask } = b.tokens;
+    if (!target || !lossMask) throw new TrainingInputError('TRAIN_INPUT', 'LMLoss: the sequences have no LM targets (mode caption-lm or image-caption-lm)');
+    return {
+      loss: { name: 'lm', compute: () => nextTokenCrossEntropy(ops, mllm.logits(ops, mllmStates(ops, mllm, b, vision)), target, lossMask) },
+    };
+  },
+});
+
+export const AlignerLoss = defineNode({
+  type: 'AlignerLoss',
+  category: 'training/loss',
+  description: 'Stage 2: MSE(M(s), CLIP text states) + MSE(N(M(s)), s)·(77/T), s = frozen MLLM states of [<s>] + caption.',
+  inputs: {
+    mllm: { type: 'MLLM' },
+    aligner: { type: 'ALIGNER' },
+    clip_text: { type: 'CLIP_TEXT' },
+    clip_tokenizer: { type: 'TOKENIZER' },
+    sequences: { type: 'TOKEN_BATCH' },
+  },
+  widgets: {},
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async (a) => {
+    const ops = await trainingOps();
+    const mllm = moduleOf(a.mllm, MLLM, 'AlignerLoss.mllm');
+    const aligner = moduleOf(a.aligner, AlignerNet, 'AlignerLoss.aligner');
+    const clip = moduleOf(a.clip_text, CLIPTextModel, 'AlignerLoss.clip_text');
+    if (!aligner.hasReconstruction) throw new TrainingInputError('TRAIN_INPUT', 'AlignerLoss.aligner: this AlignerNet has no decoder N (load it with reconstruction)');
+    const b = a.sequences;
+    const ids = clipIds(a.clip_tokenizer, b, clip.config.maxPositions, 'AlignerLoss.clip_tokenizer');
+    return {
+      loss: {
+        name: 'aligner',
+        compute: () => {
+          const states = mllmStates(ops, mllm, b);
+          const { positionIds, padMask } = alignerInputs(ops, b);
+          const m = aligner.encode(ops, states, positionIds, padMask);
+          return alignerLoss(ops, m, clip.forward(ops, up(ops, ids)), aligner.reconstruct(ops, m, positionIds), states);
+        },
+      },
+    };
+  },
+});
+
+export const DiffusionLoss = defineNode({
+  type: 'DiffusionLoss',
+  category: 'training/loss',
+  description:
+    'Stage 3 / text-to-image: ε-MSE through the U-Net. Latents = frozen VAE(target)·scale, t ~ U[0, 1000), xₜ = √ᾱ x₀ + √(1−ᾱ) ε, per-sample mean.',
+  inputs: { unet: { type: 'UNET' }, vae: { type: 'VAE' }, condition: { type: 'TRAIN_CONDITION' } },
+  widgets: {},
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async (a) => {
+    const ops = await trainingOps();
+    const unet = moduleOf(a.unet, UNet2DConditionModel, 'DiffusionLoss.unet');
+    const vae = moduleOf(a.vae, AutoencoderKL, 'DiffusionLoss.vae');
+    const b = a.condition.batch;
+    const t = targetsOf(b, 'DiffusionLoss');
+    const rng = new Rng(mixSeed(b.seed, 0xd1ff));
+    // The VAE is frozen (§1.9): its latents are data, computed outside the gradient.
+    const momentsT = ops.tidy(() => vae.encodeMoments(ops, ops.tensor(signed(t.data), [t.batch, 3, t.size, t.size])));
+    const moments = ops.toHost(momentsT);
+    momentsT.dispose();
+    const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
+    const noised = noiseBatch(latents.data as Float32Array, t.batch, alphasCumprod(resolveConfig()), rng);
+    const timesteps = Float32Array.from(noised.timesteps);
+    return {
+      loss: {
+        name: 'diffusion',
+        compute: () => {
+          const cond = a.condition.compute(ops);
+          const eps = unet.forward(ops, ops.tensor(noised.noisy, latents.shape), ops.tensor(timesteps, [t.batch]), cond);
+          return diffusionLoss(ops, eps, ops.tensor(noised.eps, latents.shape));
+        },
+      },
+    };
+  },
+});
+
+/** Rows [B, D] of x [B, T, D] at the given positions (the EOS token of each caption). */
+function pickRows(ops: TfjsOps, x: tf.Tensor, positions: number[]): tf.Tensor {
+  const d = ops.shape(x)[2]!;
+  return ops.concat(positions.map((p, i) => ops.reshape(ops.slice(x, [i, p, 0], [1, 1, d]), [1, d])), 0);
+}
+
+export const ContrastiveLoss = defineNode({
+  type: 'ContrastiveLoss',
+  category: 'training/loss',
+  description:
+    "CLIP contrastive loss: symmetric cross-entropy of exp(logit_scale)·cosine similarity between the vision tower's class token and the text encoder's EOS state (equal widths).",
+  inputs: { clip_vision: { type: 'CLIP_VISION' }, clip_text: { type: 'CLIP_TEXT' }, tokenizer: { type: 'TOKENIZER' }, sequences: { type: 'TOKEN_BATCH' } },
+  widgets: { logit_scale: { kind: 'FLOAT', default: Math.log(1 / 0.07), min: 0, max: 4.6052, description: 'log of the fixed logit scale' } },
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async (a) => {
+    const ops = await trainingOps();
+    const vision = moduleOf(a.clip_vision, CLIPVision, 'ContrastiveLoss.clip_vision');
+    const text = moduleOf(a.clip_text, CLIPTextModel, 'ContrastiveLoss.clip_text');
+    if (vision.config.width !== text.config.hiddenSize) {
+      throw new TrainingInputError('TRAIN_INPUT', `ContrastiveLoss: vision width ${vision.config.width} ≠ text width ${text.config.hiddenSize}`);
+    }
+    const b = a.sequences;
+    const t = targetsOf(b, 'ContrastiveLoss');
+    const ids = clipIds(a.tokenizer, b, text.config.maxPositions, 'ContrastiveLoss.tokenizer');
+    const L = ids.shape[1]!;
+    // The pooled text state is at the first EOS (the highest id in SD's vocabulary; here: the tokenizer's eos).
+    const eos = (((a.tokenizer as { tokenizer?: unknown }).tokenizer ?? a.tokenizer) as { specials: { eos: number } }).specials.eos;
+    const eosAt = Array.from({ length: ids.shape[0]! }, (_, i) => {
+      const row = Array.from(ids.data.subarray(i * L, (i + 1) * L));
+      const k = row.indexOf(eos);
+      return k < 0 ? L - 1 : k;
+    });
+    const pixels = clipPixels(t.data, t.batch, t.size, vision.config.imageSize);
+    const scale = hostTensor(Float32Array.of(a.logit_scale), [1]);
+    return {
+      loss: {
+        name: 'contrastive',
+        compute: () => {
+          const img = ops.reshape(ops.slice(vision.forward(ops, up(ops, pixels)), [0, 0, 0], [t.batch, 1, vision.config.width]), [t.batch, vision.config.width]);
+          const txt = pickRows(ops, text.forward(ops, up(ops, ids)), eosAt);
+          return contrastiveLoss(ops, img, txt, up(ops, scale));
+        },
+      },
+    };
+  },
+});
+
+export const VAELoss = defineNode({
+  type: 'VAELoss',
+  category: 'training/loss',
+  description: 'VAE: reconstruction (MSE or L1, images in [−1, 1]) of a posterior sample + kl_weight·KL(q(z|x) ‖ N(0, I)).',
+  inputs: { vae: { type: 'VAE' }, sequences: { type: 'TOKEN_BATCH' } },
+  widgets: {
+    reconstruction: { kind: 'ENUM', options: ['mse', 'l1'], default: 'mse' },
+    kl_weight: { kind: 'FLOAT', default: 1e-6, min: 0, max: 10 },
+  },
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async (a) => {
+    const ops = await trainingOps();
+    const vae = moduleOf(a.vae, AutoencoderKL, 'VAELoss.vae');
+    const t = targetsOf(a.sequences, 'VAELoss');
+    const x = signed(t.data);
+    if (t.size % vaeDownscale(vae.config) !== 0) {
+      throw new TrainingInputError('TRAIN_INPUT', `VAELoss: image size ${t.size} is not a multiple of the VAE's downscale ${vaeDownscale(vae.config)}`);
+    }
+    const rng = new Rng(mixSeed(a.sequences.seed, 0x7ae));
+    // ε of the reparameterised sample, drawn once per step from the step's seed.
+    const f = vaeDownscale(vae.config);
+    const latentShape = [t.batch, vae.config.latentChannels, t.size / f, t.size / f];
+    const eps = Float32Array.from({ length: latentShape.reduce((p, q) => p * q, 1) }, () => rng.normal());
+    return {
+      loss: {
+        name: 'vae',
+        compute: () => {
+          const input = ops.tensor(x, [t.batch, 3, t.size, t.size]);
+          const moments = vae.encodeMoments(ops, input);
+          const c2 = ops.shape(moments)[1]!;
+          const [mean, logvar] = ops.split(moments, [c2 / 2, c2 / 2], 1);
+          // z = μ + exp(logvar/2)·ε.
+          const z = ops.add(mean!, ops.mul(ops.exp(ops.mul(ops.clamp(logvar!, -30, 20), 0.5)), ops.tensor(eps, latentShape)));
+          return vaeLoss(ops, vae.decode(ops, z), input, mean!, logvar!, { reconstruction: a.reconstruction as 'mse' | 'l1', klWeight: a.kl_weight });
+        },
+      },
+    };
+  },
+});

@@ -1,0 +1,40 @@
+// SaveCheckpoint: write the wired models' weights to one safetensors file under the reference key names (the MLLM
+// under `gpt_model.decoder.`, AlignerNet under `aligner.`, …), atomically, so generation workflows load it by name.
+// Wire TrainLoop's checkpoint output into it to save after training.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { defineNode } from '../engine/node-def.ts';
+import type { HostTensor } from '../models/ops/ops.ts';
+import { checkpointParameters } from '../models/training/trained-models.ts';
+import { encodeSafetensors } from '../models/training/safetensors-file.ts';
+import { writeFileAtomic } from '../models/training/atomic.ts';
+import { TrainingInputError } from './inputs.ts';
+import { TrainLoop, wiredModels } from './train-loop-node.ts';
+
+const modelInputs = Object.fromEntries(
+  Object.entries(TrainLoop.inputs).filter(([name]) => name !== 'loss'),
+) as Omit<typeof TrainLoop.inputs, 'loss'>;
+
+export const SaveCheckpoint = defineNode({
+  type: 'SaveCheckpoint',
+  category: 'training',
+  description: "Save the wired models' weights as one .safetensors file under the reference key names.",
+  inputs: { after: { type: 'CHECKPOINT', optional: true, description: 'run after this training loop' }, ...modelInputs },
+  widgets: { path: { kind: 'PATH', default: 'model.safetensors', mode: 'write', extensions: ['.safetensors'] } },
+  outputs: {},
+  output: true,
+  cacheable: false,
+  execute: async (a, ctx) => {
+    const models = wiredModels(a as unknown as Record<string, unknown>);
+    if (!models.length) throw new TrainingInputError('TRAIN_INPUT', 'SaveCheckpoint: no model is wired in');
+    const params = checkpointParameters(models);
+    const tensors = new Map<string, HostTensor>();
+    for (const [key, p] of params) tensors.set(key, { data: p.data, shape: [...p.shape], dtype: 'float32' });
+    const file = path.isAbsolute(a.path) ? a.path : path.join(await ctx.outputDir(), a.path);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const step = (a.after as { step?: number } | undefined)?.step;
+    writeFileAtomic(file, encodeSafetensors(tensors, { format: 'pt', ...(step !== undefined ? { step: String(step) } : {}) }));
+    ctx.addOutputFile({ path: file, kind: 'checkpoint', mime: 'application/octet-stream' });
+    return {};
+  },
+});

@@ -1,0 +1,36 @@
+// The editor is a client of the same HTTP/WebSocket API scripts use. A token given in the page URL (?token=)
+// is sent on every request; the server also sets it as a same-site cookie for the page's static files.
+const token = new URLSearchParams(location.search).get('token');
+
+function headers(extra = {}) {
+  return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
+}
+
+/** JSON request; resolves to {status, body}; never throws for HTTP errors (the caller shows them). */
+export async function request(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: headers(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  let parsed = null;
+  try {
+    parsed = await res.json();
+  } catch {
+    parsed = null;
+  }
+  return { status: res.status, body: parsed };
+}
+
+export function viewUrl(file) {
+  const q = new URLSearchParams({ filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' });
+  if (token) q.set('token', token);
+  return `/view?${q}`;
+}
+
+export function wsUrl(clientId) {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const q = new URLSearchParams({ clientId });
+  if (token) q.set('token', token);
+  return `${proto}//${location.host}/ws?${q}`;
+}

@@ -1,0 +1,191 @@
+// Node classes built from the server's catalogue: no hand-written UI per node type. Sockets come from inputs and
+// outputs; widgets from widget kinds (INT/FLOAT number or slider, STRING text, ENUM combo, BOOLEAN toggle, SEED
+// number + randomize button, PATH text). Each node also draws its run state: running outline, progress bar,
+// error message, image previews.
+import { LiteGraph, LGraphNode } from '/vendor/litegraph/litegraph.es.js';
+
+const MAX_SEED = Number.MAX_SAFE_INTEGER;
+const noop = () => {};
+
+/** Widgets are named by their catalogue name; litegraph keeps extra fields we set on them. */
+function addWidgets(node, def) {
+  for (const spec of def.widgets) {
+    const name = spec.name;
+    let w;
+    switch (spec.kind) {
+      case 'INT': {
+        const opts = { min: spec.min ?? -MAX_SEED, max: spec.max ?? MAX_SEED, step2: spec.step ?? 1, precision: 0 };
+        w = node.addWidget('number', name, spec.default, (v) => (w.value = Math.round(v)), opts);
+        break;
+      }
+      case 'FLOAT': {
+        const bounded = Number.isFinite(spec.min) && Number.isFinite(spec.max);
+        const step = spec.step ?? 0.01;
+        const precision = Math.max(0, Math.min(6, Math.ceil(-Math.log10(step))));
+        w = node.addWidget(bounded ? 'slider' : 'number', name, spec.default, noop, { min: spec.min ?? -Infinity, max: spec.max ?? Infinity, step2: step, precision });
+        break;
+      }
+      case 'STRING':
+        w = node.addWidget('text', name, spec.default ?? '', noop, { multiline: Boolean(spec.multiline) });
+        break;
+      case 'PATH':
+        w = node.addWidget('text', name, spec.default ?? '', noop, {});
+        break;
+      case 'ENUM':
+        w = node.addWidget('combo', name, spec.default, noop, { values: [...(spec.options ?? [])] });
+        break;
+      case 'BOOLEAN':
+        w = node.addWidget('toggle', name, Boolean(spec.default), noop, {});
+        break;
+      case 'SEED': {
+        w = node.addWidget('number', name, spec.default ?? 0, (v) => (w.value = Math.max(0, Math.min(MAX_SEED, Math.round(v)))), { min: 0, max: MAX_SEED, step2: 1, precision: 0 });
+        const seedWidget = w;
+        const b = node.addWidget('button', `🎲 randomize ${name}`, null, () => {
+          seedWidget.value = Math.floor(Math.random() * 2 ** 32);
+          node.setDirtyCanvas(true, true);
+        });
+        b.kosmosButton = true;
+        break;
+      }
+      default:
+        w = node.addWidget('text', name, String(spec.default ?? ''), noop, {});
+    }
+    w.kosmosName = name;
+    w.kosmosKind = spec.kind;
+  }
+}
+
+/** The editor-side run state of a node, drawn on the canvas. */
+function freshState() {
+  return { running: false, progress: null, error: null, errorInputs: new Set(), images: [], preview: null };
+}
+
+function drawState(node, ctx) {
+  const s = node.kosmos;
+  const [w, h] = node.size;
+  const titleH = LiteGraph.NODE_TITLE_HEIGHT;
+  if (s.running) {
+    ctx.save();
+    ctx.strokeStyle = '#4ade80';
+    ctx.lineWidth = 3;
+    ctx.strokeRect(-4, -titleH - 4, w + 8, h + titleH + 8);
+    ctx.restore();
+  }
+  if (s.progress !== null) {
+    ctx.fillStyle = '#222';
+    ctx.fillRect(0, h - 6, w, 6);
+    ctx.fillStyle = '#4ade80';
+    ctx.fillRect(0, h - 6, w * Math.max(0, Math.min(1, s.progress)), 6);
+  }
+  const img = s.preview ?? s.images.at(-1);
+  if (img && img.complete && img.naturalWidth > 0) {
+    const area = 128;
+    const scale = Math.min((w - 10) / img.naturalWidth, area / img.naturalHeight);
+    const dw = img.naturalWidth * scale;
+    const dh = img.naturalHeight * scale;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, (w - dw) / 2, h - dh - 10, dw, dh);
+  }
+  if (s.error) {
+    ctx.save();
+    ctx.strokeStyle = '#ef4444';
+    ctx.lineWidth = 3;
+    ctx.strokeRect(-4, -titleH - 4, w + 8, h + titleH + 8);
+    ctx.fillStyle = '#ef4444';
+    ctx.font = '12px sans-serif';
+    const lines = wrap(ctx, s.error, Math.max(w, 200));
+    lines.forEach((line, i) => ctx.fillText(line, 0, h + 18 + i * 14));
+    ctx.restore();
+  }
+}
+
+function wrap(ctx, text, width) {
+  const words = String(text).split(/\s+/);
+  const lines = [];
+  let line = '';
+  for (const word of words) {
+    const next = line ? `${line} ${word}` : word;
+    if (ctx.measureText(next).width > width && line) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines.slice(0, 6);
+}
+
+/** Registers one litegraph node class per catalogue entry; returns the definitions by type. */
+export function registerCatalogue(nodes) {
+  const defs = new Map();
+  for (const def of nodes) {
+    defs.set(def.type, def);
+    class KosmosNode extends LGraphNode {
+      static title = def.type;
+      static category = def.category;
+      static desc = def.description;
+      constructor(title) {
+        super(title ?? def.type);
+        this.kosmosDef = def;
+        this.kosmos = freshState();
+        for (const input of def.inputs) this.addInput(input.name, input.type, input.optional ? { label: `${input.name} (optional)` } : undefined);
+        for (const output of def.outputs) this.addOutput(output.name, output.type);
+        addWidgets(this, def);
+        this.serialize_widgets = true;
+        if (def.output) this.color = '#2d4a3e';
+        const min = this.computeSize();
+        this.size = [Math.max(min[0], 220), min[1] + (def.output ? 140 : 0)];
+      }
+      onDrawForeground(ctx) {
+        drawState(this, ctx);
+      }
+    }
+    LiteGraph.registerNodeType(def.type, KosmosNode);
+  }
+  // A stand-in for node types the server does not know, so a workflow using them still opens (and round-trips).
+  class MissingNode extends LGraphNode {
+    static title = 'missing node';
+    constructor(title) {
+      super(title ?? 'missing node');
+      this.kosmos = freshState();
+    }
+    onDrawForeground(ctx) {
+      drawState(this, ctx);
+    }
+  }
+  LiteGraph.registerNodeType('kosmos-g/missing', MissingNode);
+  return defs;
+}
+
+export function resetNodeState(node) {
+  if (!node.kosmos) node.kosmos = freshState();
+  const images = node.kosmos.images;
+  node.kosmos = freshState();
+  node.kosmos.images = images;
+  for (const input of node.inputs ?? []) if (input.kosmosLabel !== undefined) {
+    input.label = input.kosmosLabel;
+    delete input.kosmosLabel;
+  }
+  for (const w of node.widgets ?? []) if (w.kosmosLabel !== undefined) {
+    w.label = w.kosmosLabel;
+    delete w.kosmosLabel;
+  }
+}
+
+/** Marks an error on a node, and on the input or widget it names. */
+export function markError(node, message, inputName) {
+  if (!node.kosmos) node.kosmos = freshState();
+  node.kosmos.error = node.kosmos.error ? `${node.kosmos.error}; ${message}` : message;
+  node.has_errors = true;
+  if (!inputName) return;
+  node.kosmos.errorInputs.add(inputName);
+  const input = (node.inputs ?? []).find((i) => i.name === inputName);
+  if (input && input.kosmosLabel === undefined) {
+    input.kosmosLabel = input.label;
+    input.label = `⚠ ${input.name}`;
+  }
+  const widget = (node.widgets ?? []).find((w) => w.kosmosName === inputName);
+  if (widget && widget.kosmosLabel === undefined) {
+    widget.kosmosLabel = widget.label;
+    widget.label = `⚠ ${inputName}`;
+  }
+}
