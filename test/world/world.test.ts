@@ -82,3 +82,27 @@ test('an edit changes what its instruction says and keeps the rest', () => {
     assert.equal(edit.after.entities.length, s.entities.length);
   }
 });
+
+test('a written world data set reads back through the training data readers', async () => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { writeWorldData } = await import('../../models/world/write.ts');
+  const { readCaptions, readCompositional, readEditTriples, readImageCaptions } = await import('../../models/data/datasets.ts');
+  const root = await mkdtemp(path.join(os.tmpdir(), 'world-'));
+  try {
+    const files = await writeWorldData(path.join(root, 'set'), { count: 6, seed: 1, size: 32 });
+    assert.equal(readCaptions(files.captions).rows.length, 6);
+    const pairs = readImageCaptions(files.imageCaptions);
+    assert.equal(pairs.rows.length, 6);
+    assert.equal(pairs.report.skipped.length, 0);
+    const comp = readCompositional(files.compositional);
+    assert.equal(comp.rows.length, 6);
+    for (const row of comp.rows) for (const e of row.entities) assert.ok(row.caption.includes(e.tag));
+    const edits = readEditTriples(files.edits);
+    assert.equal(edits.rows.length, 6);
+    assert.match(edits.rows[0].instruction, /^make the /);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
