@@ -95,8 +95,7 @@ export class Executor {
   validate(workflow: Workflow, overrides?: Overrides): WorkflowIssue[] {
     const applied = applyOverrides(workflow, overrides);
     if (applied.issues.length > 0) return applied.issues;
-    const issues = validateWorkflow(applied.workflow, this.registry);
-    return issues.length > 0 ? issues : this.pathIssues(applied.workflow);
+    return [...validateWorkflow(applied.workflow, this.registry), ...this.pathIssues(applied.workflow)];
   }
 
   clearCache(): void {
@@ -130,8 +129,7 @@ export class Executor {
     };
 
     const applied = applyOverrides(workflow, options.overrides);
-    let issues = applied.issues.length > 0 ? applied.issues : validateWorkflow(applied.workflow, this.registry);
-    if (issues.length === 0) issues = this.pathIssues(applied.workflow);
+    const issues = applied.issues.length > 0 ? applied.issues : this.validate(applied.workflow);
     if (issues.length > 0) return finish('error', issues);
 
     const { graph } = compileWorkflow(applied.workflow, this.registry);

@@ -31,8 +31,8 @@ export interface HubOptions {
   /** A client whose unsent backlog exceeds this is closed with 1008 rather than buffering without bound. */
   maxBufferedBytes?: number;
   verifyUpgrade?: (req: IncomingMessage) => UpgradeVerdict;
-  /** The first message a client receives (ComfyUI sends `status` with its sid). */
-  greeting?: (clientId: string) => WsMessage;
+  /** The first messages a client receives (ComfyUI sends `status` with its sid, then the running node). */
+  greeting?: (clientId: string) => WsMessage[];
   featureFlags?: Record<string, unknown>;
 }
 
@@ -93,7 +93,7 @@ export class EventHub {
       ws.terminate();
     });
     ws.on('message', (raw: RawData, isBinary: boolean) => this.receive(client, raw, isBinary));
-    if (this.options.greeting) this.send(client, JSON.stringify(this.options.greeting(id)));
+    for (const m of this.options.greeting?.(id) ?? []) this.send(client, JSON.stringify(m));
   }
 
   private receive(client: Client, raw: RawData, isBinary: boolean): void {

@@ -37,6 +37,11 @@ export class JobQueue {
     return this.running?.id ?? null;
   }
 
+  /** The running job and the node it is executing (null before its first node starts). */
+  current(): { id: string; node: string | null } | null {
+    return this.running ? { id: this.running.id, node: this.running.state.currentNode } : null;
+  }
+
   queueRemaining(): number {
     return this.store.count(['queued', 'running']);
   }

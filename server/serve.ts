@@ -68,7 +68,11 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   const hub = new EventHub({
     ...internals.hub,
     verifyUpgrade: (req) => checkRequest(req, policy, true),
-    greeting: (sid) => ({ type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid } }),
+    greeting: (sid) => [
+      { type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid } },
+      // A client that (re)connects mid-run learns which node is running, as ComfyUI does on reconnect.
+      ...(queue?.current() ? [{ type: 'executing', data: { node: queue.current()!.node, display_node: queue.current()!.node, prompt_id: queue.current()!.id } }] : []),
+    ],
     featureFlags: { supports_preview_metadata: true, max_upload_size: internals.limits?.uploadBytes ?? DEFAULT_LIMITS.uploadBytes },
   });
   queue = new JobQueue(store, engine, hub, outputsDir);
@@ -82,8 +86,15 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
     uploadsDir,
     outputsDir,
     limits: { ...DEFAULT_LIMITS, ...internals.limits },
-    defaultWorkflow: async () =>
-      options.openDefault && existsSync(defaultFile) ? { name: 'generate', workflow: JSON.parse(await readFile(defaultFile, 'utf8')) } : null,
+    defaultWorkflow: async () => {
+      if (!options.openDefault || !existsSync(defaultFile)) return null;
+      try {
+        return { name: 'generate', workflow: JSON.parse(await readFile(defaultFile, 'utf8')) };
+      } catch (err) {
+        console.warn(`kosmos-g server: ${defaultFile} is not valid JSON (${(err as Error).message}); the editor opens its own default`);
+        return null;
+      }
+    },
   };
   const app = createApp(ctx, policy);
   const server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
@@ -102,7 +113,7 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${urlHost}:${actualPort}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   if (!internals.quiet) {
-    console.log(`kosmos-g server: ${url} (data ${dataDir})`);
+    console.log(`kosmos-g server: data folder ${dataDir}`);
     if (interrupted.length) console.log(`kosmos-g server: ${interrupted.length} job(s) were running at the last stop; marked interrupted`);
     for (const e of engine.loadErrors()) console.warn(`kosmos-g server: node pack ${e.pack} failed to load: ${e.message}`);
   }

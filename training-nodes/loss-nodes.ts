@@ -1,7 +1,11 @@
 // Loss nodes. Each returns a LOSS: a closure that runs the forward pass of the models it was wired to and the loss
 // of models/training/losses.ts, called by TrainLoop inside tf.variableGrads. Everything the loss needs from frozen
 // models outside the gradient path (VAE latents of the target images) is computed here, once per step, on the host.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
+import { CLIPHeads } from '../models/training/clip-heads.ts';
+import { decodeSafetensors } from '../models/training/safetensors-file.ts';
 import { tf, type TfjsOps } from '../models/backends/tfjs/index.ts';
 import { MLLM } from '../models/mllm/mllm.ts';
 import { AlignerNet } from '../models/aligner/aligner.ts';
@@ -136,41 +140,79 @@ function pickRows(ops: TfjsOps, x: tf.Tensor, positions: number[]): tf.Tensor {
   return ops.concat(positions.map((p, i) => ops.reshape(ops.slice(x, [i, p, 0], [1, 1, d]), [1, d])), 0);
 }
 
+export const LoadCLIPHeads = defineNode({
+  type: 'LoadCLIPHeads',
+  category: 'training/loss',
+  description: "CLIP's contrastive heads (visual_projection, text_projection, logit_scale): random, or loaded from a .safetensors file with those keys.",
+  inputs: {},
+  widgets: {
+    path: { kind: 'PATH', default: '', mode: 'read', extensions: ['.safetensors'], description: 'empty: random heads' },
+    vision_width: { kind: 'INT', default: 64, min: 1, max: 8192 },
+    text_width: { kind: 'INT', default: 32, min: 1, max: 8192 },
+    projection_dim: { kind: 'INT', default: 32, min: 1, max: 8192 },
+    seed: { kind: 'SEED', default: 0 },
+  },
+  outputs: { clip_heads: { type: 'CLIP_HEADS' } },
+  execute: (a) => {
+    const model = new CLIPHeads(a.vision_width, a.text_width, a.projection_dim, a.seed);
+    if (a.path) {
+      const file = path.resolve(a.path);
+      model.loadStateDict(decodeSafetensors(readFileSync(file), file).tensors, { where: file });
+    }
+    const bytes = 4 * model.parameterCount();
+    return { clip_heads: { model, source: a.path || `random CLIP heads (seed ${a.seed})`, byteSize: () => bytes } };
+  },
+});
+
 export const ContrastiveLoss = defineNode({
   type: 'ContrastiveLoss',
   category: 'training/loss',
   description:
-    "CLIP contrastive loss: symmetric cross-entropy of exp(logit_scale)·cosine similarity between the vision tower's class token and the text encoder's EOS state (equal widths).",
-  inputs: { clip_vision: { type: 'CLIP_VISION' }, clip_text: { type: 'CLIP_TEXT' }, tokenizer: { type: 'TOKENIZER' }, sequences: { type: 'TOKEN_BATCH' } },
-  widgets: { logit_scale: { kind: 'FLOAT', default: Math.log(1 / 0.07), min: 0, max: 4.6052, description: 'log of the fixed logit scale' } },
+    "CLIP contrastive loss: symmetric cross-entropy of exp(logit_scale)·cosine similarity between the vision tower's class token and the text encoder's EOS state, through the CLIP heads' projections (or directly, at a fixed scale, when no heads are wired and the widths match).",
+  inputs: {
+    clip_vision: { type: 'CLIP_VISION' },
+    clip_text: { type: 'CLIP_TEXT' },
+    tokenizer: { type: 'TOKENIZER' },
+    sequences: { type: 'TOKEN_BATCH' },
+    clip_heads: { type: 'CLIP_HEADS', optional: true },
+  },
+  widgets: { logit_scale: { kind: 'FLOAT', default: Math.log(1 / 0.07), min: 0, max: 4.6052, description: 'log logit scale used without heads' } },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
     const ops = await trainingOps();
     const vision = moduleOf(a.clip_vision, CLIPVision, 'ContrastiveLoss.clip_vision');
     const text = moduleOf(a.clip_text, CLIPTextModel, 'ContrastiveLoss.clip_text');
-    if (vision.config.width !== text.config.hiddenSize) {
-      throw new TrainingInputError('TRAIN_INPUT', `ContrastiveLoss: vision width ${vision.config.width} ≠ text width ${text.config.hiddenSize}`);
+    const heads = a.clip_heads === undefined ? undefined : moduleOf(a.clip_heads, CLIPHeads, 'ContrastiveLoss.clip_heads');
+    const vw = vision.config.width, tw = text.config.hiddenSize;
+    if (heads && (heads.visionWidth !== vw || heads.textWidth !== tw)) {
+      throw new TrainingInputError('TRAIN_INPUT', `ContrastiveLoss.clip_heads: heads take widths ${heads.visionWidth}/${heads.textWidth}, the towers give ${vw}/${tw}`);
+    }
+    if (!heads && vw !== tw) {
+      throw new TrainingInputError('TRAIN_INPUT', `ContrastiveLoss: vision width ${vw} ≠ text width ${tw}: wire clip_heads (LoadCLIPHeads) to project both`);
     }
     const b = a.sequences;
     const t = targetsOf(b, 'ContrastiveLoss');
     const ids = clipIds(a.tokenizer, b, text.config.maxPositions, 'ContrastiveLoss.tokenizer');
     const L = ids.shape[1]!;
-    // The pooled text state is at the first EOS (the highest id in SD's vocabulary; here: the tokenizer's eos).
+    // The pooled text state is at the first EOS (SD's pad is EOS too, so the first one ends the caption).
     const eos = (((a.tokenizer as { tokenizer?: unknown }).tokenizer ?? a.tokenizer) as { specials: { eos: number } }).specials.eos;
     const eosAt = Array.from({ length: ids.shape[0]! }, (_, i) => {
-      const row = Array.from(ids.data.subarray(i * L, (i + 1) * L));
-      const k = row.indexOf(eos);
+      const k = Array.from(ids.data.subarray(i * L, (i + 1) * L)).indexOf(eos);
       return k < 0 ? L - 1 : k;
     });
     const pixels = clipPixels(t.data, t.batch, t.size, vision.config.imageSize);
-    const scale = hostTensor(Float32Array.of(a.logit_scale), [1]);
+    const fixedScale = hostTensor(Float32Array.of(a.logit_scale), [1]);
     return {
       loss: {
         name: 'contrastive',
         compute: () => {
-          const img = ops.reshape(ops.slice(vision.forward(ops, up(ops, pixels)), [0, 0, 0], [t.batch, 1, vision.config.width]), [t.batch, vision.config.width]);
-          const txt = pickRows(ops, text.forward(ops, up(ops, ids)), eosAt);
-          return contrastiveLoss(ops, img, txt, up(ops, scale));
+          let img = ops.reshape(ops.slice(vision.forward(ops, up(ops, pixels)), [0, 0, 0], [t.batch, 1, vw]), [t.batch, vw]);
+          let txt = pickRows(ops, text.forward(ops, up(ops, ids)), eosAt);
+          if (heads) {
+            img = heads.visual_projection.forward(ops, img);
+            txt = heads.text_projection.forward(ops, txt);
+          }
+          return contrastiveLoss(ops, img, txt, heads ? ops.param(heads.logit_scale) : up(ops, fixedScale));
         },
       },
     };

@@ -23,11 +23,12 @@ export const CHECKPOINT_PREFIXES = {
   clip_text: '',
   unet: '',
   vae: '',
+  clip_heads: '',
 } as const;
 type ModelSocket = keyof typeof CHECKPOINT_PREFIXES;
 const MODEL_SOCKETS = Object.keys(CHECKPOINT_PREFIXES) as ModelSocket[];
 const SOCKET_TYPE: Record<ModelSocket, string> = {
-  mllm: 'MLLM', aligner: 'ALIGNER', connector: 'CONNECTOR', clip_vision: 'CLIP_VISION', clip_text: 'CLIP_TEXT', unet: 'UNET', vae: 'VAE',
+  mllm: 'MLLM', aligner: 'ALIGNER', connector: 'CONNECTOR', clip_vision: 'CLIP_VISION', clip_text: 'CLIP_TEXT', unet: 'UNET', vae: 'VAE', clip_heads: 'CLIP_HEADS',
 };
 
 /** The wired models, with checkpoint prefixes. */

@@ -5,6 +5,7 @@
 import type { Dataset } from '../models/data/datasets.ts';
 import type { CollatedTokens } from '../models/data/sequences.ts';
 import type { TfjsOps, tf } from '../models/backends/tfjs/index.ts';
+import type { CLIPHeads } from '../models/training/clip-heads.ts';
 
 export interface DatasetValue {
   dataset: Dataset;
@@ -58,8 +59,16 @@ export interface CheckpointValue {
   losses: number[];
 }
 
+/** CLIP_HEADS: the contrastive projections and logit scale (models/training/clip-heads.ts). */
+export interface ClipHeadsValue {
+  model: CLIPHeads;
+  source: string;
+  byteSize(): number;
+}
+
 declare module '../engine/node-def.ts' {
   interface SocketTypes {
+    CLIP_HEADS: ClipHeadsValue;
     DATASET: DatasetValue;
     BATCH: BatchValue;
     TOKEN_BATCH: TokenBatchValue;

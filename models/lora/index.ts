@@ -3,4 +3,4 @@
 export { classifyLoraKey, LoraError, parseLora } from './parse.ts';
 export type { LoraEntry, LoraFormat, LoraSet, LoraUnknown, ParseLoraOptions } from './parse.ts';
 export { ModuleNameResolver, type LoraComponent } from './resolve.ts';
-export { deltaWeight, loraDelta, loraScale, mergeLora, type MergeResult, type UnmergedLora } from './merge.ts';
+export { deltaWeight, loraDelta, loraScale, mergeLora, type MergeOptions, type MergeResult, type UnmergedLora } from './merge.ts';

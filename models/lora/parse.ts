@@ -92,6 +92,12 @@ export function classifyLoraKey(key: string): Classified | undefined {
     const proj = m[3] === 'to_out' ? 'to_out.0' : m[3]!;
     return { component: componentOf(m[1]), format: 'diffusers', name: `${m[2]}.${proj}`, role: m[4] as Role };
   }
+  // diffusers 0.21 text-encoder attention LoRA: `text_encoder.<…>.self_attn.to_q_lora.down.weight` patches q_proj.
+  m = /^text_encoder\.(.+)\.(to_q|to_k|to_v|to_out)_lora\.(down|up)\.weight$/.exec(key);
+  if (m) {
+    const proj = { to_q: 'q_proj', to_k: 'k_proj', to_v: 'v_proj', to_out: 'out_proj' }[m[2] as 'to_q'];
+    return { component: 'text_encoder', format: 'diffusers', name: `${m[1]}.${proj}`, role: m[3] as Role };
+  }
   m = /^(?:(unet|text_encoder)\.)?(.+)\.(?:lora|lora_linear_layer)\.(down|up)\.weight$/.exec(key);
   if (m) return { component: componentOf(m[1]), format: 'diffusers', name: m[2]!, role: m[3] as Role };
   m = /^(?:(unet|text_encoder)\.|base_model\.model\.)?(.+)\.lora_(A|B)(?:\.[A-Za-z0-9_-]+)?\.weight$/.exec(key);
@@ -153,7 +159,8 @@ export function parseLora(tensors: Map<string, HostTensor>, options: ParseLoraOp
     }
     const targetKey = p.format === 'kohya' ? resolver.fromKohyaName(p.name, p.component) : resolver.fromPath(p.name);
     if (!targetKey) {
-      unknown.push({ key: p.keys[0]!, reason: `${label}: the model has no such module` });
+      const why = p.format === 'kohya' && resolver.isAmbiguous(p.name) ? 'the name fits more than one module' : 'the model has no such module';
+      unknown.push({ key: p.keys[0]!, reason: `${label}: ${why}` });
       continue;
     }
     const rank = p.down.shape[0]!;

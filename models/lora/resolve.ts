@@ -10,6 +10,8 @@ export type LoraComponent = 'unet' | 'text_encoder';
 export class ModuleNameResolver {
   /** module path (key without `.weight`) by its underscore spelling. */
   private readonly byUnderscore = new Map<string, string>();
+  /** Underscore spellings two different module paths share: never guessed. */
+  private readonly ambiguous = new Set<string>();
   private readonly weights: Map<string, readonly number[] | undefined>;
 
   /** `keys`: real parameter keys, optionally with their shapes. */
@@ -20,7 +22,10 @@ export class ModuleNameResolver {
     for (const key of this.weights.keys()) {
       if (!key.endsWith('.weight')) continue;
       const path = key.slice(0, -'.weight'.length);
-      this.byUnderscore.set(path.replace(/\./g, '_'), path);
+      const name = path.replace(/\./g, '_');
+      const seen = this.byUnderscore.get(name);
+      if (seen !== undefined && seen !== path) this.ambiguous.add(name);
+      this.byUnderscore.set(name, path);
     }
   }
 
@@ -32,14 +37,20 @@ export class ModuleNameResolver {
 
   /** The weight key of a kohya module name (diffusers or LDM spelling), if the model has it. */
   fromKohyaName(name: string, component: LoraComponent): string | undefined {
+    if (this.ambiguous.has(name)) return undefined;
     const direct = this.byUnderscore.get(name);
     if (direct) return `${direct}.weight`;
     if (component === 'unet') {
       const mapped = mapLdmUnetUnderscoreName(name);
-      const path = mapped && this.byUnderscore.get(mapped);
+      const path = mapped && !this.ambiguous.has(mapped) ? this.byUnderscore.get(mapped) : undefined;
       if (path) return `${path}.weight`;
     }
     return undefined;
+  }
+
+  /** True when `name` is the underscore spelling of more than one module path of this model. */
+  isAmbiguous(name: string): boolean {
+    return this.ambiguous.has(name);
   }
 
   /** The shape of a key, when the resolver was built with shapes. */

@@ -12,6 +12,8 @@ import { mapLegacyVaeKeys } from '../../models/vae/keys.ts';
 import { ControlNetModel, controlNetConfigFor, type ControlNetConfig } from '../../models/controlnet/controlnet.ts';
 import { diffusionError } from './common.ts';
 import { findComponentFiles, readConfigJson, readStateDict, stripPrefix, type Component } from './weights.ts';
+import { convertLdmCheckpoint, countLdmUpBlocks, isLdmCheckpoint, mapLdmVaeKey } from '../../models/loaders/index.ts';
+import { squeezeAttentionWeight } from '../../models/loaders/ldm-vae.ts';
 
 export type ConfigChoice = 'small' | 'real' | 'from-file';
 
@@ -28,6 +30,7 @@ async function build<M extends Module, C>(
   presets: { small: C; real: C; fromJson: (json: Record<string, unknown>, file: string) => C },
   make: (config: C, seed: number) => M,
   adapt: (sd: Map<string, HostTensor>) => Map<string, HostTensor>,
+  preloaded?: Map<string, HostTensor>,
 ): Promise<Built<M>> {
   if (choice !== 'small' && choice !== 'real' && choice !== 'from-file') {
     throw diffusionError('UNKNOWN_CONFIG', `${component}: config '${choice}' is not one of small, real, from-file`);
@@ -39,12 +42,39 @@ async function build<M extends Module, C>(
   const files = findComponentFiles(where, component);
   const config = choice === 'from-file' ? presets.fromJson(readConfigJson(files.config, component), files.config!) : presets[choice];
   const model = make(config, seed);
-  const sd = adapt(await readStateDict(files.weights));
+  const sd = adapt(preloaded ?? (await readStateDict(files.weights)));
   model.loadStateDict(sd, { where: `${component} from ${files.weights}` });
   return { model, source: files.weights };
 }
 
-export function buildUNet(where: string, choice: string, seed: number): Promise<Built<UNet2DConditionModel>> {
+/** The U-Net part of a diffusers or LDM single-file state dict. */
+function unetKeys(sd: Map<string, HostTensor>): Map<string, HostTensor> {
+  return isLdmCheckpoint(sd.keys()) ? convertLdmCheckpoint(sd).unet : stripPrefix(sd, ['unet.']);
+}
+
+/** The VAE part: diffusers keys (current or legacy attention names), an LDM checkpoint, or an LDM-style VAE file. */
+function vaeKeys(sd: Map<string, HostTensor>): Map<string, HostTensor> {
+  if (isLdmCheckpoint(sd.keys())) return convertLdmCheckpoint(sd).vae;
+  if (sd.has('encoder.down.0.block.0.norm1.weight')) {
+    const upBlocks = countLdmUpBlocks(sd.keys());
+    const out = new Map<string, HostTensor>();
+    for (const [k, t] of sd) {
+      const mapped = mapLdmVaeKey(k, upBlocks);
+      if (mapped) out.set(mapped, squeezeAttentionWeight(mapped, t));
+      else if (!k.startsWith('loss.')) out.set(k, t); // reported as unexpected by loadStateDict
+    }
+    return out;
+  }
+  return mapLegacyVaeKeys(stripPrefix(sd, ['vae.']));
+}
+
+/** Reads a single weights file once for several components (LoadStableDiffusion on an LDM checkpoint). */
+export async function preload(where: string): Promise<Map<string, HostTensor> | undefined> {
+  if (where.trim() === '' || !where.endsWith('.safetensors')) return undefined;
+  return readStateDict(findComponentFiles(where, 'unet').weights);
+}
+
+export function buildUNet(where: string, choice: string, seed: number, preloaded?: Map<string, HostTensor>): Promise<Built<UNet2DConditionModel>> {
   return build<UNet2DConditionModel, UNetConfig>(
     'unet',
     where,
@@ -52,11 +82,12 @@ export function buildUNet(where: string, choice: string, seed: number): Promise<
     seed,
     { small: SMALL_UNET_CONFIG, real: SD15_UNET_CONFIG, fromJson: unetConfigFromDiffusers },
     (c, s) => new UNet2DConditionModel(c, s),
-    (sd) => stripPrefix(sd, ['unet.', 'model.diffusion_model.']),
+    unetKeys,
+    preloaded,
   );
 }
 
-export function buildVAE(where: string, choice: string, seed: number): Promise<Built<AutoencoderKL>> {
+export function buildVAE(where: string, choice: string, seed: number, preloaded?: Map<string, HostTensor>): Promise<Built<AutoencoderKL>> {
   return build<AutoencoderKL, VAEConfig>(
     'vae',
     where,
@@ -64,7 +95,8 @@ export function buildVAE(where: string, choice: string, seed: number): Promise<B
     seed,
     { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: vaeConfigFromDiffusers },
     (c, s) => new AutoencoderKL(c, s),
-    (sd) => mapLegacyVaeKeys(stripPrefix(sd, ['vae.', 'first_stage_model.'])),
+    vaeKeys,
+    preloaded,
   );
 }
 

@@ -16,7 +16,9 @@ export const EmptyLatent = defineNode({
   category: 'diffusion/latent',
   description:
     'The starting latent of text-to-image: seeded standard-normal noise [batch, 4, height/f, width/f] (f = 8 for SD 1.5, 4 for the small models); the Sampler scales it by the scheduler\'s init sigma',
-  inputs: {},
+  inputs: {
+    vae: { type: 'VAE', optional: true, description: 'When connected, its downscale and latent channels replace the widgets' },
+  },
   widgets: {
     width: { kind: 'INT', default: 512, min: 8, max: 4096, step: 8, description: 'Image width in pixels' },
     height: { kind: 'INT', default: 512, min: 8, max: 4096, step: 8, description: 'Image height in pixels' },
@@ -26,7 +28,10 @@ export const EmptyLatent = defineNode({
     seed: { kind: 'SEED', default: 0 },
   },
   outputs: { latent: { type: 'LATENT' } },
-  execute({ width, height, batch, downscale, channels, seed }) {
+  execute({ vae, width, height, batch, seed, ...rest }) {
+    const v = vae as VAEValue | undefined;
+    const downscale = v ? vaeDownscale(v.model.config) : rest.downscale;
+    const channels = v ? v.model.config.latentChannels : rest.channels;
     if (width % downscale !== 0 || height % downscale !== 0) {
       throw diffusionError('LATENT_SHAPE', `EmptyLatent: ${width}×${height} is not a multiple of the downscale ${downscale}`);
     }

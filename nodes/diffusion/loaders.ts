@@ -3,7 +3,7 @@
 
 import { defineNode } from '../../engine/node-def.ts';
 import { asBackend, BACKEND_WIDGET, CONFIG_WIDGET } from './common.ts';
-import { buildControlNet, buildUNet, buildVAE } from './build.ts';
+import { buildControlNet, buildUNet, buildVAE, preload } from './build.ts';
 import { moduleBytes, type ControlNetValue, type UNetValue, type VAEValue } from './values.ts';
 import type { Module } from '../../models/nn/module.ts';
 import type { BackendName } from '../../models/runtime/runner.ts';
@@ -30,7 +30,8 @@ export const LoadStableDiffusion = defineNode({
   outputs: { unet: { type: 'UNET' }, vae: { type: 'VAE' } },
   async execute({ path, config, backend, seed }) {
     const b = asBackend(backend);
-    const [unet, vae] = await Promise.all([buildUNet(path, config, seed), buildVAE(path, config, seed + 1)]);
+    const file = await preload(path);
+    const [unet, vae] = await Promise.all([buildUNet(path, config, seed, file), buildVAE(path, config, seed + 1, file)]);
     return { unet: value(unet, b) as UNetValue, vae: value(vae, b) as VAEValue };
   },
 });

@@ -35,11 +35,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
       case undefined:
+        io.stderr(`USAGE: no command given\n${HELP}`);
+        return 2;
       case 'help':
       case '--help':
       case '-h':
         io.stdout(HELP);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         io.stderr(`USAGE: unknown command ${JSON.stringify(command)}\n${HELP}`);
         return 2;

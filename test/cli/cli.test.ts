@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,4 +189,30 @@ test('exit codes from a real process: 0 ok, 1 a run failed, 2 invalid input', as
   assert.equal(bad.code, 2);
   noStack(bad.stderr);
   assert.deepEqual(readdirSync(dir).filter((n) => n === 'out'), [], 'runs without outputs create no folder');
+});
+
+test('Ctrl-C cancels the running job: status cancelled, exit 1', async () => {
+  const slow = write('slow.json', { format: 'kosmos-g/workflow', version: 1, nodes: [{ id: 'loop', type: 'UntilCancelled' }] });
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'kosmos-g.js'), 'run', slow, '--json', '--plugin', path.join(root, 'test', 'cli', 'fixtures', 'slow-pack')], {
+    cwd: dir,
+    env: { ...process.env, KOSMOS_G_BUILTINS: 'core' },
+  });
+  let stdout = '';
+  let stderr = '';
+  let interrupted = false;
+  child.stdout.on('data', (d) => (stdout += d));
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('started') && !interrupted) {
+        interrupted = true; // once: a second Ctrl-C quits at once (exit 130)
+        child.kill('SIGINT');
+      }
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 1, stderr);
+  const job = JSON.parse(stdout);
+  assert.equal(job.status, 'cancelled');
+  assert.deepEqual(job.errors.map((e: { code: string; node: string }) => [e.code, e.node]), [['CANCELLED', 'loop']]);
 });

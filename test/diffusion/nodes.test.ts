@@ -22,7 +22,7 @@ const base = (backend: string, extra: Parameters<typeof workflow>[number][] = []
   workflow(
     ['sd', 'LoadStableDiffusion', { config: 'small', backend, seed: 1 }],
     ['sched', 'Scheduler', { name: 'ddim', steps: 4 }],
-    ['noise', 'EmptyLatent', { width: 32, height: 32, downscale: 4, batch: 1, seed: 3 }],
+    ['noise', 'EmptyLatent', { width: 32, height: 32, batch: 1, seed: 3 }, { vae: 'sd.vae' }],
     ['cond', 'TestConditioning', { seed: 5 }],
     ['sample', 'Sampler', { guidance: 3, preview_every: 2, ...sampler }, { unet: 'sd.unet', conditioning: 'cond.conditioning', latent: 'noise.latent', scheduler: 'sched.scheduler' }],
     ['decode', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'sample.latent' }],
@@ -31,8 +31,9 @@ const base = (backend: string, extra: Parameters<typeof workflow>[number][] = []
     ...extra,
   );
 
+const logged: string[] = [];
 async function run(wf: ReturnType<typeof workflow>, options: { signal?: AbortSignal; onEvent?: (e: EngineEvent) => void } = {}) {
-  const ex = new Executor(registry);
+  const ex = new Executor(registry, { log: (level, message) => logged.push(`${level}: ${message}`) });
   return ex.run(wf, { outputDir, ...options });
 }
 
@@ -139,7 +140,7 @@ test('ControlNet with zero convs leaves the image unchanged; ApplyControlNet che
   assert.equal(bad.errors[0]?.code, 'CONTROL_SIZE');
 });
 
-test('LoRA file (kohya keys): merged and unmerged give the same image, which differs from the base', async () => {
+test('LoRA file (kohya keys): merged and unmerged give the same image, which differs from the base; unknown modules are reported', async () => {
   const keys = new UNet2DConditionModel(SMALL_UNET_CONFIG).namedParameters();
   const target = 'down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v';
   const [, shape] = keys.find(([k]) => k === `${target}.weight`)!.map((x, i) => (i === 1 ? (x as { shape: number[] }).shape : x)) as [string, number[]];
@@ -161,7 +162,9 @@ test('LoRA file (kohya keys): merged and unmerged give the same image, which dif
     wf.nodes.find((n) => n.id === 'sample')!.inputs!.unet = { node: 'apply', output: 'unet' };
     return wf;
   };
+  logged.length = 0;
   const merged = await sampled(withLora('merged'));
+  assert.ok(logged.some((l) => /^warn: .*lora_unet_no_such_module/.test(l)), `unknown module reported: ${logged.join(' | ')}`);
   const unmerged = await sampled(withLora('unmerged'));
   const plain = await sampled(base('tfjs'));
   assert.ok(maxAbsDiff(merged, plain) > 1e-3, 'the LoRA changes the result');

@@ -23,7 +23,7 @@ test('the six generation workflows are present', () => {
 test('every workflow in workflows/ parses and validates', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'workflow.schema.json');
   assert.ok(files.length >= GENERATION.length);
-  const executor = new Executor(registry, { baseDir: root } as ConstructorParameters<typeof Executor>[1]);
+  const executor = new Executor(registry, { baseDir: root });
   for (const f of files) {
     const wf = parseWorkflow(readFileSync(path.join(dir, f), 'utf8'), `workflows/${f}`);
     assert.deepEqual(executor.validate(wf), [], `workflows/${f}`);
@@ -33,7 +33,7 @@ test('every workflow in workflows/ parses and validates', () => {
 for (const f of GENERATION) {
   test(`workflows/${f} runs on the small random models`, async () => {
     const wf = parseWorkflow(readFileSync(path.join(dir, f), 'utf8'), `workflows/${f}`);
-    const executor = new Executor(registry, { baseDir: root } as ConstructorParameters<typeof Executor>[1]);
+    const executor = new Executor(registry, { baseDir: root });
     const cwd = process.cwd();
     process.chdir(root); // the workflows name their assets relative to the repository root
     try {

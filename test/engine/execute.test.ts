@@ -136,7 +136,7 @@ test('cache limits: entries and bytes evict least recently used values and dispo
       { id: 'o', type: 'Out', inputs: { value: 's.value' } },
     ]);
   await executor.run(blobChain('one'));
-  assert.deepEqual(disposed, []);
+  assert.equal(disposed.length, 0);
   assert.equal(executor.cacheStats().entries, 3);
   await executor.run(blobChain('two'));
   assert.deepEqual(disposed, ['one']);
@@ -146,7 +146,7 @@ test('cache limits: entries and bytes evict least recently used values and dispo
   const bytes = new Executor(registry, { cacheBytes: 250 });
   await bytes.run(blobChain('a'));
   await bytes.run(blobChain('b'));
-  assert.deepEqual(disposed, []);
+  assert.equal(disposed.length, 0);
   await bytes.run(blobChain('c'));
   assert.deepEqual(disposed, ['a']);
   assert.ok(bytes.cacheStats().bytes <= 250);

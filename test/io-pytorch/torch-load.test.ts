@@ -36,8 +36,8 @@ function fairseqLike() {
     // A transposed (non-contiguous) view of a 2×3 storage and a slice with an offset.
     ['aligner.encoder_query', new TorchTensor(new TorchStorage(f32(1, 2, 3, 4, 5, 6)), [3, 2], [1, 3])],
     ['img_connector.latent_query', new TorchTensor(new TorchStorage(f32(9, 8, 7, 6, 5)), [2, 2], [2, 1], 1)],
-    ['half', torchTensor(hostTensor(f32(0.5, -2, 65504, 1 / 1024), [4]), 'float16')],
-    ['bf16', torchTensor(hostTensor(f32(1.5, -3, 256), [3]), 'bfloat16')],
+    ['half', torchTensor(hostTensor(f32(0.5, -2, 65504, 1 / 1024, 2 ** -24, 1 + 2 ** -11, 7e4), [7]), 'float16')],
+    ['bf16', torchTensor(hostTensor(f32(1.5, -3, 256, 1 + 2 ** -8), [4]), 'bfloat16')],
     ['position_ids', torchTensor(hostTensor(Int32Array.from([0, 1, 2]), [1, 3]), 'int64')],
     ['f64', torchTensor(hostTensor(f32(0.25), []), 'float64')],
     ['mask', torchTensor(hostTensor(Int32Array.from([1, 0]), [2]), 'bool')],
@@ -65,8 +65,9 @@ test('round trip of a fairseq-shaped checkpoint: key "model", dtypes, shared and
   assert.deepEqual(Array.from(get('gpt_model.decoder.output_projection.weight').data), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(Array.from(get('aligner.encoder_query').data), [1, 4, 2, 5, 3, 6]);
   assert.deepEqual(Array.from(get('img_connector.latent_query').data), [8, 7, 6, 5]);
-  assert.deepEqual(Array.from(get('half').data), [0.5, -2, 65504, 1 / 1024]);
-  assert.deepEqual(Array.from(get('bf16').data), [1.5, -3, 256]);
+  // Subnormals survive, ties round to even, overflow becomes infinity.
+  assert.deepEqual(Array.from(get('half').data), [0.5, -2, 65504, 1 / 1024, 2 ** -24, 1, Infinity]);
+  assert.deepEqual(Array.from(get('bf16').data), [1.5, -3, 256, 1]);
   assert.equal(get('position_ids').dtype, 'int32');
   assert.deepEqual(Array.from(get('position_ids').data), [0, 1, 2]);
   assert.deepEqual(get('f64').shape, []);
@@ -76,6 +77,8 @@ test('round trip of a fairseq-shaped checkpoint: key "model", dtypes, shared and
   assert.equal(loadTorchCheckpoint(file).size, sd.size);
   const dec = loadTorchCheckpoint(file, { key: 'model', prefix: 'gpt_model.decoder.' });
   assert.deepEqual([...dec.keys()], ['embed_tokens.weight', 'output_projection.weight']);
+  const some = loadTorchCheckpoint(file, { filter: (k) => k.endsWith('_query') });
+  assert.deepEqual([...some.keys()], ['aligner.encoder_query', 'img_connector.latent_query']);
 });
 
 test('the rest of the checkpoint reads as plain data', () => {
@@ -213,6 +216,38 @@ test('malformed, truncated or hostile files → TORCH_CKPT_INVALID with a locati
     /unsupported storage type os\.system/,
   );
   assert.throws(() => loadTorchCheckpoint(path.join(dir, 'missing.pt')), { code: 'TORCH_CKPT_INVALID' });
+});
+
+test('long memo indices, DUP/POP, sets, long tuples, APPENDS, text opcodes', () => {
+  const v = readPickle(Uint8Array.from(op(
+    0x80, 2, 0x28, // MARK for the outer tuple
+    0x5d, 0x72, [0x2c, 0x01, 0, 0], 0x28, 0x4b, 1, 0x4b, 2, 0x65, // [1, 2] LONG_BINPUT 300
+    0x6a, [0x2c, 0x01, 0, 0], // LONG_BINGET 300: the same list again
+    0x8f, 0x28, 0x4b, 5, 0x4b, 6, 0x90, // {5, 6}
+    0x4b, 9, 0x32, 0x30, // 9 DUP POP
+    0x49, '42\n', 0x46, '2.5\n', 0x89, // INT, FLOAT, False
+    0x74, 0x2e, // TUPLE STOP
+  )));
+  assert.ok(Array.isArray(v));
+  const [a, b, set, nine, n, x, f] = v as unknown[];
+  assert.deepEqual(a, [1, 2]);
+  assert.equal(a, b, 'memo returns the same object');
+  assert.deepEqual(set, new Set([5, 6]));
+  assert.deepEqual([nine, n, x, f], [9, 42, 2.5, false]);
+});
+
+test('a tensor subclass wrapped in _rebuild_from_type_v2 reads as its tensor', () => {
+  const pkl = Uint8Array.from(op(
+    0x80, 2, 0x7d, binunicode('w'),
+    0x63, 'torch._tensor\n_rebuild_from_type_v2\n', 0x28,
+    0x63, 'torch._utils\n_rebuild_tensor_v2\n', 0x63, 'torch.nn.parameter\nParameter\n',
+    0x28, 0x28, binunicode('storage'), 0x63, 'torch\nHalfStorage\n', binunicode('0'), binunicode('cpu'), 0x4b, 2, 0x74, 0x51,
+    0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, 0x88, 0x4e, 0x74, // args of _rebuild_tensor_v2
+    0x7d, 0x74, 0x52, 0x73, 0x2e, // state {}, TUPLE, REDUCE, SETITEM, STOP
+  ));
+  const half = new Uint8Array(Uint16Array.from([0x3c00, 0xc000]).buffer); // 1, -2
+  const sd = readStateDict(TorchCheckpoint.fromBytes(writeZip([['a/data.pkl', pkl], ['a/data/0', half]])));
+  assert.deepEqual(Array.from(sd.get('w')!.data), [1, -2]);
 });
 
 test('globals are never called: os.system REDUCE becomes an opaque record', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import { randn } from '../../models/ops/random.ts';
-import { loraDelta, mergeLora, parseLora } from '../../models/lora/index.ts';
+import { loraDelta, mergeLora, ModuleNameResolver, parseLora } from '../../models/lora/index.ts';
 import { needsShared, sharedPath } from '../helpers/shared.ts';
 
 const t = (shape: number[], seed: number): HostTensor => hostTensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
@@ -85,6 +85,21 @@ test('kohya: merged weights equal unmerged application for linear, 1×1 and 3×3
   for (const [k, v] of model) assert.deepEqual(v.data, snapshot.get(k), `input ${k} untouched`);
   assert.notEqual(weights, model);
   assert.equal(weights.get('blocks.0.resnets.0.conv1.bias'), model.get('blocks.0.resnets.0.conv1.bias'));
+
+  // A caller-supplied matmul (a backend's) gives the same merge.
+  let calls = 0;
+  const viaHook = mergeLora(model, lora, m, {
+    matmul: (up, down, out, rank, inner) => {
+      calls++;
+      return Float32Array.from({ length: out * inner }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < rank; r++) s += up[Math.floor(k / inner) * rank + r]! * down[r * inner + (k % inner)]!;
+        return s;
+      });
+    },
+  });
+  assert.equal(calls, 3);
+  for (const key of applied) assertClose(viaHook.weights.get(key)!.data as Float32Array, weights.get(key)!.data as Float32Array, 1e-5, `hook ${key}`);
 
   // Linear.
   const x = randn(4, 20);
@@ -171,6 +186,8 @@ test('kohya names resolve against the real SD 1.5 keys (diffusers and LDM spelli
     ...pair('lora_te_text_model_encoder_layers_0_self_attn_q_proj', [4, 768], [768, 4]),
     ...pair('lora_te_text_model_encoder_layers_11_mlp_fc1', [4, 768], [3072, 4]),
     ...pair('lora_unet_down_blocks_9_attentions_0_proj_in', [4, 320], [320, 4]),
+    ['text_encoder.text_model.encoder.layers.3.self_attn.to_out_lora.down.weight', hostTensor(new Float32Array(4 * 768), [4, 768])],
+    ['text_encoder.text_model.encoder.layers.3.self_attn.to_out_lora.up.weight', hostTensor(new Float32Array(4 * 768), [768, 4])],
   ]);
   const withTe = parseLora(file, { unetKeys, textEncoderKeys: teKeys });
   assert.deepEqual(withTe.entries.map((e) => e.targetKey).sort(), [
@@ -180,6 +197,7 @@ test('kohya names resolve against the real SD 1.5 keys (diffusers and LDM spelli
     'mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj.weight',
     'text_model.encoder.layers.0.self_attn.q_proj.weight',
     'text_model.encoder.layers.11.mlp.fc1.weight',
+    'text_model.encoder.layers.3.self_attn.out_proj.weight',
     'up_blocks.1.resnets.0.conv1.weight',
     'up_blocks.3.attentions.2.transformer_blocks.0.attn2.to_out.0.weight',
   ]);
@@ -188,7 +206,17 @@ test('kohya names resolve against the real SD 1.5 keys (diffusers and LDM spelli
     const shape = (e.component === 'unet' ? unetKeys : teKeys).get(e.targetKey)!;
     assert.equal(shape[0], e.up.shape[0], `${e.targetKey} out dim`);
   }
+  // Every SD 1.5 module has its own underscore spelling (nothing is ambiguous)…
+  const te = new ModuleNameResolver(teKeys);
+  const un = new ModuleNameResolver(unetKeys);
+  for (const k of [...unetKeys.keys()].filter((k) => k.endsWith('.weight'))) assert.ok(!un.isAmbiguous(k.slice(0, -7).replace(/\./g, '_')), k);
+  for (const k of [...teKeys.keys()].filter((k) => k.endsWith('.weight'))) assert.ok(!te.isAmbiguous(k.slice(0, -7).replace(/\./g, '_')), k);
+  // …and a model where two paths collide reports instead of guessing.
+  const clash = parseLora(new Map(pair('lora_unet_a_b_c', [1, 2], [2, 1])), { unetKeys: ['a.b_c.weight', 'a_b.c.weight'] });
+  assert.equal(clash.entries.length, 0);
+  assert.match(clash.unknown[0]!.reason, /more than one module/);
+
   // Without text-encoder keys the text-encoder updates are reported, not dropped silently.
   const unetOnly = parseLora(file, { unetKeys });
-  assert.equal(unetOnly.unknown.filter((u) => u.reason.includes('text-encoder')).length, 2);
+  assert.equal(unetOnly.unknown.filter((u) => u.reason.includes('text-encoder')).length, 3);
 });

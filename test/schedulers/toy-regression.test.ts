@@ -118,3 +118,23 @@ test('addNoise / predictOriginal invert each other; Euler scales its input', () 
   const scaled = e.scaleModelInput(new Float32Array([sigma]), 0);
   assert.ok(Math.abs(scaled[0]! - sigma / Math.sqrt(sigma * sigma + 1)) < 1e-6);
 });
+
+test('img2img starts part-way keep each timeline consistent (exact ε-model lands on x₀ at ᾱ_final)', () => {
+  // With ε(x, t) = (x − √ᾱ_t·x₀)/√(1 − ᾱ_t) and x on the path √ᾱ·x₀ + √(1 − ᾱ)·n, every ε equals n; any step that
+  // evaluates the model at the wrong t for its x breaks that, and the end point moves.
+  const x0 = 0.4;
+  const n = -0.8;
+  for (const name of ['pndm', 'ddim', 'dpmsolver++'] as const) {
+    for (const start of [0, 1, 2, 5]) {
+      const s = createScheduler(name, { precision: 'float64' }, { steps: 20 });
+      let x = s.addNoise(new Float64Array([x0]), new Float64Array([n]), start);
+      for (let i = start; i < s.timesteps.length; i++) {
+        const a = s.alphasCumprod[s.timesteps[i]!]!;
+        x = s.step(new Float64Array([(x[0]! - Math.sqrt(a) * x0) / Math.sqrt(1 - a)]), i, x);
+      }
+      const aEnd = s.alphasCumprod[0]!; // all three end at ᾱ₀ (set_alpha_to_one false)
+      const want = Math.sqrt(aEnd) * x0 + Math.sqrt(1 - aEnd) * n;
+      assert.ok(Math.abs(x[0]! - want) < 1e-9, `${name} from step ${start}: ${x[0]} vs ${want}`);
+    }
+  }
+});

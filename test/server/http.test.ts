@@ -2,7 +2,8 @@
 // bad-input case answering a clear 4xx without touching anything outside the data folder's roots.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { PNG_1x1, connectWs, counterWorkflow, json, multipart, raw, startServer, waitUntil, type TestServer } from './helpers.ts';
 
@@ -297,4 +298,27 @@ test('Origin and Host: foreign, null and DNS-rebinding requests are refused befo
   assert.equal((await json(s.base, 'GET', '/api/jobs')).body.jobs.length, before, 'nothing was queued');
   const same = await raw(s.port, 'POST', '/api/validate', { ...h, origin: `http://localhost:${s.port}` }, body);
   assert.equal(same.status, 200);
+});
+
+test('default workflow: --open-default serves workflows/generate.json; otherwise the editor uses its own', async () => {
+  assert.deepEqual((await json(s.base, 'GET', '/api/default-workflow')).body, { name: null, workflow: null });
+  const withDefault = await startServer({ openDefault: true });
+  try {
+    const r = await json(withDefault.base, 'GET', '/api/default-workflow');
+    const shipped = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows', 'generate.json');
+    if (existsSync(shipped)) {
+      assert.equal(r.body.name, 'generate');
+      assert.deepEqual(r.body.workflow, JSON.parse(readFileSync(shipped, 'utf8')));
+    } else {
+      assert.deepEqual(r.body, { name: null, workflow: null }, 'no workflows/generate.json: the editor builds its own');
+    }
+    const page = await fetch(`${withDefault.base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<canvas id="graph-canvas">/);
+    const lib = await fetch(`${withDefault.base}/vendor/litegraph/litegraph.es.js`);
+    assert.equal(lib.status, 200);
+    assert.match(lib.headers.get('content-type') ?? '', /javascript/);
+  } finally {
+    await withDefault.close();
+  }
 });

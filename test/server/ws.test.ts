@@ -33,6 +33,19 @@ test('ws: every client receives every job\'s events, whoever submitted it', asyn
   b.ws.close();
 });
 
+test('ws: a client connecting mid-run is told which node is running', async () => {
+  const id = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2000, 5) })).body.prompt_id;
+  const first = await connectWs(url());
+  await first.waitFor((m) => m.type === 'progress' && m.data.prompt_id === id);
+  const late = await connectWs(url());
+  const running = await late.waitFor((m) => m.type === 'executing');
+  assert.deepEqual([running.data.node, running.data.prompt_id], ['1', id]);
+  await json(s.base, 'POST', `/api/jobs/${id}/cancel`);
+  await first.waitFor((m) => m.type === 'execution_interrupted' && m.data.prompt_id === id);
+  first.ws.close();
+  late.ws.close();
+});
+
 test('ws: garbage text closes with 1007, binary with 1003, oversized with 1009, floods with 1008', async () => {
   const garbage = await connectWs(url());
   garbage.ws.send('this is not json {');

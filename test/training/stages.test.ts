@@ -30,6 +30,7 @@ import { BuildSequences } from '../../training-nodes/sequence-nodes.ts';
 import { ClipTextCondition, KosmosGCondition } from '../../training-nodes/condition-nodes.ts';
 import { AlignerLoss, ContrastiveLoss, DiffusionLoss, VAELoss } from '../../training-nodes/loss-nodes.ts';
 import type { LossValue } from '../../training-nodes/types.ts';
+import { CLIPHeads } from '../../models/training/clip-heads.ts';
 import { exec, nodeContext } from './node-context.ts';
 import { tempDir, writePng } from './fixtures.ts';
 import { trainingOps, tf } from './tf.ts';
@@ -109,7 +110,7 @@ test('stage 3: compositional and edit sequences through MLLM + AlignerNet-M and 
     // Each step samples one dataset, as the reference's data mix does.
     const [dataset, mode] = step % 2 === 0 ? [comp, 'compositional'] : [edit, 'edit'];
     const { batch } = await exec(NextBatch, { dataset, batch_size: 2, seed: 0, shuffle: true }, nodeContext({ step, seed }));
-    const { sequences } = await exec(BuildSequences, { batch, tokenizer: mllmTok, mode, image_size: 32, null_prob: 0.1, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+    const { sequences } = await exec(BuildSequences, { batch, tokenizer: mllmTok, mode, image_size: 16, null_prob: 0.1, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
     assert.ok(sequences.images && sequences.targets);
     const { condition } = await exec(KosmosGCondition, { mllm: wrap(mllm), aligner: wrap(aligner), clip_vision: wrap(vision), connector: wrap(connector), sequences });
     return (await exec(DiffusionLoss, { unet: wrap(unet), vae: wrap(vae), condition })).loss as LossValue;
@@ -119,7 +120,7 @@ test('stage 3: compositional and edit sequences through MLLM + AlignerNet-M and 
     { name: 'aligner', module: aligner, prefix: 'aligner.' },
     { name: 'connector', module: connector, prefix: 'img_connector.' },
   ];
-  const { before, after } = await trainAndCompare(models, lossAt, 8, 3e-3);
+  const { before, after } = await trainAndCompare(models, lossAt, 5, 3e-3);
   assert.ok(after < before, `diffusion loss at a fixed step ${before} → ${after}`);
   frozen.forEach((snap, i) => assert.ok(unchanged([unet, vae, vision][i]!, snap), `frozen model ${i} changed`));
 });
@@ -128,33 +129,39 @@ test('base models: CLIP contrastive, VAE reconstruction + KL, and text-to-image 
   const dir = await imageData();
   const rng = new Rng(3);
   const { dataset } = await exec(LoadImageCaptions, { path: path.join(dir, 'pairs.jsonl') });
-  const seqAt = async (step: number, seed: number, tokenizer: unknown) => {
+  const seqAt = async (step: number, seed: number, tokenizer: unknown, size = 32) => {
     const { batch } = await exec(NextBatch, { dataset, batch_size: 4, seed: 0, shuffle: true }, nodeContext({ step, seed }));
-    return (await exec(BuildSequences, { batch, tokenizer, mode: 'image-text', image_size: 32, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 })).sequences;
+    return (await exec(BuildSequences, { batch, tokenizer, mode: 'image-text', image_size: size, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 })).sequences;
   };
-  // CLIP: vision width 32 = text width 32.
-  const vision = new CLIPVision({ ...CLIP_VISION_SMALL, width: 32, heads: 2, mlpDim: 64, layers: 1 }, rng);
+  // CLIP: the small towers' widths differ (64 vs 32), so the heads project both to 32 and learn the logit scale.
+  const vision = new CLIPVision({ ...CLIP_VISION_SMALL, layers: 1 }, rng);
   const text = new CLIPTextModel({ ...clipTextSmall(clipTok.vocabSize), layers: 1 }, rng);
+  const heads = new CLIPHeads(64, 32, 32, 1);
+  const sequences0 = await seqAt(0, 0, clipTok);
+  await assert.rejects(exec(ContrastiveLoss, { clip_vision: wrap(vision), clip_text: wrap(text), tokenizer: clipTok, sequences: sequences0, logit_scale: 1 }),
+    (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT' && /clip_heads/.test(e.message));
+  const scale0 = heads.logit_scale.data[0]!;
   const clip = await trainAndCompare(
-    [{ name: 'clip_vision', module: vision, prefix: 'img_model.' }, { name: 'clip_text', module: text, prefix: '' }],
-    async (s, seed) => (await exec(ContrastiveLoss, { clip_vision: wrap(vision), clip_text: wrap(text), tokenizer: clipTok, sequences: await seqAt(s, seed, clipTok), logit_scale: Math.log(10) })).loss,
+    [{ name: 'clip_vision', module: vision, prefix: 'img_model.' }, { name: 'clip_text', module: text, prefix: '' }, { name: 'clip_heads', module: heads, prefix: '' }],
+    async (s, seed) => (await exec(ContrastiveLoss, { clip_vision: wrap(vision), clip_text: wrap(text), clip_heads: wrap(heads), tokenizer: clipTok, sequences: await seqAt(s, seed, clipTok), logit_scale: 1 })).loss,
     10, 3e-3,
   );
+  assert.notEqual(heads.logit_scale.data[0], scale0);
   assert.ok(clip.after < clip.before, `contrastive ${clip.before} → ${clip.after}`);
 
   const vae = new AutoencoderKL(SMALL_VAE_CONFIG, 5);
   const v = await trainAndCompare([{ name: 'vae', module: vae, prefix: '' }],
-    async (s, seed) => (await exec(VAELoss, { vae: wrap(vae), sequences: await seqAt(s, seed, clipTok), reconstruction: 'mse', kl_weight: 1e-6 })).loss,
-    6, 3e-3);
+    async (s, seed) => (await exec(VAELoss, { vae: wrap(vae), sequences: await seqAt(s, seed, clipTok, 16), reconstruction: 'mse', kl_weight: 1e-6 })).loss,
+    4, 3e-3);
   assert.ok(v.after < v.before, `vae ${v.before} → ${v.after}`);
 
   const unet = new UNet2DConditionModel(SMALL_UNET_CONFIG, 6);
   const frozenVae = snapshot(vae), frozenText = snapshot(text);
   const t2i = await trainAndCompare([{ name: 'unet', module: unet, prefix: '' }], async (s, seed) => {
-    const sequences = await seqAt(s, seed, clipTok);
+    const sequences = await seqAt(s, seed, clipTok, 16);
     const { condition } = await exec(ClipTextCondition, { clip_text: wrap(text), tokenizer: clipTok, sequences });
     return (await exec(DiffusionLoss, { unet: wrap(unet), vae: wrap(vae), condition })).loss;
-  }, 6, 3e-3);
+  }, 4, 3e-3);
   assert.ok(t2i.after < t2i.before, `t2i ${t2i.before} → ${t2i.after}`);
   assert.ok(unchanged(vae, frozenVae) && unchanged(text, frozenText));
 });

@@ -1,9 +1,5 @@
-// The tfjs ops the training tests run on: wasm, the project's training backend on CPUs.
-import { createTfjsOps, tf, type TfjsOps } from '../../models/backends/tfjs/index.ts';
-
-let ops: Promise<TfjsOps> | undefined;
-export function trainingOps(): Promise<TfjsOps> {
-  ops ??= createTfjsOps('wasm');
-  return ops;
-}
+// The tfjs ops the training tests run on: the training pack's own instance (variables are per ops instance, so
+// the loss nodes and the gradient must share it). With no tfjs-node installed this is the wasm backend.
+import { tf } from '../../models/backends/tfjs/index.ts';
+export { trainingOps } from '../../training-nodes/inputs.ts';
 export { tf };

@@ -24,6 +24,8 @@ const graph = new LGraph();
 const canvasEl = $('graph-canvas');
 const canvas = new LGraphCanvas(canvasEl, graph);
 canvas.show_info = false;
+// Keep text and widgets drawn when a whole workflow is fitted into view (litegraph simplifies below 0.6 by default).
+canvas.low_quality_zoom_threshold = 0.35;
 const plot = new MetricsPlot($('metrics-plot'));
 
 function resizeCanvas() {
@@ -381,7 +383,17 @@ function connect() {
 
 // ---- start -----------------------------------------------------------------------------------------------
 function smallDefault() {
-  // Without workflows/generate.json: one output node of the catalogue, so there is something to run.
+  // Without workflows/generate.json: Int → PreviewValue from the core pack when present, else one output node.
+  if (state.defs.has('Int') && state.defs.has('PreviewValue')) {
+    return {
+      format: 'kosmos-g/workflow',
+      version: 1,
+      nodes: [
+        { id: '1', type: 'Int', widgets: { value: 42 }, pos: [80, 120] },
+        { id: '2', type: 'PreviewValue', inputs: { value: { node: '1', output: 'value' } }, pos: [420, 120] },
+      ],
+    };
+  }
   const output = [...state.defs.values()].find((d) => d.output && d.inputs.every((i) => i.optional));
   return { format: 'kosmos-g/workflow', version: 1, nodes: output ? [{ id: '1', type: output.type, pos: [100, 100] }] : [] };
 }

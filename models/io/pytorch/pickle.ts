@@ -90,6 +90,12 @@ function call(fn: unknown, args: unknown[], where: string, at: number): unknown 
         }
         return new TensorRef(storage as StorageRef, offset, size, stride);
       }
+      case 'torch._tensor._rebuild_from_type_v2': {
+        // Tensor subclasses (torch ≥ 1.13): (func, type, args, state) — rebuild with func, drop the subclass.
+        const [inner, , innerArgs] = args;
+        if (!Array.isArray(innerArgs)) invalid(where, `pickle offset ${at}: malformed _rebuild_from_type_v2 arguments`);
+        return call(inner, innerArgs, where, at);
+      }
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state':
         return args[0]; // nn.Parameter(data): the data is the tensor

@@ -221,6 +221,8 @@ export interface LoadTorchOptions {
   key?: string;
   /** Keep only keys with this prefix, and strip it (e.g. 'gpt_model.decoder.'). */
   prefix?: string;
+  /** Keep only keys (as in the checkpoint, before stripping `prefix`) for which this is true; others are never read. */
+  filter?: (key: string) => boolean;
 }
 
 function defaultKey(ckpt: TorchCheckpoint): string {
@@ -236,6 +238,7 @@ export function readStateDict(ckpt: TorchCheckpoint, options: LoadTorchOptions =
   const refs = tensorRefs(ckpt.get(key));
   const out = new Map<string, HostTensor>();
   for (const [name, ref] of refs) {
+    if (options.filter && !options.filter(name)) continue;
     if (options.prefix !== undefined) {
       if (!name.startsWith(options.prefix)) continue;
       out.set(name.slice(options.prefix.length), ckpt.tensor(ref, name));

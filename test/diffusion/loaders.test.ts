@@ -1,0 +1,102 @@
+// Loader nodes on real files: a diffusers folder (config.json + safetensors per component, the VAE saved with the
+// old query/key/value/proj_attn names) loads by key with config 'from-file'; bad paths and mismatched weights are
+// coded errors that name the file or key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { saveSafetensors } from '../../models/io/safetensors.ts';
+import type { HostTensor } from '../../models/ops/ops.ts';
+import type { NodeContext } from '../../engine/node-def.ts';
+import { UNet2DConditionModel } from '../../models/unet/unet.ts';
+import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
+import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
+import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
+import { LoadStableDiffusion, LoadUNet, LoadVAE } from '../../nodes/diffusion/loaders.ts';
+import type { UNetValue, VAEValue } from '../../nodes/diffusion/values.ts';
+
+const ctx = {} as NodeContext;
+const root = mkdtempSync(path.join(os.tmpdir(), 'kosmos-sd-'));
+
+async function writeFolder(): Promise<{ unet: UNet2DConditionModel; vae: AutoencoderKL }> {
+  const unet = new UNet2DConditionModel(SMALL_UNET_CONFIG, 41);
+  const vae = new AutoencoderKL(SMALL_VAE_CONFIG, 42);
+  mkdirSync(path.join(root, 'unet'), { recursive: true });
+  mkdirSync(path.join(root, 'vae'), { recursive: true });
+  const c = SMALL_UNET_CONFIG;
+  writeFileSync(
+    path.join(root, 'unet', 'config.json'),
+    JSON.stringify({
+      _class_name: 'UNet2DConditionModel',
+      in_channels: c.inChannels,
+      out_channels: c.outChannels,
+      block_out_channels: c.blockOutChannels,
+      layers_per_block: c.layersPerBlock,
+      down_block_types: c.downBlockTypes,
+      up_block_types: c.upBlockTypes,
+      cross_attention_dim: c.crossAttentionDim,
+      attention_head_dim: c.attentionHeads,
+      norm_num_groups: c.normNumGroups,
+    }),
+  );
+  const v = SMALL_VAE_CONFIG;
+  writeFileSync(
+    path.join(root, 'vae', 'config.json'),
+    JSON.stringify({ block_out_channels: v.blockOutChannels, layers_per_block: v.layersPerBlock, norm_num_groups: v.normNumGroups, latent_channels: 4 }),
+  );
+  await saveSafetensors(path.join(root, 'unet', 'diffusion_pytorch_model.safetensors'), unet.stateDict());
+  const legacy = new Map<string, HostTensor>();
+  for (const [k, t] of vae.stateDict()) {
+    legacy.set(k.replace('.to_q.', '.query.').replace('.to_k.', '.key.').replace('.to_v.', '.value.').replace('.to_out.0.', '.proj_attn.'), t);
+  }
+  await saveSafetensors(path.join(root, 'vae', 'diffusion_pytorch_model.safetensors'), legacy);
+  return { unet, vae };
+}
+
+const written = await writeFolder();
+
+test("LoadStableDiffusion: a diffusers folder with config 'from-file' loads every weight by key", async () => {
+  const out = (await LoadStableDiffusion.execute({ path: root, config: 'from-file', backend: 'tfjs', seed: 0 }, ctx)) as {
+    unet: UNetValue;
+    vae: VAEValue;
+  };
+  const ours = new Map(written.unet.namedParameters());
+  for (const [k, p] of out.unet.model.namedParameters()) assert.deepEqual(p.data, ours.get(k)!.data, k);
+  const vae = new Map(written.vae.namedParameters());
+  for (const [k, p] of out.vae.model.namedParameters()) assert.deepEqual(p.data, vae.get(k)!.data, k);
+  assert.match(out.unet.source, /unet\/diffusion_pytorch_model\.safetensors$/);
+});
+
+test('LoadUNet / LoadVAE accept a component folder or the .safetensors file itself', async () => {
+  const u = (await LoadUNet.execute({ path: path.join(root, 'unet'), config: 'small', backend: 'onnx', seed: 0 }, ctx)) as { unet: UNetValue };
+  assert.equal(u.unet.backend, 'onnx');
+  const file = path.join(root, 'vae', 'diffusion_pytorch_model.safetensors');
+  const v = (await LoadVAE.execute({ path: file, config: 'from-file', backend: 'tfjs', seed: 0 }, ctx)) as { vae: VAEValue };
+  assert.equal(v.vae.model.config.blockOutChannels.length, 3);
+});
+
+test('loader errors are coded and name the file or key', async () => {
+  const code = async (p: Promise<unknown>, expected: string, pattern: RegExp) => {
+    await assert.rejects(p, (e: Error & { code?: string }) => {
+      assert.equal(e.code, expected, e.message);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  };
+  await code(LoadUNet.execute({ path: path.join(root, 'nope'), config: 'small', backend: 'tfjs', seed: 0 }, ctx), 'FILE_NOT_FOUND', /nope/);
+  const ckpt = path.join(root, 'model.ckpt');
+  writeFileSync(ckpt, 'not a pickle we will ever run');
+  await code(LoadUNet.execute({ path: ckpt, config: 'small', backend: 'tfjs', seed: 0 }, ctx), 'UNSUPPORTED_FORMAT', /model\.ckpt/);
+  await code(LoadUNet.execute({ path: '', config: 'from-file', backend: 'tfjs', seed: 0 }, ctx), 'MISSING_PATH', /from-file/);
+  await code(LoadUNet.execute({ path: root, config: 'real', backend: 'tfjs', seed: 0 }, ctx), 'WEIGHTS_MISMATCH', /conv_in\.weight/);
+});
+
+test('an empty path builds a seeded random small model: same seed, same weights', async () => {
+  const a = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 5 }, ctx)) as { unet: UNetValue };
+  const b = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 5 }, ctx)) as { unet: UNetValue };
+  const c = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 6 }, ctx)) as { unet: UNetValue };
+  assert.deepEqual(a.unet.model.conv_in.weight.data, b.unet.model.conv_in.weight.data);
+  assert.notDeepEqual(a.unet.model.conv_in.weight.data, c.unet.model.conv_in.weight.data);
+  assert.match(a.unet.source, /random small unet \(seed 5\)/);
+});
