@@ -4,10 +4,11 @@
 // process lives on) and releases values once their last consumer has run.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AnyNodeDefinition, Logger, NodeContext, OutputFile, Progress, StepInfo } from './node-def.ts';
+import type { AnyNodeDefinition, NodeContext, OutputFile, StepInfo } from './node-def.ts';
+import { nodeContext, type JobScope } from './context.ts';
 import { CancelledError, KosmosError, errorCode, errorMessage, type WorkflowIssue } from './errors.ts';
 import type { Workflow } from './format.ts';
 import type { Registry } from './registry.ts';
@@ -57,15 +58,10 @@ class NodeFailure extends Error {
   }
 }
 
-interface Job {
-  id: string;
-  signal: AbortSignal;
-  emit: (event: EngineEvent) => void;
+interface Job extends JobScope {
   workflow: Workflow;
   graph: CompiledGraph;
   plan: Plan;
-  outputDir: string;
-  scratch?: Promise<string>;
   /** Output values of nodes that ran (or were served from the cache) and are still needed. */
   values: Map<string, Record<string, unknown>>;
   /** How many planned nodes still need each node's values. */
@@ -170,6 +166,7 @@ export class Executor {
         if (job.signal.aborted) throw new CancelledError();
         current = graph.nodes.get(id)!;
         await this.runNode(job, current, result);
+        current = undefined; // a cancellation between nodes belongs to no node
         for (const held of plan.holds.get(id) ?? []) {
           const left = job.pending.get(held)! - 1;
           job.pending.set(held, left);
@@ -181,12 +178,11 @@ export class Executor {
       return finish('ok', []);
     } catch (error) {
       for (const id of job.requested) delete result.outputs[id];
-      if (error instanceof CancelledError || (job.signal.aborted && errorCode(error, '') === 'CANCELLED')) {
-        return finish('cancelled', [{ code: 'CANCELLED', ...(current ? { node: current.id } : {}), message: errorMessage(error) }]);
-      }
       const failure = error instanceof NodeFailure ? error : new NodeFailure(current?.id ?? '', current?.type ?? '', error);
-      if (failure.error instanceof CancelledError) {
-        return finish('cancelled', [{ code: 'CANCELLED', node: failure.nodeId, message: errorMessage(failure.error) }]);
+      // Whatever a node throws once the job is cancelled (CancelledError, an AbortError, ...) is the cancellation.
+      if (job.signal.aborted || failure.error instanceof CancelledError) {
+        const message = failure.error instanceof CancelledError ? failure.error.message : new CancelledError().message;
+        return finish('cancelled', [{ code: 'CANCELLED', ...(failure.nodeId !== '' ? { node: failure.nodeId } : {}), message }]);
       }
       const code = errorCode(failure.error, 'NODE_FAILED');
       const message = errorMessage(failure.error);
@@ -279,44 +275,7 @@ export class Executor {
   }
 
   private context(job: Job, nodeId: string, files: OutputFile[], step?: StepInfo): NodeContext {
-    const where = { jobId: job.id, nodeId };
-    const throwIfCancelled = (): void => {
-      if (job.signal.aborted) throw new CancelledError();
-    };
-    const log: Logger = {
-      info: (m) => this.logLine('info', m, where),
-      warn: (m) => this.logLine('warn', m, where),
-      error: (m) => this.logLine('error', m, where),
-    };
-    return {
-      jobId: job.id,
-      nodeId,
-      signal: job.signal,
-      log,
-      workflow: job.workflow,
-      ...(step !== undefined ? { step } : {}),
-      throwIfCancelled,
-      progress: (p: Progress) => {
-        throwIfCancelled();
-        job.emit({
-          type: 'node_progress',
-          jobId: job.id,
-          nodeId,
-          value: p.value,
-          max: p.max,
-          ...(p.metrics !== undefined ? { metrics: p.metrics } : {}),
-          ...(p.preview !== undefined ? { preview: p.preview } : {}),
-        });
-      },
-      scratchDir: () => (job.scratch ??= mkdtemp(path.join(os.tmpdir(), `kosmos-g-${job.id.slice(0, 8)}-`))),
-      outputDir: async () => {
-        await mkdir(job.outputDir, { recursive: true });
-        return job.outputDir;
-      },
-      addOutputFile: (file: OutputFile) => {
-        files.push(file);
-      },
-    };
+    return nodeContext(job, nodeId, files, (level, message, where) => this.logLine(level, message, where), step);
   }
 
   private keep(job: Job, id: string, outputs: Record<string, unknown>): void {
@@ -379,6 +338,7 @@ function outputRecord(files: OutputFile[], values: Record<string, unknown>): { f
 
 /** A node must return an object with every declared output. */
 function checkOutputs(def: AnyNodeDefinition, outputs: unknown): Record<string, unknown> {
+  if ((outputs === undefined || outputs === null) && Object.keys(def.outputs).length === 0) return {};
   if (typeof outputs !== 'object' || outputs === null) {
     throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} returned ${outputs === null ? 'null' : typeof outputs} instead of its outputs`, { exitCode: 1 });
   }

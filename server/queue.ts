@@ -8,6 +8,7 @@ import type { EventHub } from './hub.ts';
 import type { FileRef, JobOutputs, JobRecord, JobStore } from './store.ts';
 import { newJobEventState, toComfyMessages, outputMessage, type JobEventState } from './comfy-events.ts';
 import type { OutputFile } from '../engine/node-def.ts';
+import { jsonSafe } from './json-safe.ts';
 
 export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
 
@@ -135,7 +136,13 @@ export class JobQueue {
     const done = new Promise<void>((r) => (finish = r));
     this.running = { id: job.id, controller, state, done };
     this.announceStatus();
+    let jobDone: EngineEvent | undefined;
     const onEvent = (e: EngineEvent): void => {
+      // The end of the job is announced after the result's values have been reported (see below).
+      if (e.type === 'job_done') {
+        jobDone = e;
+        return;
+      }
       try {
         this.onEngineEvent(job.id, e, state, outputs);
       } catch (err) {
@@ -153,9 +160,18 @@ export class JobQueue {
       });
       for (const [nodeId, out] of Object.entries(result.outputs ?? {})) {
         const refs = out.files.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
-        outputs[nodeId] = { files: refs, ...(out.values ? { values: out.values } : {}) };
+        const values = out.values && Object.keys(out.values).length ? (jsonSafe(out.values) as Record<string, unknown>) : undefined;
+        outputs[nodeId] = { files: refs, ...(values ? { values } : {}) };
+        if (values && refs.length === 0) {
+          // Output nodes that wrote no file (PreviewValue) still report what they computed, ComfyUI-style.
+          const text = Object.entries(values).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+          const msg = { type: 'executed', data: { node: nodeId, display_node: nodeId, output: { text, values }, prompt_id: job.id } };
+          this.store.addEvent(job.id, msg.type, msg.data);
+          this.hub.broadcast(msg);
+        }
       }
       this.store.setOutputs(job.id, outputs);
+      if (jobDone) this.onEngineEvent(job.id, jobDone, state, outputs);
       status = result.status === 'ok' ? 'done' : result.status === 'cancelled' ? (this.closing ? 'interrupted' : 'cancelled') : 'error';
       if (result.status === 'error') error = { code: result.errors[0]?.code ?? 'ERROR', message: result.errors[0]?.message ?? 'failed', issues: result.errors };
       if (result.status === 'cancelled') error = { code: this.closing ? 'INTERRUPTED' : 'CANCELLED', message: 'the job was stopped' };

@@ -98,6 +98,17 @@ function toRecord(row: JobRow): JobRecord {
 export class JobStore {
   readonly db: Database.Database;
   private readonly eventSeq = new Map<string, number>();
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared statements are cached: preparing costs more than running these small queries. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
@@ -127,9 +138,9 @@ export class JobStore {
   addJob(job: { id: string; workflow: unknown; clientId?: string | null }): JobRecord {
     const now = Date.now();
     const insert = this.db.transaction(() => {
-      const { next } = this.db.prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM jobs').get() as { next: number };
-      this.db
-        .prepare('INSERT INTO jobs (id, number, status, workflow, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      const { next } = this.sql('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM jobs').get() as { next: number };
+      this
+        .sql('INSERT INTO jobs (id, number, status, workflow, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(job.id, next, 'queued', JSON.stringify(job.workflow), job.clientId ?? null, now);
     });
     insert();
@@ -137,7 +148,7 @@ export class JobStore {
   }
 
   get(id: string): JobRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -145,47 +156,47 @@ export class JobStore {
   list(statuses: readonly JobStatus[], options: { limit?: number; offset?: number; newestFirst?: boolean } = {}): JobRecord[] {
     const marks = statuses.map(() => '?').join(',');
     const order = options.newestFirst ? 'DESC' : 'ASC';
-    const rows = this.db
-      .prepare(`SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY number ${order} LIMIT ? OFFSET ?`)
+    const rows = this
+      .sql(`SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY number ${order} LIMIT ? OFFSET ?`)
       .all(...statuses, options.limit ?? -1, options.offset ?? 0) as JobRow[];
     return rows.map(toRecord);
   }
 
   count(statuses: readonly JobStatus[]): number {
     const marks = statuses.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN (${marks})`).get(...statuses) as { n: number }).n;
+    return (this.sql(`SELECT COUNT(*) AS n FROM jobs WHERE status IN (${marks})`).get(...statuses) as { n: number }).n;
   }
 
   nextQueued(): JobRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY number LIMIT 1").get() as JobRow | undefined;
+    const row = this.sql("SELECT * FROM jobs WHERE status = 'queued' ORDER BY number LIMIT 1").get() as JobRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
   /** queued → running; false when the job is no longer queued (cancelled meanwhile). */
   markRunning(id: string): boolean {
-    const r = this.db
-      .prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'")
+    const r = this
+      .sql("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'")
       .run(Date.now(), id);
     return r.changes === 1;
   }
 
   /** Moves a queued or running job to a finished status; false when it had already finished. */
   finish(id: string, status: JobStatus, error?: unknown): boolean {
-    const r = this.db
-      .prepare("UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status IN ('queued','running')")
+    const r = this
+      .sql("UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status IN ('queued','running')")
       .run(status, Date.now(), error === undefined ? null : JSON.stringify(error), id);
     return r.changes === 1;
   }
 
   setOutputs(id: string, outputs: JobOutputs): void {
-    this.db.prepare('UPDATE jobs SET outputs = ? WHERE id = ?').run(JSON.stringify(outputs), id);
+    this.sql('UPDATE jobs SET outputs = ? WHERE id = ?').run(JSON.stringify(outputs), id);
   }
 
   /** At start-up: jobs left 'running' by a crash become 'interrupted' (their partial outputs stay). */
   recoverInterrupted(): string[] {
-    const ids = (this.db.prepare("SELECT id FROM jobs WHERE status = 'running'").all() as { id: string }[]).map((r) => r.id);
+    const ids = (this.sql("SELECT id FROM jobs WHERE status = 'running'").all() as { id: string }[]).map((r) => r.id);
     const now = Date.now();
-    const mark = this.db.prepare(
+    const mark = this.sql(
       "UPDATE jobs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'",
     );
     const error = JSON.stringify({ code: 'INTERRUPTED', message: 'the server stopped while this job was running' });
@@ -196,17 +207,17 @@ export class JobStore {
   addEvent(jobId: string, type: string, data: unknown): void {
     let seq = this.eventSeq.get(jobId);
     if (seq === undefined) {
-      const row = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events WHERE job_id = ?').get(jobId) as { s: number };
+      const row = this.sql('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events WHERE job_id = ?').get(jobId) as { s: number };
       seq = row.s;
     }
     seq += 1;
     this.eventSeq.set(jobId, seq);
-    this.db.prepare('INSERT INTO job_events (job_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data), Date.now());
+    this.sql('INSERT INTO job_events (job_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)').run(jobId, seq, type, JSON.stringify(data), Date.now());
   }
 
   events(jobId: string, after = 0): JobEvent[] {
-    const rows = this.db
-      .prepare('SELECT seq, type, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq')
+    const rows = this
+      .sql('SELECT seq, type, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq')
       .all(jobId, after) as { seq: number; type: string; data: string; at: number }[];
     return rows.map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data), at: r.at }));
   }
@@ -214,7 +225,7 @@ export class JobStore {
   /** Deletes jobs whose status is one of `statuses`; returns the ids deleted. */
   deleteJobs(ids: readonly string[], statuses: readonly JobStatus[]): string[] {
     const marks = statuses.map(() => '?').join(',');
-    const del = this.db.prepare(`DELETE FROM jobs WHERE id = ? AND status IN (${marks})`);
+    const del = this.sql(`DELETE FROM jobs WHERE id = ? AND status IN (${marks})`);
     const deleted: string[] = [];
     this.db.transaction(() => {
       for (const id of ids) if (del.run(id, ...statuses).changes === 1) deleted.push(id);
@@ -225,31 +236,31 @@ export class JobStore {
 
   deleteAll(statuses: readonly JobStatus[]): number {
     const marks = statuses.map(() => '?').join(',');
-    const ids = (this.db.prepare(`SELECT id FROM jobs WHERE status IN (${marks})`).all(...statuses) as { id: string }[]).map((r) => r.id);
+    const ids = (this.sql(`SELECT id FROM jobs WHERE status IN (${marks})`).all(...statuses) as { id: string }[]).map((r) => r.id);
     return this.deleteJobs(ids, statuses).length;
   }
 
   saveWorkflow(name: string, workflow: unknown): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         'INSERT INTO workflows (name, workflow, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET workflow = excluded.workflow, updated_at = excluded.updated_at',
       )
       .run(name, JSON.stringify(workflow), Date.now());
   }
 
   getWorkflow(name: string): unknown | undefined {
-    const row = this.db.prepare('SELECT workflow FROM workflows WHERE name = ?').get(name) as { workflow: string } | undefined;
+    const row = this.sql('SELECT workflow FROM workflows WHERE name = ?').get(name) as { workflow: string } | undefined;
     return row ? JSON.parse(row.workflow) : undefined;
   }
 
   listWorkflows(): { name: string; updatedAt: number }[] {
-    return (this.db.prepare('SELECT name, updated_at FROM workflows ORDER BY name').all() as { name: string; updated_at: number }[]).map(
+    return (this.sql('SELECT name, updated_at FROM workflows ORDER BY name').all() as { name: string; updated_at: number }[]).map(
       (r) => ({ name: r.name, updatedAt: r.updated_at }),
     );
   }
 
   deleteWorkflow(name: string): boolean {
-    return this.db.prepare('DELETE FROM workflows WHERE name = ?').run(name).changes === 1;
+    return this.sql('DELETE FROM workflows WHERE name = ?').run(name).changes === 1;
   }
 
   close(): void {

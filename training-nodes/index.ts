@@ -6,6 +6,7 @@ import { LoadCaptions, LoadCompositional, LoadEditTriples, LoadImageCaptions, Ne
 import { BuildSequences } from './sequence-nodes.ts';
 import { ClipTextCondition, KosmosGCondition } from './condition-nodes.ts';
 import { AlignerLoss, ContrastiveLoss, DiffusionLoss, LMLoss, LoadCLIPHeads, VAELoss } from './loss-nodes.ts';
+import { MixLosses } from './mix-node.ts';
 import { TrainLoop } from './train-loop-node.ts';
 import { SaveCheckpoint } from './save-checkpoint-node.ts';
 
@@ -24,6 +25,7 @@ export default definePack('training', [
   LoadCLIPHeads,
   ContrastiveLoss,
   VAELoss,
+  MixLosses,
   TrainLoop,
   SaveCheckpoint,
 ]);

@@ -2,7 +2,7 @@
 //   1. one U-Net forward at the REAL SD 1.5 config (random weights, 32×32 latents, batch 1, 77×768 condition)
 //      on ORT CPU vs tfjs, with GFLOP/s from a shape-only FLOP count of the same forward;
 //   2. a full 20-step guided sample (DPM-Solver++ 2M, guidance 7.5, batch 1 → 2 with CFG) at the small config.
-// Run: npx tsx bench/diffusion/main.ts [--skip-real] [--runs N]
+// Run: npx tsx bench/diffusion/main.ts [--skip-real] [--runs N] [--backend onnx|tfjs]
 // It allocates ~3.4 GB of host weights (+ the backends' copies) for the real U-Net: run it once, briefly.
 
 import { getRunner } from '../../models/runtime/runners.ts';
@@ -18,7 +18,9 @@ import { FlopCounter } from './flops.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 2;
-const backends: BackendName[] = ['onnx', 'tfjs'];
+// --backend onnx|tfjs runs one (the real U-Net needs ~7 GB per backend: separate processes keep the peak lower).
+const only = args.includes('--backend') ? (args[args.indexOf('--backend') + 1] as BackendName) : undefined;
+const backends: BackendName[] = only ? [only] : ['onnx', 'tfjs'];
 
 const rand = (shape: number[], seed: number) => hostTensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

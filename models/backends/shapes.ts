@@ -15,6 +15,23 @@ export class ShapeError extends Error {
   }
 }
 
+/**
+ * Run a shape check; if it fails and one operand is a module parameter, name the module it belongs to
+ * (`down.1.conv1` from the key `down.1.conv1.weight`), so the error points into the model.
+ */
+export function located<R>(paramKeys: readonly (string | undefined)[], check: () => R): R {
+  try {
+    return check();
+  } catch (err) {
+    const key = paramKeys.find((k) => k);
+    if (err instanceof ShapeError && key && !err.message.includes(' (in module ')) {
+      const module = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : key;
+      err.message = `${err.message} (in module ${module})`;
+    }
+    throw err;
+  }
+}
+
 export const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 export function numel(shape: readonly number[]): number {

@@ -60,6 +60,11 @@ function resizePlane(src: Float32Array, h: number, w: number, outH: number, outW
   return out;
 }
 
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** ImageValue [B, 3, H, W] in [0, 1] → normalised pixels [B, 3, size, size] for `CLIPVision.forward`. */
 export function preprocessForCLIP(image: ImageValue, size = 224): HostTensor {
   const { batch, height: h, width: w } = image;
@@ -67,8 +72,9 @@ export function preprocessForCLIP(image: ImageValue, size = 224): HostTensor {
   // torchvision Resize(int): the shorter side becomes `size`, the longer int(size·long/short).
   const outH = h <= w ? size : Math.floor((size * h) / w);
   const outW = h <= w ? Math.floor((size * w) / h) : size;
-  const top = Math.round((outH - size) / 2);
-  const left = Math.round((outW - size) / 2);
+  // torchvision CenterCrop: int(round((H - S) / 2)), with Python's round-half-to-even.
+  const top = roundHalfEven((outH - size) / 2);
+  const left = roundHalfEven((outW - size) / 2);
   const out = new Float32Array(batch * 3 * size * size);
   for (let b = 0; b < batch; b++) {
     for (let c = 0; c < 3; c++) {

@@ -54,7 +54,8 @@ export class KosmosG {
 /** Keys a KOSMOS-G checkpoint holds that no inference part uses (buffers, tied copies, stage-2/3 extras). */
 export function ignoredCheckpointKey(key: string): boolean {
   if (key.startsWith(PREFIX.mllm)) return MLLM.ignoredKey(key.slice(PREFIX.mllm.length));
-  if (key.startsWith(PREFIX.vision)) return /\.attn\.(in_proj_weight|in_proj_bias|out_proj\.weight|out_proj\.bias)$/.test(key);
+  // The nn.MultiheadAttention copy KOSMOS-G replaced by ts_attn, and the projection it commented out.
+  if (key.startsWith(PREFIX.vision)) return /\.attn\.(in_proj_weight|in_proj_bias|out_proj\.weight|out_proj\.bias)$/.test(key) || key === `${PREFIX.vision}visual.proj`;
   // The stage-2 aligner carries the frozen CLIP text encoder (the alignment target).
   if (key.startsWith(`${PREFIX.aligner}clip_encoder.`)) return true;
   return false;
@@ -66,7 +67,7 @@ export function ignoredCheckpointKey(key: string): boolean {
  */
 export function splitVisionInProj(state: Map<string, HostTensor>): Map<string, HostTensor> {
   const out = new Map(state);
-  const re = /^(img_model\.visual\.transformer\.resblocks\.\d+\.)attn\.in_proj_(weight|bias)$/;
+  const re = /^((?:.*\.)?visual\.transformer\.resblocks\.\d+\.)attn\.in_proj_(weight|bias)$/;
   for (const [key, t] of state) {
     const m = re.exec(key);
     if (!m || state.has(`${m[1]}ts_attn.q_proj.${m[2]}`)) continue;

@@ -61,7 +61,15 @@ export function resolveWeightsPath(p: string): string {
   if (!statSync(p).isDirectory()) {
     return p;
   }
-  for (const name of ['model.safetensors', 'text_encoder/model.safetensors', 'checkpoint.safetensors', 'checkpoint_final.pt']) {
+  const candidates = [
+    'model.safetensors',
+    'text_encoder/model.safetensors',
+    'checkpoint.safetensors',
+    'checkpoint_final.pt',
+    'pytorch_model.bin',
+    'text_encoder/pytorch_model.bin',
+  ];
+  for (const name of candidates) {
     if (existsSync(path.join(p, name))) return path.join(p, name);
   }
   const found = readdirSync(p).filter((f) => f.endsWith('.safetensors'));
@@ -123,8 +131,12 @@ function choose<C>(choice: ConfigChoice, real: C, small: C, stored: C | undefine
   return stored ?? infer();
 }
 
-function load(module: Module, file: WeightFile, prefix: string): void {
-  module.loadStateDict(file.tensors, { prefix, where: file.path, ignore: (k) => ignoredCheckpointKey(prefixed(module, prefix, k)) });
+function load(module: Module, file: WeightFile, prefix: string, skip?: (key: string) => boolean): void {
+  module.loadStateDict(file.tensors, {
+    prefix,
+    where: file.path,
+    ignore: (k) => ignoredCheckpointKey(prefixed(module, prefix, k)) || (skip?.(k) ?? false),
+  });
 }
 
 // `ignoredCheckpointKey` speaks full checkpoint keys; map a bare part key back to one.
@@ -141,7 +153,8 @@ export function clipVisionFrom(file: WeightFile, choice: ConfigChoice): CLIPVisi
   const prefix = partPrefix(tensors, PREFIX.vision, 'visual.conv1.weight');
   const c: CLIPVisionConfig = choose(choice, CLIP_VISION_REAL, CLIP_VISION_SMALL, file.configs.vision, () => inferVisionConfig(tensors, prefix, undefined, file.path));
   const m = new CLIPVision(c, new Rng(0));
-  load(m, f, prefix);
+  // A whole OpenAI/open_clip CLIP file also holds the text tower: only `visual.*` belongs to this part.
+  load(m, f, prefix, (k) => !k.startsWith('visual.'));
   return m;
 }
 

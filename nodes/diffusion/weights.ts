@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { HostTensor } from '../../models/ops/ops.ts';
+import { loadSafetensors } from '../../models/io/safetensors.ts';
 import { diffusionError } from './common.ts';
 
 export type Component = 'unet' | 'vae' | 'controlnet';
@@ -54,11 +55,8 @@ export function readConfigJson(file: string | undefined, component: Component): 
   }
 }
 
-export async function readStateDict(file: string): Promise<Map<string, HostTensor>> {
-  const io = (await import('../../models/io/safetensors.ts')) as {
-    loadSafetensors(p: string): Promise<Map<string, HostTensor>>;
-  };
-  return io.loadSafetensors(file);
+export function readStateDict(file: string): Promise<Map<string, HostTensor>> {
+  return loadSafetensors(file);
 }
 
 /** Strips a common prefix (`unet.`, `model.diffusion_model.` after mapping, …) when every key of `expected` is under it. */

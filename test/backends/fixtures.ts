@@ -51,6 +51,8 @@ class ConvNet extends Module {
   norm: GroupNorm;
   down: Conv2d;
   dilated: Conv2d;
+  /** stride 2 on 8×8 with padding 1: the last padded row and column are never read (the gradient must know). */
+  skip_down: Conv2d;
   conv_out: Conv2d;
   constructor(rng: Rng) {
     super();
@@ -58,11 +60,12 @@ class ConvNet extends Module {
     this.norm = new GroupNorm(4, 8, 1e-6);
     this.down = new Conv2d(8, 8, 3, rng, { stride: 2, padding: [0, 1, 0, 1] });
     this.dilated = new Conv2d(8, 8, 3, rng, { padding: 2, dilation: 2, groups: 2 });
+    this.skip_down = new Conv2d(8, 8, 3, rng, { stride: 2, padding: 1 });
     this.conv_out = new Conv2d(16, 4, 1, rng, { bias: false });
   }
   forward<T>(o: Ops<T>, x: T): T[] {
     const h = o.silu(this.norm.forward(o, this.conv_in.forward(o, x)));
-    const d = this.dilated.forward(o, this.down.forward(o, h));
+    const d = o.add(this.dilated.forward(o, this.down.forward(o, h)), this.skip_down.forward(o, h));
     const up = o.upsampleNearest2d(d, 2);
     const y = this.conv_out.forward(o, o.concat([h, up], 1));
     return [y, o.mean(y, [2, 3])];

@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
+import { TfjsRunner } from '../../models/runtime/tfjs-runner.ts';
 import { OnnxRunner, traceForward } from '../../models/backends/onnx/runner.ts';
 import { loadExternalOnnx } from '../../models/backends/onnx/external.ts';
 import { writeModel } from '../../models/backends/onnx/serialize.ts';
+import { graphFlops } from '../../models/backends/onnx/flops.ts';
 import { checkProvider } from '../../models/backends/onnx/session.ts';
 import { fromHalf, fromOrt, toHalf, toOrt } from '../../models/backends/onnx/tensors.ts';
 import { Module } from '../../models/nn/module.ts';
@@ -121,12 +124,26 @@ test('a provider whose files are missing is named in the error', { skip: cudaIns
   );
 });
 
-test('a shape mismatch inside a module names the component, entry and both shapes', async () => {
+test('a shape mismatch inside a module names the component, entry, module path and both shapes', async () => {
   const model = (current = new Head(5));
   const wrong = hostTensor(new Float32Array(10), [2, 5]);
-  await assert.rejects(runner('errors').run(model, 'head', forward, [wrong]), (e: Error & { code?: string }) => {
-    return e.code === 'SHAPE_MISMATCH' && /Head 'head'/.test(e.message) && /\[2, 5\]/.test(e.message) && /\[3, 4\]/.test(e.message);
-  });
+  const tfjs = new TfjsRunner(await createTfjsOps('wasm'));
+  for (const r of [runner('errors'), tfjs]) {
+    await assert.rejects(r.run(model, 'head', forward, [wrong]), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'SHAPE_MISMATCH');
+      assert.match(e.message, /Head 'head'/);
+      assert.match(e.message, /\[2, 5\]/);
+      assert.match(e.message, /\[3, 4\]/);
+      assert.match(e.message, /in module proj\b/);
+      return true;
+    });
+  }
+});
+
+test('theoretical FLOPs are counted from the traced graph', () => {
+  const model = (current = new Head(6));
+  const g = traceForward(model, forward, [{ shape: [2, 4], dtype: 'float32' }]).graph;
+  assert.equal(graphFlops(g), 2 * 2 * 3 * 4); // one [2, 4] × [4, 3] product
 });
 
 test('host ↔ ORT conversions: int64 ids, float16 round trip', () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../server/cli/main.ts';
 import type { CliIO } from '../../server/cli/io.ts';
+import { toJsonValue } from '../../server/cli/json-values.ts';
 
 // Only the core pack: these tests are about the CLI, and loading every model pack costs seconds per process.
 process.env.KOSMOS_G_BUILTINS = 'core';
@@ -215,4 +216,17 @@ test('Ctrl-C cancels the running job: status cancelled, exit 1', async () => {
   const job = JSON.parse(stdout);
   assert.equal(job.status, 'cancelled');
   assert.deepEqual(job.errors.map((e: { code: string; node: string }) => [e.code, e.node]), [['CANCELLED', 'loop']]);
+});
+
+test('--json summarises images and tensors by shape, never dumping their numbers', () => {
+  const image = { data: new Float32Array(12), batch: 1, channels: 3, height: 2, width: 2 };
+  const tensor = { data: new Int32Array(6), shape: [2, 3], dtype: 'int32' };
+  assert.deepEqual(toJsonValue({ image, tensor, n: NaN, s: 'x', list: [1, new Float32Array(4)], fn: () => 1 }), {
+    image: { type: 'image', batch: 1, width: 2, height: 2 },
+    tensor: { type: 'tensor', shape: [2, 3], dtype: 'int32' },
+    n: null,
+    s: 'x',
+    list: [1, { type: 'array', length: 4 }],
+  });
+  assert.deepEqual(toJsonValue(new Map()), { type: 'Map' });
 });

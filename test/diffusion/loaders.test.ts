@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { saveSafetensors } from '../../models/io/safetensors.ts';
 import type { HostTensor } from '../../models/ops/ops.ts';
-import type { NodeContext } from '../../engine/node-def.ts';
+import type { AnyNodeDefinition, NodeContext } from '../../engine/node-def.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
@@ -17,6 +17,9 @@ import { LoadStableDiffusion, LoadUNet, LoadVAE } from '../../nodes/diffusion/lo
 import type { UNetValue, VAEValue } from '../../nodes/diffusion/values.ts';
 
 const ctx = {} as NodeContext;
+/** Calls a node's execute directly (definitions are stored type-erased). */
+const exec = (def: AnyNodeDefinition, args: Record<string, unknown>): Promise<unknown> =>
+  Promise.resolve(def.execute(args as never, ctx));
 const root = mkdtempSync(path.join(os.tmpdir(), 'kosmos-sd-'));
 
 async function writeFolder(): Promise<{ unet: UNet2DConditionModel; vae: AutoencoderKL }> {
@@ -57,7 +60,7 @@ async function writeFolder(): Promise<{ unet: UNet2DConditionModel; vae: Autoenc
 const written = await writeFolder();
 
 test("LoadStableDiffusion: a diffusers folder with config 'from-file' loads every weight by key", async () => {
-  const out = (await LoadStableDiffusion.execute({ path: root, config: 'from-file', backend: 'tfjs', seed: 0 }, ctx)) as {
+  const out = (await exec(LoadStableDiffusion, { path: root, config: 'from-file', backend: 'tfjs', seed: 0 })) as {
     unet: UNetValue;
     vae: VAEValue;
   };
@@ -69,10 +72,10 @@ test("LoadStableDiffusion: a diffusers folder with config 'from-file' loads ever
 });
 
 test('LoadUNet / LoadVAE accept a component folder or the .safetensors file itself', async () => {
-  const u = (await LoadUNet.execute({ path: path.join(root, 'unet'), config: 'small', backend: 'onnx', seed: 0 }, ctx)) as { unet: UNetValue };
+  const u = (await exec(LoadUNet, { path: path.join(root, 'unet'), config: 'small', backend: 'onnx', seed: 0 })) as { unet: UNetValue };
   assert.equal(u.unet.backend, 'onnx');
   const file = path.join(root, 'vae', 'diffusion_pytorch_model.safetensors');
-  const v = (await LoadVAE.execute({ path: file, config: 'from-file', backend: 'tfjs', seed: 0 }, ctx)) as { vae: VAEValue };
+  const v = (await exec(LoadVAE, { path: file, config: 'from-file', backend: 'tfjs', seed: 0 })) as { vae: VAEValue };
   assert.equal(v.vae.model.config.blockOutChannels.length, 3);
 });
 
@@ -84,18 +87,18 @@ test('loader errors are coded and name the file or key', async () => {
       return true;
     });
   };
-  await code(LoadUNet.execute({ path: path.join(root, 'nope'), config: 'small', backend: 'tfjs', seed: 0 }, ctx), 'FILE_NOT_FOUND', /nope/);
+  await code(exec(LoadUNet, { path: path.join(root, 'nope'), config: 'small', backend: 'tfjs', seed: 0 }), 'FILE_NOT_FOUND', /nope/);
   const ckpt = path.join(root, 'model.ckpt');
   writeFileSync(ckpt, 'not a pickle we will ever run');
-  await code(LoadUNet.execute({ path: ckpt, config: 'small', backend: 'tfjs', seed: 0 }, ctx), 'UNSUPPORTED_FORMAT', /model\.ckpt/);
-  await code(LoadUNet.execute({ path: '', config: 'from-file', backend: 'tfjs', seed: 0 }, ctx), 'MISSING_PATH', /from-file/);
-  await code(LoadUNet.execute({ path: root, config: 'real', backend: 'tfjs', seed: 0 }, ctx), 'WEIGHTS_MISMATCH', /conv_in\.weight/);
+  await code(exec(LoadUNet, { path: ckpt, config: 'small', backend: 'tfjs', seed: 0 }), 'UNSUPPORTED_FORMAT', /model\.ckpt/);
+  await code(exec(LoadUNet, { path: '', config: 'from-file', backend: 'tfjs', seed: 0 }), 'MISSING_PATH', /from-file/);
+  await code(exec(LoadUNet, { path: root, config: 'real', backend: 'tfjs', seed: 0 }), 'WEIGHTS_MISMATCH', /conv_in\.weight/);
 });
 
 test('an empty path builds a seeded random small model: same seed, same weights', async () => {
-  const a = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 5 }, ctx)) as { unet: UNetValue };
-  const b = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 5 }, ctx)) as { unet: UNetValue };
-  const c = (await LoadUNet.execute({ path: '', config: 'small', backend: 'tfjs', seed: 6 }, ctx)) as { unet: UNetValue };
+  const a = (await exec(LoadUNet, { path: '', config: 'small', backend: 'tfjs', seed: 5 })) as { unet: UNetValue };
+  const b = (await exec(LoadUNet, { path: '', config: 'small', backend: 'tfjs', seed: 5 })) as { unet: UNetValue };
+  const c = (await exec(LoadUNet, { path: '', config: 'small', backend: 'tfjs', seed: 6 })) as { unet: UNetValue };
   assert.deepEqual(a.unet.model.conv_in.weight.data, b.unet.model.conv_in.weight.data);
   assert.notDeepEqual(a.unet.model.conv_in.weight.data, c.unet.model.conv_in.weight.data);
   assert.match(a.unet.source, /random small unet \(seed 5\)/);

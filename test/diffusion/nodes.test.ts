@@ -37,11 +37,6 @@ async function run(wf: ReturnType<typeof workflow>, options: { signal?: AbortSig
   return ex.run(wf, { outputDir, ...options });
 }
 
-function imageOf(result: Awaited<ReturnType<typeof run>>, node: string): Float32Array {
-  const v = result.outputs[node]?.values;
-  assert.ok(v, `no values for ${node}: ${JSON.stringify(result.errors)}`);
-  return (Object.values(v)[0] as { data: Float32Array }).data;
-}
 
 test('text-to-image: 4 DDIM steps with guidance, progress per step and a preview every 2', async () => {
   const events: EngineEvent[] = [];

@@ -1,5 +1,5 @@
 // Every generation workflow in workflows/ parses, validates against the built-in packs, and runs end to end on
-// the small random models it ships with (4 sampler steps here, to stay fast), writing one PNG.
+// the small random models it ships with (2 sampler steps here, to stay fast), writing one PNG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ for (const f of GENERATION) {
     const cwd = process.cwd();
     process.chdir(root); // the workflows name their assets relative to the repository root
     try {
-      const result = await executor.run(wf, { outputDir, overrides: { 'sched.steps': 4 } });
+      const result = await executor.run(wf, { outputDir, overrides: { 'sched.steps': 2 } });
       assert.equal(result.status, 'ok', JSON.stringify(result.errors));
       assert.equal(result.outputs.save?.files.length, 1);
     } finally {

@@ -78,6 +78,8 @@ test('a missing image path fails validation with PATH_NOT_FOUND; a folder prefix
   ]);
   const executor = new Executor(registry);
   assert.deepEqual(executor.validate(wf).map((i) => [i.code, i.node, i.input]), [['PATH_NOT_FOUND', 'load', 'image']]);
+  const policy = new Executor(registry, { checkPath: (p) => (p.startsWith(dir) ? 'outside the allowed folders' : undefined) });
+  assert.deepEqual(policy.validate(wf).map((i) => [i.code, i.node, i.input, i.message]), [['PATH_FORBIDDEN', 'load', 'image', 'outside the allowed folders']]);
   const source = path.join(dir, 'source2.png');
   await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toFile(source);
   const result = await executor.run(wf, { overrides: { 'load.image': source }, outputDir: path.join(dir, 'x') });

@@ -231,3 +231,20 @@ test('a listener that throws does not break the run', async () => {
   });
   assert.equal(result.status, 'ok');
 });
+
+test('a cached value passed through a non-cacheable node is never disposed by the job', async () => {
+  const executor = new Executor(registry);
+  const w = wf([
+    { id: 'm', type: 'MakeBlob', widgets: { name: 'kept' } },
+    { id: 'p', type: 'PassBlob', inputs: { blob: 'm.blob' } },
+    { id: 's', type: 'BlobSize', inputs: { blob: 'p.blob' } },
+    { id: 'o', type: 'Out', inputs: { value: 's.value' } },
+  ]);
+  await executor.run(w);
+  await executor.run(w);
+  assert.equal(disposed.length, 0);
+  assert.equal(calls.get('MakeBlob'), 1);
+  assert.equal(calls.get('PassBlob'), 2);
+  executor.clearCache();
+  assert.deepEqual(disposed, ['kept']);
+});

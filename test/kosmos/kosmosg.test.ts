@@ -9,8 +9,9 @@ import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import { imageValue } from '../../models/image.ts';
 import { KosmosG, loadKosmosGCheckpoint } from '../../models/kosmosg/kosmosg.ts';
 import { inferKosmosGConfig, kosmosGSmall } from '../../models/kosmosg/config.ts';
-import { encodeKosmosG, KosmosEncodeError, nullCondition, type PromptSequence } from '../../models/kosmosg/encode.ts';
-import { kosmosGFrom, readWeightFile, saveKosmosG } from '../../models/kosmosg/weights.ts';
+import { encodeKosmosG, KosmosEncodeError, nullCondition, preprocessImages, type PromptSequence } from '../../models/kosmosg/encode.ts';
+import { clipVisionFrom, kosmosGFrom, readWeightFile, saveKosmosG } from '../../models/kosmosg/weights.ts';
+import { saveSafetensors } from '../../models/io/safetensors.ts';
 import { LoadError } from '../../models/nn/module.ts';
 import { saveTorchCheckpoint, torchTensor } from '../../models/io/pytorch/index.ts';
 import { maxAbsDiff, randomImage } from './helpers.ts';
@@ -140,4 +141,34 @@ test('OpenAI-layout ViT weights (attn.in_proj_*) are split into ts_attn q/k/v', 
   const want = await encodeKosmosG(runner, model, [promptWithImage()], image);
   const got = await encodeKosmosG(runner, loaded, [promptWithImage()], image);
   assert.equal(maxAbsDiff(want, got), 0);
+});
+
+test('a bare OpenAI-layout CLIP file loads as the vision tower (text tower and visual.proj left out)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kosmos-vit-'));
+  try {
+    const model = new KosmosG(kosmosGSmall(), 9);
+    const out = new Map<string, HostTensor>();
+    for (const [k, t] of model.visual.stateDict()) {
+      const m = /^(visual\.transformer\.resblocks\.\d+\.)ts_attn\.(q|k|v|out)_proj\.(weight|bias)$/.exec(k);
+      if (!m) out.set(k, t);
+      else if (m[2] === 'out') out.set(`${m[1]}attn.out_proj.${m[3]}`, t);
+      else if (m[2] === 'q') {
+        const parts = ['q', 'k', 'v'].map((n) => model.visual.stateDict().get(`${m[1]}ts_attn.${n}_proj.${m[3]}`)!.data as Float32Array);
+        const data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+        parts.reduce((o, p) => (data.set(p, o), o + p.length), 0);
+        out.set(`${m[1]}attn.in_proj_${m[3]}`, hostTensor(data, [t.shape[0]! * 3, ...t.shape.slice(1)]));
+      }
+    }
+    out.set('visual.proj', hostTensor(new Float32Array(64 * 8), [64, 8]));
+    out.set('token_embedding.weight', hostTensor(new Float32Array(16), [4, 4]));
+    out.set('logit_scale', hostTensor(new Float32Array(1), [1]));
+    const file = path.join(dir, 'ViT-L-14-sd.safetensors');
+    await saveSafetensors(file, out);
+    const vision = clipVisionFrom(await readWeightFile(file), 'small');
+    const px = preprocessImages(image, 32);
+    const fwd = (v: typeof vision) => runner.run(v, 'v', (ops, [x]) => [v.forward(ops, x!)], [px]);
+    assert.equal(maxAbsDiff((await fwd(vision))[0]!, (await fwd(model.visual))[0]!), 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

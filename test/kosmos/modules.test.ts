@@ -111,6 +111,10 @@ test('CLIP vision: [B, 17, 64], every token L2-normalised; preprocessing to 32×
   const flat = preprocessForCLIP(imageValue(new Float32Array(3 * 50 * 20).fill(0.5), 1, 50, 20), 16);
   assert.ok(Math.abs(flat.data[0]! - (0.5 - 0.48145466) / 0.26862954) < 1e-5);
   assert.ok(Math.abs(flat.data[16 * 16 * 2 + 5]! - (0.5 - 0.40821073) / 0.27577711) < 1e-5);
+  // No resize when the short side already has the size; the crop offset is torchvision's int(round(1.5)) = 2.
+  const ramp = new Float32Array(3 * 4 * 7).map((_, i) => (i % 7) / 10);
+  const cropped = preprocessForCLIP(imageValue(ramp, 1, 4, 7), 4);
+  assert.ok(Math.abs(cropped.data[0]! - (0.2 - 0.48145466) / 0.26862954) < 1e-6);
   const forward: ForwardFn = (ops, [x]) => [vis.forward(ops, x!)];
   const [feats] = await runner.run(vis, 'vision', forward, [pixels]);
   assert.deepEqual(feats!.shape, [2, 17, 64]);

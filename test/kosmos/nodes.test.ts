@@ -2,7 +2,8 @@
 // KosmosGEncode workflow through the engine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { needsShared, sharedPath } from '../helpers/shared.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pack from '../../nodes/kosmos/index.ts';
@@ -13,6 +14,11 @@ import { KosmosG } from '../../models/kosmosg/kosmosg.ts';
 import { kosmosGSmall } from '../../models/kosmosg/config.ts';
 import { saveKosmosG } from '../../models/kosmosg/weights.ts';
 import { randomImage } from './helpers.ts';
+import { CLIPTextModel } from '../../models/clip/text-model.ts';
+import { clipTextSmall } from '../../models/clip/text-config.ts';
+import { Rng } from '../../models/ops/random.ts';
+import { hostTensor } from '../../models/ops/ops.ts';
+import { saveSafetensors } from '../../models/io/safetensors.ts';
 
 // The onnx runner reads KOSMOS_G_CACHE when first created (lazily, after this line): keep its traces out of the repo.
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'kosmos-onnx-'));
@@ -48,9 +54,11 @@ test('the pack declares the 16 public nodes; model loaders have path/config/back
   for (const type of ['LoadCLIPVision', 'LoadConnector', 'LoadMLLM', 'LoadAligner', 'LoadCLIPText', 'LoadKosmosG']) {
     const w = node(type).widgets;
     assert.equal(w.path!.kind, 'PATH');
-    assert.deepEqual((w.config as { options: string[] }).options.slice().sort(), ['from-file', 'real', 'small']);
-    assert.deepEqual((w.backend as { options: string[]; default: string }).options, ['onnx', 'tfjs']);
-    assert.equal((w.backend as { default: string }).default, 'onnx');
+    assert.ok(w.config!.kind === 'ENUM' && w.backend!.kind === 'ENUM');
+    if (w.config!.kind !== 'ENUM' || w.backend!.kind !== 'ENUM') continue;
+    assert.deepEqual([...w.config!.options].sort(), ['from-file', 'real', 'small']);
+    assert.deepEqual([...w.backend!.options], ['onnx', 'tfjs']);
+    assert.equal(w.backend!.default, 'onnx');
   }
 });
 
@@ -90,6 +98,44 @@ test('CLIP text: Tokenize pads to 77; CLIPTextEncode → [1, 77, 32] with the ne
   assert.deepEqual(conditioning.cond.shape, [1, 77, 32]);
   assert.deepEqual(conditioning.uncond.shape, [1, 77, 32]);
   assert.equal(conditioning.source, 'clip-text');
+});
+
+test('KosmosPrompt with the real KOSMOS-G tokenizer reproduces the spec vectors', { skip: needsShared('reference/tokenizers/kosmosg_sentencepiece.bpe.model') }, async () => {
+  const { tokenizer } = await run('LoadTokenizer', { path: sharedPath('reference/tokenizers/kosmosg_sentencepiece.bpe.model') });
+  const vectors = JSON.parse(readFileSync(sharedPath('reference/vectors.json'), 'utf8'));
+  const key = Object.keys(vectors).find((k) => k.startsWith('kosmosg_src_tokens'))!;
+  const expand = (ids: (number | string)[]) =>
+    ids.flatMap((v) => (typeof v === 'string' && /x\d+$/.test(v) ? Array(Number(v.split('x')[1])).fill(Number(v.split('x')[0])) : [Number(v)]));
+  let checked = 0;
+  for (const [prompt, ids] of Object.entries(vectors[key] as Record<string, unknown>)) {
+    if (!Array.isArray(ids)) continue;
+    const images = (prompt.match(/<i>/g) ?? []).length;
+    const args: Record<string, unknown> = { tokenizer, prompt };
+    for (let i = 0; i < images; i++) args[`image_${i + 1}`] = image;
+    const { tokens } = await run('KosmosPrompt', args);
+    assert.deepEqual([...tokens.ids], expand(ids as (number | string)[]), prompt);
+    assert.equal(tokens.imageMask.reduce((a: number, b: number) => a + b, 0), 64 * images);
+    checked++;
+  }
+  assert.ok(checked >= 4, `only ${checked} vectors found`);
+});
+
+test('LoadCLIPText reads a diffusers folder (text_encoder/model.safetensors, position_ids buffer ignored)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kosmos-sd-'));
+  try {
+    const original = new CLIPTextModel(clipTextSmall(clipTokenizer.vocabSize), new Rng(21));
+    const state = original.stateDict();
+    state.set('text_model.embeddings.position_ids', hostTensor(Int32Array.from({ length: 77 }, (_, i) => i), [1, 77]));
+    mkdirSync(path.join(dir, 'text_encoder'));
+    await saveSafetensors(path.join(dir, 'text_encoder', 'model.safetensors'), state);
+    const { clip_text } = await run('LoadCLIPText', { path: dir, config: 'small', backend: 'tfjs' });
+    const { tokens } = await run('Tokenize', { tokenizer: clipTokenizer, text: 'a red car' });
+    const { conditioning } = await run('CLIPTextEncode', { clip_text, tokens });
+    const { conditioning: want } = await run('CLIPTextEncode', { clip_text: { model: original, backend: 'tfjs' }, tokens });
+    assert.deepEqual([...conditioning.cond.data], [...want.cond.data]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('LoadKosmosG from a saved checkpoint + KosmosGEncode: cond and null condition; onnx and tfjs agree', async () => {

@@ -111,3 +111,18 @@ test('comfy events: preview frames follow ComfyUI binary type 4 with metadata', 
   assert.equal(meta.node_id, '7');
   assert.deepEqual([...frame.subarray(8 + len)], [1, 2, 3]);
 });
+
+test('json-safe: output values are bounded, JSON-safe summaries', async () => {
+  const { jsonSafe } = await import('../../server/json-safe.ts');
+  class Tensor {
+    shape = [1, 4, 8, 8];
+  }
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const out = jsonSafe({ n: 1, s: 'x', t: new Tensor(), f: new Float32Array(10), inf: Infinity, big: Array.from({ length: 100 }, (_, i) => i), cyclic }) as Record<string, unknown>;
+  assert.equal(out.t, '[Tensor [1,4,8,8]]');
+  assert.equal(out.f, '[Float32Array of 10]');
+  assert.equal(out.inf, 'Infinity');
+  assert.equal((out.big as unknown[]).length, 65);
+  assert.doesNotThrow(() => JSON.stringify(out));
+});

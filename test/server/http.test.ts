@@ -322,3 +322,26 @@ test('default workflow: --open-default serves workflows/generate.json; otherwise
     await withDefault.close();
   }
 });
+
+test('core nodes: Int → PreviewValue reports its value in `executed` before the job ends, and in history', async () => {
+  const ws = await connectWs(`ws://127.0.0.1:${s.port}/ws`);
+  const r = await json(s.base, 'POST', '/prompt', {
+    workflow: {
+      format: 'kosmos-g/workflow',
+      version: 1,
+      nodes: [
+        { id: '1', type: 'Int', widgets: { value: 42 } },
+        { id: '2', type: 'PreviewValue', inputs: { value: { node: '1', output: 'value' } } },
+      ],
+    },
+  });
+  const id = r.body.prompt_id;
+  await ws.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === id);
+  const types = ws.messages.filter((m) => m.data?.prompt_id === id).map((m) => m.type);
+  const executed = ws.messages.find((m) => m.type === 'executed' && m.data.prompt_id === id)!;
+  assert.deepEqual(executed.data.output, { text: ['value: 42'], values: { value: 42 } });
+  assert.ok(types.indexOf('executed') < types.lastIndexOf('executing'), types.join(','));
+  const hist = (await json(s.base, 'GET', `/history/${id}`)).body[id];
+  assert.deepEqual(hist.outputs['2'], { values: { value: 42 } });
+  ws.ws.close();
+});

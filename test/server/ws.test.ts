@@ -46,6 +46,17 @@ test('ws: a client connecting mid-run is told which node is running', async () =
   late.ws.close();
 });
 
+test('ws: clients that ask for ?previews=json get kosmos.preview with base64 PNG data', async () => {
+  const c = await connectWs(`${url()}?previews=json`);
+  const id = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1) })).body.prompt_id;
+  const p = await c.waitFor((m) => m.type === 'kosmos.preview' && m.data.prompt_id === id);
+  assert.equal(p.data.node, '1');
+  assert.equal(p.data.mime, 'image/png');
+  assert.deepEqual([...Buffer.from(p.data.data, 'base64').subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.equal(c.binary.length, 0, 'no binary frames for a JSON-preview client');
+  c.ws.close();
+});
+
 test('ws: garbage text closes with 1007, binary with 1003, oversized with 1009, floods with 1008', async () => {
   const garbage = await connectWs(url());
   garbage.ws.send('this is not json {');

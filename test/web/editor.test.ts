@@ -1,6 +1,6 @@
 // The editor in a real browser (playwright-core driving Debian's chromium): load it, open a workflow file and a
 // PNG carrying one, queue it, watch progress and the output image, save and reload it, see a validation error on
-// the right node and widget, cancel from the queue panel. Screenshots go to test-output/web/.
+// the right node and widget, cancel from the queue panel. The PNG is dropped on the canvas like a user's file. Screenshots go to test-output/web/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { counterWorkflow, json, startServer, type TestServer } from '../server/helpers.ts';
+import { counterWorkflow, json, startServer, waitUntil, type TestServer } from '../server/helpers.ts';
 import { pngWithText } from './png-text.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -69,7 +69,10 @@ test('editor: the palette is built from the node catalogue', { skip }, async () 
 
 test('editor: open a workflow file, queue it, see progress and the output image', { skip }, async () => {
   const file = path.join(tmp, 'counter.json');
-  writeFileSync(file, JSON.stringify(counterWorkflow(30, 25, { early: true })));
+  const wf = counterWorkflow(30, 25, { early: true }) as { nodes: Record<string, unknown>[]; groups?: unknown[] };
+  wf.nodes[0]!.title = 'slow counter';
+  wf.groups = [{ title: 'outputs', bounding: [280, -60, 260, 200], color: '#335' }];
+  writeFileSync(file, JSON.stringify(wf));
   await page.setInputFiles('#file-open', file);
   await page.waitForFunction(() => (window as any).kosmos.graph._nodes.length === 3);
   assert.equal(await page.inputValue('#wf-name'), 'counter');
@@ -108,14 +111,22 @@ test('editor: save, reload the page, open the saved workflow: the graph is the s
   await page.waitForFunction(() => (window as any).kosmos.state.name === 'browser test');
   const reloaded = await current();
   assert.deepEqual(essentials(reloaded), essentials(before));
+  // Titles and groups survive open → save → reload.
+  assert.deepEqual(reloaded.groups, [{ title: 'outputs', bounding: [280, -60, 260, 200], color: '#335' }]);
+  assert.equal(reloaded.nodes.find((n: any) => n.id === '1').title, 'slow counter');
   assert.deepEqual(reloaded.nodes.map((n: any) => n.pos), before.nodes.map((n: any) => n.pos));
 });
 
-test('editor: a PNG carrying a workflow opens that workflow', { skip }, async () => {
+test('editor: a PNG carrying a workflow, dropped on the canvas, opens that workflow', { skip }, async () => {
   const wf = counterWorkflow(4, 1, { prefix: 'frompng' });
-  const file = path.join(tmp, 'carrier.png');
-  writeFileSync(file, pngWithText('workflow', JSON.stringify(wf)));
-  await page.setInputFiles('#file-open', file);
+  const b64 = pngWithText('workflow', JSON.stringify(wf)).toString('base64');
+  const dataTransfer = await page.evaluateHandle((data) => {
+    const dt = new DataTransfer();
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], 'carrier.png', { type: 'image/png' }));
+    return dt;
+  }, b64);
+  await page.dispatchEvent('#graph-area', 'drop', { dataTransfer });
   await page.waitForFunction(() => (window as any).kosmos.state.name === 'carrier');
   const expected = essentials(wf);
   expected.find((n: any) => n.id === '1').widgets.failAt = 0; // the editor writes every widget, defaults included
@@ -143,6 +154,54 @@ test('editor: a validation error is drawn on the offending node and widget', { s
   assert.equal(marks.other, null);
   assert.match((await page.textContent('#messages li.error')) ?? '', /node 1\.steps/);
   await page.screenshot({ path: path.join(SHOTS, 'validation-error.png') });
+});
+
+test('editor: an execution error is drawn on the node that failed', { skip }, async () => {
+  const wf = counterWorkflow(5, 1) as { nodes: { widgets: Record<string, unknown> }[] };
+  wf.nodes[0]!.widgets.failAt = 3;
+  await page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'failing'), wf);
+  await page.click('#btn-queue');
+  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null, null, { timeout: 15_000 });
+  const error = await page.evaluate(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error);
+  assert.match(error, /TEST_FAILURE: failing at step 3/);
+  assert.equal(await page.evaluate(() => (window as any).kosmos.graph.getNodeById('2').kosmos.error), null);
+  await page.screenshot({ path: path.join(SHOTS, 'execution-error.png') });
+});
+
+test('editor: a widget converted to an input is fed by a link, exported by name, and runs', { skip }, async () => {
+  const wf = await page.evaluate(() => {
+    const k = (window as any).kosmos;
+    k.loadWorkflow({ format: 'kosmos-g/workflow', version: 1, nodes: [] }, 'converted');
+    const counter = k.addNode('TestCounter');
+    const out = k.addNode('TestImageOut');
+    const int = k.addNode('Int');
+    int.widgets.find((w: any) => w.kosmosName === 'value').value = 4;
+    const slot = k.convertWidgetToInput(counter, 'steps');
+    int.connect(0, counter, slot);
+    counter.connect(0, out, 0);
+    counter.widgets.find((w: any) => w.kosmosName === 'delayMs').value = 1;
+    return k.currentWorkflow();
+  });
+  const counter = wf.nodes.find((n: any) => n.type === 'TestCounter');
+  const int = wf.nodes.find((n: any) => n.type === 'Int');
+  assert.deepEqual(counter.inputs.steps, { node: int.id, output: 'value' });
+  assert.equal(counter.widgets.steps, undefined, 'a linked widget is not also given a value');
+  const r = await json(s.base, 'POST', '/prompt', { workflow: wf });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const job = await waitUntil(async () => {
+    const j = (await json(s.base, 'GET', `/api/jobs/${r.body.prompt_id}`)).body;
+    return j.status === 'queued' || j.status === 'running' ? undefined : j;
+  }, 15_000, 'the converted workflow to run');
+  assert.equal(job.status, 'done');
+  const outId = wf.nodes.find((n: any) => n.type === 'TestImageOut').id;
+  assert.equal(job.outputs[outId].values.value, 4, 'the counter ran the number of steps the Int node gave it');
+  // The converted socket survives a reload of the exported file.
+  const again = await page.evaluate((w) => {
+    const k = (window as any).kosmos;
+    k.loadWorkflow(w, 'converted');
+    return k.currentWorkflow();
+  }, wf);
+  assert.deepEqual(essentials(again), essentials(wf));
 });
 
 test('editor: cancel a running job from the queue panel', { skip }, async () => {

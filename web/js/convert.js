@@ -1,6 +1,7 @@
 // Converting between the live litegraph graph and our workflow format (named widgets, links by name,
 // pos/size/groups, editor state under `extra`). The server never sees litegraph's own serialisation.
 import { LiteGraph, LGraphGroup } from '/vendor/litegraph/litegraph.es.js';
+import { convertWidgetToInput } from './nodes.js';
 
 const MODE_TO_LG = { active: 0, muted: 2, bypass: 4 };
 const LG_TO_MODE = { 0: 'active', 2: 'muted', 4: 'bypass' };
@@ -113,8 +114,7 @@ export function workflowToGraph(wf, graph, canvas) {
       let slot = target.inputs.findIndex((i) => i.name === name);
       if (slot < 0 && (target.widgets ?? []).some((w) => w.kosmosName === name)) {
         // A link feeding a widget: give the widget a socket so the link can be drawn.
-        target.addInput(name, source.outputs[out]?.type ?? '*');
-        slot = target.inputs.length - 1;
+        slot = convertWidgetToInput(target, name) ?? -1;
       }
       if (out < 0 || slot < 0) {
         problems.push({ node: target.id, input: name, message: `cannot link ${link.node}.${link.output} → ${target.id}.${name}` });

@@ -2,7 +2,7 @@
 // queueing, and live run state from the WebSocket (highlight, progress, previews, errors, metrics, queue).
 import { LiteGraph, LGraph, LGraphCanvas } from '/vendor/litegraph/litegraph.es.js';
 import { request, viewUrl, wsUrl } from './api.js';
-import { registerCatalogue, resetNodeState, markError } from './nodes.js';
+import { registerCatalogue, resetNodeState, markError, convertWidgetToInput } from './nodes.js';
 import { graphToWorkflow, workflowToGraph } from './convert.js';
 import { isPng, workflowFromPng } from './png.js';
 import { MetricsPlot } from './plot.js';
@@ -198,9 +198,12 @@ function showIssues(issues, nodeErrors) {
 
 async function queue() {
   clearRunState();
-  const r = await request('POST', '/prompt', { workflow: currentWorkflow(), client_id: clientId });
+  // The job id is chosen here and remembered before submitting: its first events can arrive before the reply.
+  const promptId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  state.myJobs.add(promptId);
+  const r = await request('POST', '/prompt', { workflow: currentWorkflow(), client_id: clientId, prompt_id: promptId });
+  if (r.status !== 200) state.myJobs.delete(promptId);
   if (r.status === 200) {
-    state.myJobs.add(r.body.prompt_id);
     message(`queued job #${r.body.number}`, 'ok');
     refreshJobs();
     return r.body.prompt_id;
@@ -318,7 +321,9 @@ function onMessage({ type, data }) {
           node.kosmos.images.push(img);
         }
       }
+      if (node?.kosmos && data.output?.text) node.kosmos.text = data.output.text.join('\n');
       renderOutputs(images);
+      canvas.setDirty(true, false);
       return;
     }
     case 'execution_cached':
@@ -459,5 +464,5 @@ area.addEventListener('drop', (e) => {
 });
 
 // For scripts and the browser tests: the live objects and the operations the buttons use.
-window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, addNode, openFile, fitView, ready: false };
+window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, addNode, openFile, fitView, convertWidgetToInput, ready: false };
 start();

@@ -55,9 +55,35 @@ function addWidgets(node, def) {
   }
 }
 
+/** The socket type a link into a widget must have (the engine's widget→input rule). */
+export function widgetSocketType(kind) {
+  if (kind === 'SEED') return 'INT';
+  if (kind === 'ENUM' || kind === 'PATH') return 'STRING';
+  return kind;
+}
+
+/** Gives a widget an input socket so a link can feed it (ComfyUI's "convert widget to input"). */
+export function convertWidgetToInput(node, name) {
+  const w = (node.widgets ?? []).find((x) => x.kosmosName === name);
+  if (!w || (node.inputs ?? []).some((i) => i.name === name)) return null;
+  const slot = node.addInput(name, widgetSocketType(w.kosmosKind));
+  slot.kosmosWidget = name;
+  node.setDirtyCanvas(true, true);
+  return node.inputs.length - 1;
+}
+
+/** Context-menu entries: one "convert to input" per widget without a socket. */
+function widgetMenu(node, options) {
+  for (const w of node.widgets ?? []) {
+    if (!w.kosmosName || (node.inputs ?? []).some((i) => i.name === w.kosmosName)) continue;
+    options.push({ content: `Convert ${w.kosmosName} to input`, callback: () => convertWidgetToInput(node, w.kosmosName) });
+  }
+  return options;
+}
+
 /** The editor-side run state of a node, drawn on the canvas. */
 function freshState() {
-  return { running: false, progress: null, error: null, errorInputs: new Set(), images: [], preview: null };
+  return { running: false, progress: null, error: null, errorInputs: new Set(), images: [], preview: null, text: null };
 }
 
 function drawState(node, ctx) {
@@ -85,6 +111,13 @@ function drawState(node, ctx) {
     const dh = img.naturalHeight * scale;
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(img, (w - dw) / 2, h - dh - 10, dw, dh);
+  }
+  if (s.text) {
+    ctx.save();
+    ctx.fillStyle = '#8fd';
+    ctx.font = '12px monospace';
+    s.text.split('\n').slice(0, 8).forEach((line, i) => ctx.fillText(line.slice(0, 60), 8, h - 8 - (Math.min(8, s.text.split('\n').length) - 1 - i) * 14));
+    ctx.restore();
   }
   if (s.error) {
     ctx.save();
@@ -137,6 +170,9 @@ export function registerCatalogue(nodes) {
       }
       onDrawForeground(ctx) {
         drawState(this, ctx);
+      }
+      getExtraMenuOptions(_canvas, options) {
+        return widgetMenu(this, options);
       }
     }
     LiteGraph.registerNodeType(def.type, KosmosNode);

@@ -10,6 +10,7 @@ import type { AttentionOptions, Conv2dOptions, DType, Ops } from '../../ops/ops.
 import type { Parameter } from '../../nn/module.ts';
 import {
   MASK_NEG,
+  located,
   ShapeError,
   broadcastShapes,
   checkAttention,
@@ -40,6 +41,8 @@ export class TraceOps implements Ops<Sym> {
   /** Parameters used by the trace, in first-use order. */
   readonly params = new Map<Parameter, Sym>();
   private readonly paramNames = new Set<string>();
+  private keyOf = (...ts: (Sym | undefined)[]): (string | undefined)[] =>
+    ts.map((t) => (t && this.paramNames.has(t.name) ? t.name : undefined));
 
   /** Declare a graph input. */
   input(shape: readonly number[], dtype: DType): Sym {
@@ -207,20 +210,20 @@ export class TraceOps implements Ops<Sym> {
     return this.transpose(x, perm);
   }
   matmul(a: Sym, b: Sym, transposeA = false, transposeB = false): Sym {
-    const { out } = matmulShape(a.shape, b.shape, transposeA, transposeB);
+    const { out } = located(this.keyOf(b, a), () => matmulShape(a.shape, b.shape, transposeA, transposeB));
     const aa = transposeA ? this.swapLast(a) : a;
     const bb = transposeB ? this.swapLast(b) : b;
     return this.graph.op('MatMul', [aa, bb], out, 'float32');
   }
   linear(x: Sym, weight: Sym, bias?: Sym): Sym {
-    const out = linearShape(x.shape, weight.shape, bias?.shape);
+    const out = located(this.keyOf(weight), () => linearShape(x.shape, weight.shape, bias?.shape));
     if (x.shape.length === 2) return this.graph.op('Gemm', [x, weight, bias], out, 'float32', [int('transB', 1)]);
     // ORT folds the transpose of a constant weight at session creation and fuses MatMul + Add.
     const y = this.graph.op('MatMul', [x, this.swapLast(weight)], out, 'float32');
     return bias ? this.add(y, bias) : y;
   }
   conv2d(x: Sym, weight: Sym, bias?: Sym, options?: Conv2dOptions): Sym {
-    const g = convGeometry(x.shape, weight.shape, options, bias?.shape);
+    const g = located(this.keyOf(weight), () => convGeometry(x.shape, weight.shape, options, bias?.shape));
     const [t, b, l, r] = g.pad;
     return this.graph.op('Conv', [x, weight, bias], g.out, 'float32', [
       ints('dilations', g.dilation),
@@ -235,14 +238,16 @@ export class TraceOps implements Ops<Sym> {
 
   layerNorm(x: Sym, weight: Sym | undefined, bias: Sym | undefined, eps: number): Sym {
     const d = x.shape[x.shape.length - 1]!;
-    checkNorm('layerNorm', d, weight?.shape, bias?.shape);
+    located(this.keyOf(weight, bias), () => checkNorm('layerNorm', d, weight?.shape, bias?.shape));
     const scale = weight ?? this.graph.constant(new Float32Array(d).fill(1), [d], 'float32');
     return this.graph.op('LayerNormalization', [x, scale, bias], x.shape, 'float32', [int('axis', -1), float('epsilon', eps)]);
   }
   groupNorm(x: Sym, groups: number, weight: Sym | undefined, bias: Sym | undefined, eps: number): Sym {
     const [n, c] = x.shape as [number, number];
-    if (x.shape.length < 2 || c % groups !== 0) throw new ShapeError('groupNorm', `${groups} groups do not divide the channels of ${fmt(x.shape)}`);
-    checkNorm('groupNorm', c, weight?.shape, bias?.shape);
+    located(this.keyOf(weight, bias), () => {
+      if (x.shape.length < 2 || c % groups !== 0) throw new ShapeError('groupNorm', `${groups} groups do not divide the channels of ${fmt(x.shape)}`);
+      checkNorm('groupNorm', c, weight?.shape, bias?.shape);
+    });
     // Instance norm over [N, G, rest] is group norm without the affine part.
     const grouped = this.reshape(x, [n, groups, -1]);
     const ones = this.graph.constant(new Float32Array(groups).fill(1), [groups], 'float32');
@@ -258,7 +263,9 @@ export class TraceOps implements Ops<Sym> {
   // ---- indexing and shape
 
   embedding(table: Sym, ids: Sym): Sym {
-    if (table.shape.length !== 2) throw new ShapeError('embedding', `table must be [V, D], got ${fmt(table.shape)}`);
+    located(this.keyOf(table), () => {
+      if (table.shape.length !== 2) throw new ShapeError('embedding', `table must be [V, D], got ${fmt(table.shape)}`);
+    });
     return this.graph.op('Gather', [table, ids], [...ids.shape, table.shape[1]!], 'float32', [int('axis', 0)]);
   }
   reshape(x: Sym, shape: readonly number[]): Sym {

@@ -9,6 +9,7 @@ import type { AttentionOptions, Conv2dOptions, DType, HostTensor, Ops } from '..
 import type { Parameter } from '../../nn/module.ts';
 import {
   MASK_NEG,
+  located,
   ShapeError,
   broadcastShapes,
   checkAttention,
@@ -27,6 +28,7 @@ import {
 } from '../shapes.ts';
 import { conv2dNCHW } from './conv2d.ts';
 import { embeddingLookup } from './embedding.ts';
+import { matMul } from './matmul.ts';
 
 interface ParamSlot {
   variable: tf.Variable;
@@ -35,6 +37,9 @@ interface ParamSlot {
 
 export class TfjsOps implements Ops<tf.Tensor> {
   private readonly slots = new Map<Parameter, ParamSlot>();
+  /** Variable → parameter key, to name the module in shape errors. */
+  private readonly keys = new WeakMap<tf.Tensor, string>();
+  private keyOf = (...ts: (tf.Tensor | undefined)[]): (string | undefined)[] => ts.map((t) => t && this.keys.get(t));
 
   constructor(readonly name: string) {}
 
@@ -47,6 +52,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
       slot = { variable: tf.variable(init, p.trainable), version: p.version };
       init.dispose();
       this.slots.set(p, slot);
+      this.keys.set(slot.variable, p.key);
     } else if (slot.version !== p.version) {
       const fresh = tf.tensor(p.data, p.shape, 'float32');
       slot.variable.assign(fresh);
@@ -208,23 +214,23 @@ export class TfjsOps implements Ops<tf.Tensor> {
   // ---- linear algebra
 
   matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-    const { batch } = matmulShape(a.shape, b.shape, transposeA, transposeB);
+    const { batch } = located(this.keyOf(b, a), () => matmulShape(a.shape, b.shape, transposeA, transposeB));
     const full = (t: tf.Tensor): tf.Tensor => {
       const target = [...batch, ...t.shape.slice(-2)];
       // Adding zeros rather than tf.broadcastTo: broadcastTo's gradient is a tile gradient, missing above rank 4.
       return t.rank === target.length && t.shape.every((d, i) => d === target[i]) ? t : tf.add(t, tf.zeros(target));
     };
-    return tf.matMul(full(a), full(b), transposeA, transposeB);
+    return matMul(full(a), full(b), transposeA, transposeB);
   }
   linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-    const out = linearShape(x.shape, weight.shape, bias?.shape);
+    const out = located(this.keyOf(weight), () => linearShape(x.shape, weight.shape, bias?.shape));
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, weight.shape[1]!]);
-    let y = tf.matMul(x2, weight, false, true);
+    let y = matMul(x2, weight, false, true);
     if (bias) y = tf.add(y, bias);
     return x.rank === 2 ? y : tf.reshape(y, out);
   }
   conv2d(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor, options?: Conv2dOptions): tf.Tensor {
-    const g = convGeometry(x.shape, weight.shape, options, bias?.shape);
+    const g = located(this.keyOf(weight), () => convGeometry(x.shape, weight.shape, options, bias?.shape));
     return conv2dNCHW(x, weight, bias, g);
   }
 
@@ -237,7 +243,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
   }
   layerNorm(x: tf.Tensor, weight: tf.Tensor | undefined, bias: tf.Tensor | undefined, eps: number): tf.Tensor {
-    checkNorm('layerNorm', x.shape[x.rank - 1]!, weight?.shape, bias?.shape);
+    located(this.keyOf(weight, bias), () => checkNorm('layerNorm', x.shape[x.rank - 1]!, weight?.shape, bias?.shape));
     let y = this.normalize(x, eps);
     if (weight) y = tf.mul(y, weight);
     if (bias) y = tf.add(y, bias);
@@ -245,8 +251,10 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
   groupNorm(x: tf.Tensor, groups: number, weight: tf.Tensor | undefined, bias: tf.Tensor | undefined, eps: number): tf.Tensor {
     const [n, c] = x.shape as [number, number];
-    if (x.rank < 2 || c % groups !== 0) throw new ShapeError('groupNorm', `${groups} groups do not divide the channels of ${fmt(x.shape)}`);
-    checkNorm('groupNorm', c, weight?.shape, bias?.shape);
+    located(this.keyOf(weight, bias), () => {
+      if (x.rank < 2 || c % groups !== 0) throw new ShapeError('groupNorm', `${groups} groups do not divide the channels of ${fmt(x.shape)}`);
+      checkNorm('groupNorm', c, weight?.shape, bias?.shape);
+    });
     let y = tf.reshape(this.normalize(tf.reshape(x, [n, groups, -1]), eps), x.shape);
     const affine = [1, c, ...Array(x.rank - 2).fill(1)];
     if (weight) y = tf.mul(y, tf.reshape(weight, affine));
@@ -257,7 +265,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
   // ---- indexing and shape
 
   embedding(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
-    return embeddingLookup(table, ids);
+    return located(this.keyOf(table), () => embeddingLookup(table, ids));
   }
   reshape(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
     return tf.reshape(x, checkReshape(x.shape, shape));
@@ -297,13 +305,13 @@ export class TfjsOps implements Ops<tf.Tensor> {
     checkAttention(q.shape, k.shape, v.shape, mask?.shape, options.causal);
     const [b, , tq, d] = q.shape as [number, number, number, number];
     const tk = k.shape[2]!;
-    let scores = tf.mul(tf.matMul(q, k, false, true), options.scale ?? 1 / Math.sqrt(d));
+    let scores = tf.mul(matMul(q, k, false, true), options.scale ?? 1 / Math.sqrt(d));
     if (options.causal) {
       const bias = new Float32Array(tq * tk);
       for (let i = 0; i < tq; i++) for (let j = i + 1; j < tk; j++) bias[i * tk + j] = MASK_NEG;
       scores = tf.add(scores, tf.tensor(bias, [tq, tk]));
     }
     if (mask) scores = tf.add(scores, tf.reshape(tf.mul(this.toFloat(mask), MASK_NEG), [b, 1, 1, tk]));
-    return tf.matMul(tf.softmax(scores), v);
+    return matMul(tf.softmax(scores), v);
   }
 }

@@ -1,0 +1,45 @@
+// MixLosses: combine the losses of several data sets. 'sample' draws one loss per step with the given weights
+// (the reference's `--data-weights`: each step trains on one data set); 'sum' adds them with the weights.
+import { defineNode } from '../engine/node-def.ts';
+import { Rng } from '../models/ops/random.ts';
+import { mixSeed } from '../models/data/batching.ts';
+import { trainingOps, TrainingInputError } from './inputs.ts';
+import type { LossValue } from './types.ts';
+
+export function parseWeights(text: string, count: number, where: string): number[] {
+  const w = text.split(',').map((s) => Number(s.trim()));
+  if (w.length !== count || w.some((x) => !Number.isFinite(x) || x < 0) || !w.some((x) => x > 0)) {
+    throw new TrainingInputError('TRAIN_INPUT', `${where}: weights "${text}" must be ${count} non-negative numbers, not all zero`);
+  }
+  return w;
+}
+
+export const MixLosses = defineNode({
+  type: 'MixLosses',
+  category: 'training/loss',
+  description: "Combine losses of several data sets: 'sample' trains on one per step, drawn with the weights (the reference's data mix); 'sum' adds them, weighted.",
+  inputs: { a: { type: 'LOSS' }, b: { type: 'LOSS', optional: true }, c: { type: 'LOSS', optional: true } },
+  widgets: {
+    weights: { kind: 'STRING', default: '1,1,1', description: 'one weight per wired loss, in order a, b, c' },
+    mode: { kind: 'ENUM', options: ['sample', 'sum'], default: 'sample' },
+  },
+  outputs: { loss: { type: 'LOSS' } },
+  execute: async ({ a, b, c, weights, mode }, ctx) => {
+    const losses = [a, b, c].filter((l): l is LossValue => l !== undefined);
+    const w = parseWeights(weights.split(',').slice(0, losses.length).join(','), losses.length, 'MixLosses.weights');
+    if (mode === 'sample') {
+      const total = w.reduce((x, y) => x + y, 0);
+      let u = new Rng(mixSeed(ctx.step?.seed ?? 0, 0x313)).uniform() * total;
+      const i = w.findIndex((x) => (u -= x) <= 0);
+      const chosen = losses[i < 0 ? losses.length - 1 : i]!;
+      return { loss: { name: `mix:${chosen.name}`, compute: () => chosen.compute() } };
+    }
+    const ops = await trainingOps();
+    return {
+      loss: {
+        name: `sum:${losses.map((l) => l.name).join('+')}`,
+        compute: () => losses.map((l, i) => ops.mul(l.compute(), w[i]!)).reduce((x, y) => ops.add(x, y)),
+      },
+    };
+  },
+});
