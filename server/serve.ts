@@ -36,6 +36,8 @@ export interface ServeInternals {
   quiet?: boolean;
   /** Extra node pack folders (in addition to the built-ins, KOSMOS_G_PLUGINS and kosmos-g.config.json). */
   plugins?: string[];
+  /** false: load only `plugins` (tests that need a fast start). */
+  builtins?: boolean;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,7 +63,7 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
 
   const dataDir = path.resolve(options.data ?? 'data');
   const { dbFile, uploadsDir, outputsDir } = dataFolders(dataDir);
-  const engine = internals.engine ?? (await (await import('./engine-adapter.ts')).loadEngine({ dataDir, ...(internals.plugins ? { plugins: internals.plugins } : {}) }));
+  const engine = internals.engine ?? (await (await import('./engine-adapter.ts')).loadEngine({ dataDir, ...(internals.plugins ? { plugins: internals.plugins } : {}), ...(internals.builtins === false ? { builtins: false } : {}) }));
   const store = new JobStore(dbFile);
   const policy: SecurityPolicy = { boundHost: host, port, ...(token ? { token } : {}) };
   let queue: JobQueue | undefined;

@@ -1,11 +1,10 @@
 // Loss nodes. Each returns a LOSS: a closure that runs the forward pass of the models it was wired to and the loss
 // of models/training/losses.ts, called by TrainLoop inside tf.variableGrads. Everything the loss needs from frozen
 // models outside the gradient path (VAE latents of the target images) is computed here, once per step, on the host.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
 import { CLIPHeads } from '../models/training/clip-heads.ts';
-import { decodeSafetensors } from '../models/training/safetensors-file.ts';
+import { loadSafetensors } from '../models/io/safetensors.ts';
 import { tf, type TfjsOps } from '../models/backends/tfjs/index.ts';
 import { MLLM } from '../models/mllm/mllm.ts';
 import { AlignerNet } from '../models/aligner/aligner.ts';
@@ -153,11 +152,11 @@ export const LoadCLIPHeads = defineNode({
     seed: { kind: 'SEED', default: 0 },
   },
   outputs: { clip_heads: { type: 'CLIP_HEADS' } },
-  execute: (a) => {
+  execute: async (a) => {
     const model = new CLIPHeads(a.vision_width, a.text_width, a.projection_dim, a.seed);
     if (a.path) {
       const file = path.resolve(a.path);
-      model.loadStateDict(decodeSafetensors(readFileSync(file), file).tensors, { where: file });
+      model.loadStateDict(await loadSafetensors(file), { where: file });
     }
     const bytes = 4 * model.parameterCount();
     return { clip_heads: { model, source: a.path || `random CLIP heads (seed ${a.seed})`, byteSize: () => bytes } };

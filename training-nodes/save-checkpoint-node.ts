@@ -6,8 +6,7 @@ import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
 import type { HostTensor } from '../models/ops/ops.ts';
 import { checkpointParameters } from '../models/training/trained-models.ts';
-import { encodeSafetensors } from '../models/training/safetensors-file.ts';
-import { writeFileAtomic } from '../models/training/atomic.ts';
+import { saveSafetensors } from '../models/io/safetensors.ts';
 import { TrainingInputError } from './inputs.ts';
 import { TrainLoop, wiredModels } from './train-loop-node.ts';
 
@@ -33,7 +32,7 @@ export const SaveCheckpoint = defineNode({
     const file = path.isAbsolute(a.path) ? a.path : path.join(await ctx.outputDir(), a.path);
     mkdirSync(path.dirname(file), { recursive: true });
     const step = (a.after as { step?: number } | undefined)?.step;
-    writeFileAtomic(file, encodeSafetensors(tensors, { format: 'pt', ...(step !== undefined ? { step: String(step) } : {}) }));
+    await saveSafetensors(file, tensors, { format: 'pt', ...(step !== undefined ? { step: String(step) } : {}) });
     ctx.addOutputFile({ path: file, kind: 'checkpoint', mime: 'application/octet-stream' });
     return {};
   },

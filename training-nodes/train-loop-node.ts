@@ -41,13 +41,19 @@ export function wiredModels(args: Record<string, unknown>): TrainedModel[] {
   return out;
 }
 
-/** `train_only`: comma-separated checkpoint-key prefixes; every other parameter of the wired models is frozen. */
-function applyTrainOnly(models: TrainedModel[], trainOnly: string): void {
+/**
+ * `train_only`: comma-separated checkpoint-key prefixes; every other parameter of the wired models is frozen for
+ * this run. Returns a function that restores the flags, so a cached model value is not left half-frozen.
+ */
+function applyTrainOnly(models: TrainedModel[], trainOnly: string): () => void {
   const prefixes = trainOnly.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!prefixes.length) return;
-  for (const m of models) {
-    for (const [key, p] of m.module.namedParameters()) p.trainable = prefixes.some((x) => (m.prefix + key).startsWith(x));
+  const saved = models.flatMap((m) => m.module.parameters().map((p) => [p, p.trainable] as const));
+  if (prefixes.length) {
+    for (const m of models) {
+      for (const [key, p] of m.module.namedParameters()) p.trainable = p.trainable && prefixes.some((x) => (m.prefix + key).startsWith(x));
+    }
   }
+  return () => saved.forEach(([p, t]) => (p.trainable = t));
 }
 
 const modelInputs = Object.fromEntries(
@@ -84,44 +90,48 @@ export const TrainLoop = defineNode({
   execute: async (a, ctx) => {
     const ops = await trainingOps();
     const models = wiredModels(a as unknown as Record<string, unknown>);
-    applyTrainOnly(models, a.train_only);
-    const config: TrainConfig = {
-      steps: a.steps,
-      accumulate: a.accumulate,
-      clip: a.clip,
-      seed: a.seed,
-      checkpointEvery: a.checkpoint_every,
-      optimizer: { betas: [a.beta1, a.beta2], eps: a.eps, weightDecay: a.weight_decay },
-      schedule: { lr: a.lr, warmup: a.warmup, decay: a.decay as DecayKind, power: a.power },
-    };
-    const dir = a.checkpoint ? path.resolve(a.checkpoint) : path.join(await ctx.outputDir(), 'checkpoints');
-    const store = new CheckpointStore(dir, models, a.accumulate);
-    let resume;
-    if (a.resume) {
-      const last = CheckpointStore.latest(dir);
-      if (last) {
-        resume = restoreCheckpoint(last, models, config);
-        ctx.log.info(`resuming from ${last.dir} (step ${resume.step})`);
-      } else ctx.log.info(`no checkpoint in ${dir}: starting from step 0`);
+    const restoreTrainable = applyTrainOnly(models, a.train_only);
+    try {
+      const config: TrainConfig = {
+        steps: a.steps,
+        accumulate: a.accumulate,
+        clip: a.clip,
+        seed: a.seed,
+        checkpointEvery: a.checkpoint_every,
+        optimizer: { betas: [a.beta1, a.beta2], eps: a.eps, weightDecay: a.weight_decay },
+        schedule: { lr: a.lr, warmup: a.warmup, decay: a.decay as DecayKind, power: a.power },
+      };
+      const dir = a.checkpoint ? path.resolve(a.checkpoint) : path.join(await ctx.outputDir(), 'checkpoints');
+      const store = new CheckpointStore(dir, models, a.accumulate);
+      let resume;
+      if (a.resume) {
+        const last = await CheckpointStore.latest(dir);
+        if (last) {
+          resume = restoreCheckpoint(last, models, config);
+          ctx.log.info(`resuming from ${last.dir} (step ${resume.step})`);
+        } else ctx.log.info(`no checkpoint in ${dir}: starting from step 0`);
+      }
+      const result = await train<LossValue>({
+        models,
+        config,
+        resume,
+        checkpoint: store,
+        signal: ctx.signal,
+        loss: (s) => a.loss({ step: s.step, seed: s.seed }),
+        gradients: (params: readonly Parameter[], loss: LossValue) => parameterGrads(ops, params, (): tf.Tensor => loss.compute()),
+        onStep: (m) =>
+          ctx.progress({
+            value: m.step + 1,
+            max: m.steps,
+            metrics: { loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, steps_per_s: m.stepsPerSecond },
+          }),
+      });
+      const at = result.lastCheckpoint ?? dir;
+      ctx.addOutputFile({ path: path.join(at, 'model.safetensors'), kind: 'checkpoint', mime: 'application/octet-stream' });
+      return { checkpoint: { dir: at, step: result.state.step, losses: result.state.losses } };
+    } finally {
+      restoreTrainable();
     }
-    const result = await train<LossValue>({
-      models,
-      config,
-      resume,
-      checkpoint: store,
-      signal: ctx.signal,
-      loss: (s) => a.loss({ step: s.step, seed: s.seed }),
-      gradients: (params: readonly Parameter[], loss: LossValue) => parameterGrads(ops, params, (): tf.Tensor => loss.compute()),
-      onStep: (m) =>
-        ctx.progress({
-          value: m.step + 1,
-          max: m.steps,
-          metrics: { loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, steps_per_s: m.stepsPerSecond },
-        }),
-    });
-    const at = result.lastCheckpoint ?? dir;
-    ctx.addOutputFile({ path: path.join(at, 'model.safetensors'), kind: 'checkpoint', mime: 'application/octet-stream' });
-    return { checkpoint: { dir: at, step: result.state.step, losses: result.state.losses } };
   },
 });
 

@@ -1,4 +1,4 @@
-// Training checkpoints. A checkpoint folder holds one sub-folder per saved step:
+// Training checkpoints (safetensors through models/io/safetensors.ts). A checkpoint folder holds one sub-folder per saved step:
 //   <dir>/step-00000012/model.safetensors      every weight of the trained models under its reference key
 //   <dir>/step-00000012/optimizer.safetensors  AdamW moments `m.<key>`, `v.<key>` (trainable parameters only)
 //   <dir>/step-00000012/state.json             step, seed, losses so far, RNG scheme and data cursor
@@ -6,6 +6,7 @@
 // A step folder is written under a temporary name and renamed into place, then latest.json is replaced
 // atomically, so a run killed at any moment leaves the previous checkpoint intact and readable.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/safetensors.ts';
 import path from 'node:path';
 import type { Parameter } from '../nn/module.ts';
 import type { HostTensor } from '../ops/ops.ts';
@@ -13,7 +14,6 @@ import { writeFileAtomic } from './atomic.ts';
 import { TrainError } from './errors.ts';
 import type { CheckpointSink, TrainConfig, TrainState } from './loop.ts';
 import { ModelOptimizers, type SavedOptimizer } from './optimizers.ts';
-import { decodeSafetensors, encodeSafetensors } from './safetensors-file.ts';
 import { checkpointParameters, type TrainedModel } from './trained-models.ts';
 
 export const STATE_FORMAT = 'kosmos-g-train-state';
@@ -60,12 +60,12 @@ export class CheckpointStore implements CheckpointSink {
     const weights = new Map<string, HostTensor>();
     for (const [key, p] of params) weights.set(key, { data: p.data, shape: [...p.shape], dtype: 'float32' });
     const meta = { format: 'kosmos-g-checkpoint', step: String(state.step) };
-    writeFileSync(path.join(tmp, 'model.safetensors'), encodeSafetensors(weights, meta));
+    await saveSafetensors(path.join(tmp, 'model.safetensors'), weights, meta);
     const opt = state.optimizer.state();
     const moments = new Map<string, HostTensor>();
     for (const [k, a] of opt.m) moments.set(`m.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
     for (const [k, a] of opt.v) moments.set(`v.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
-    writeFileSync(path.join(tmp, 'optimizer.safetensors'), encodeSafetensors(moments, { step: String(opt.step) }));
+    await saveSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt.step) });
     const file: StateFile = {
       format: STATE_FORMAT,
       version: 1,
@@ -92,7 +92,7 @@ export class CheckpointStore implements CheckpointSink {
   }
 
   /** The last complete checkpoint in `dir`, or undefined when there is none. */
-  static latest(dir: string): LoadedCheckpoint | undefined {
+  static async latest(dir: string): Promise<LoadedCheckpoint | undefined> {
     const pointer = path.join(dir, 'latest.json');
     if (!existsSync(pointer)) return undefined;
     let name: string;
@@ -105,15 +105,15 @@ export class CheckpointStore implements CheckpointSink {
   }
 }
 
-export function loadCheckpoint(stepDir: string): LoadedCheckpoint {
+export async function loadCheckpoint(stepDir: string): Promise<LoadedCheckpoint> {
   const stateFile = path.join(stepDir, 'state.json');
   if (!existsSync(stateFile)) throw new TrainError('CHECKPOINT_NOT_FOUND', `${stepDir}: no state.json (not a training checkpoint)`);
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
   if (state.format !== STATE_FORMAT) throw new TrainError('CHECKPOINT_FORMAT', `${stateFile}: format '${state.format}' is not ${STATE_FORMAT}`);
   const wfile = path.join(stepDir, 'model.safetensors');
   const ofile = path.join(stepDir, 'optimizer.safetensors');
-  const weights = decodeSafetensors(readFileSync(wfile), wfile).tensors;
-  const opt = decodeSafetensors(readFileSync(ofile), ofile);
+  const weights = await loadSafetensors(wfile);
+  const opt = await openCheckpointOptimizer(ofile);
   const optimizer: SavedOptimizer = { step: Number(opt.metadata.step ?? state.step), m: new Map(), v: new Map() };
   for (const [k, t] of opt.tensors) {
     if (k.startsWith('m.')) optimizer.m.set(k.slice(2), t.data as Float32Array);
@@ -143,4 +143,10 @@ export function restoreCheckpoint(ck: LoadedCheckpoint, models: readonly Trained
   const optimizer = new ModelOptimizers(models, config.optimizer);
   optimizer.loadState(ck.optimizer);
   return { step: ck.state.step, seed: ck.state.seed, optimizer, losses: [...ck.state.losses] };
+}
+
+/** The optimiser file's tensors and metadata (the step count lives in the metadata). */
+async function openCheckpointOptimizer(file: string): Promise<{ tensors: Map<string, HostTensor>; metadata: Record<string, string> }> {
+  const header = await readSafetensorsHeader(file);
+  return { tensors: await loadSafetensors(file), metadata: header.metadata };
 }

@@ -191,7 +191,11 @@ export function comfyRoutes(ctx: ServerContext): Router {
     const tmp = path.join(dir, `.upload-${randomBytes(6).toString('hex')}.tmp`);
     await writeFile(tmp, image.data, { flag: 'wx' });
     await rename(tmp, path.join(dir, finalName));
-    res.json({ name: finalName, subfolder, type: 'input' });
+    // `path` (our addition) is what a PATH widget such as LoadImage.image takes: relative to the server's
+    // working directory when inside it, else absolute.
+    const stored = path.join(dir, finalName);
+    const rel = path.relative(process.cwd(), stored);
+    res.json({ name: finalName, subfolder, type: 'input', path: rel.startsWith('..') || path.isAbsolute(rel) ? stored : rel.split(path.sep).join('/') });
   });
 
   return r;

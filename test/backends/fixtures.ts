@@ -26,7 +26,10 @@ class Mlp extends Module {
     this.fc3 = new Linear(16, 5, rng, false);
   }
   forward<T>(o: Ops<T>, x: T): T[] {
-    let h = o.gelu(this.fc1.forward(o, x));
+    if (o.dtype(x) !== 'float32') throw new Error('Mlp: float input expected');
+    // a host constant (as models use for fixed tables): a per-feature gain
+    const gain = o.tensor(Float32Array.from({ length: 16 }, (_, i) => 0.5 + i / 16), [16]);
+    let h = o.mul(o.gelu(this.fc1.forward(o, x)), gain);
     h = o.add(h, o.mul(o.sin(h), 0.3));
     h = o.sub(h, o.div(o.cos(h), 4));
     h = o.mul(o.tanh(h), o.sigmoid(o.neg(h)));

@@ -11,6 +11,7 @@ import { OnnxRunner, traceForward } from '../../models/backends/onnx/runner.ts';
 import { loadExternalOnnx } from '../../models/backends/onnx/external.ts';
 import { writeModel } from '../../models/backends/onnx/serialize.ts';
 import { graphFlops } from '../../models/backends/onnx/flops.ts';
+import { pruneCache } from '../../models/backends/onnx/cache.ts';
 import { checkProvider } from '../../models/backends/onnx/session.ts';
 import { fromHalf, fromOrt, toHalf, toOrt } from '../../models/backends/onnx/tensors.ts';
 import { Module } from '../../models/nn/module.ts';
@@ -69,6 +70,20 @@ test('the traced model is cached on disk and reused; a weight change gives a new
   // a different input shape is a different entry in the cache
   await r1.run(model, 'head', forward, [hostTensor(randn(12, 6), [3, 4])]);
   assert.equal(onnxFiles('cache').length, 3);
+});
+
+test('the disk cache is pruned oldest-used first, never the model in use', async () => {
+  const r = runner('prune');
+  const dir = path.join(root, 'prune');
+  const files: string[] = [];
+  for (const seed of [10, 11, 12]) {
+    await r.run((current = new Head(seed)), 'head', forward, [x]);
+    files.push(onnxFiles('prune').find((f) => !files.includes(f))!);
+    await new Promise((ok) => setTimeout(ok, 20)); // distinct mtimes
+  }
+  const removed = pruneCache(dir, path.join(dir, files[2]!), 1);
+  assert.deepEqual(removed.map((f) => path.basename(f)), [files[0], files[1]]);
+  assert.deepEqual(onnxFiles('prune'), [files[2]]);
 });
 
 test('large models keep their weights as external data, with the same results', async () => {

@@ -13,7 +13,7 @@ const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures'
 
 function startChild(dataDir: string): Promise<{ child: ChildProcess; base: string; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, '--no-builtins'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d) => (err += d));

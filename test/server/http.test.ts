@@ -2,7 +2,7 @@
 // bad-input case answering a clear 4xx without touching anything outside the data folder's roots.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { PNG_1x1, connectWs, counterWorkflow, json, multipart, raw, startServer, waitUntil, type TestServer } from './helpers.ts';
@@ -192,13 +192,15 @@ test('POST /upload/image: stores inside uploads, renames duplicates, refuses non
     raw(s.port, 'POST', '/upload/image', { host: `127.0.0.1:${s.port}`, 'content-type': ct }, multipart(B, parts));
   const a = await post([{ name: 'image', filename: 'cat.png', data: PNG_1x1 }]);
   assert.equal(a.status, 200, a.body);
-  assert.deepEqual(JSON.parse(a.body), { name: 'cat.png', subfolder: '', type: 'input' });
+  const { path: stored, ...comfyShape } = JSON.parse(a.body);
+  assert.deepEqual(comfyShape, { name: 'cat.png', subfolder: '', type: 'input' });
+  assert.equal(path.resolve(stored), path.join(realpathSync(s.dataDir), 'uploads', 'cat.png'));
   const b = await post([{ name: 'image', filename: 'cat.png', data: PNG_1x1 }]);
   assert.equal(JSON.parse(b.body).name, 'cat (1).png');
   const back = await fetch(`${s.base}/view?filename=cat.png&type=input`);
   assert.deepEqual(Buffer.from(await back.arrayBuffer()), PNG_1x1);
   const sub = await post([{ name: 'image', filename: 'dog.png', data: PNG_1x1 }, { name: 'subfolder', data: 'pets' }]);
-  assert.deepEqual(JSON.parse(sub.body), { name: 'dog.png', subfolder: 'pets', type: 'input' });
+  assert.deepEqual({ ...JSON.parse(sub.body), path: undefined }, { name: 'dog.png', subfolder: 'pets', type: 'input', path: undefined });
   assert.ok(existsSync(path.join(s.dataDir, 'uploads', 'pets', 'dog.png')));
   // A path in the filename keeps only its last segment.
   const trav = await post([{ name: 'image', filename: '../../evil.png', data: PNG_1x1 }]);
@@ -344,4 +346,30 @@ test('core nodes: Int → PreviewValue reports its value in `executed` before th
   const hist = (await json(s.base, 'GET', `/history/${id}`)).body[id];
   assert.deepEqual(hist.outputs['2'], { values: { value: 42 } });
   ws.ws.close();
+});
+
+test('PATH widgets: an uploaded image runs through LoadImage; files outside the allowed roots are refused', async () => {
+  const B = 'b0undary';
+  const up = await raw(s.port, 'POST', '/upload/image', { host: `127.0.0.1:${s.port}`, 'content-type': `multipart/form-data; boundary=${B}` },
+    multipart(B, [{ name: 'image', filename: 'pixel.png', data: PNG_1x1 }]));
+  const stored = JSON.parse(up.body).path as string;
+  const wf = (image: string) => ({
+    format: 'kosmos-g/workflow',
+    version: 1,
+    nodes: [
+      { id: '1', type: 'LoadImage', widgets: { image } },
+      { id: '2', type: 'PreviewValue', inputs: { value: { node: '1', output: 'width' } } },
+    ],
+  });
+  const ok = await json(s.base, 'POST', '/prompt', { workflow: wf(stored) });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const job = await finished(ok.body.prompt_id);
+  assert.equal(job.status, 'done', JSON.stringify(job.error));
+  assert.deepEqual(job.outputs['2'].values, { value: 1 });
+  for (const outside of ['/etc/hostname', '../../../../etc/hostname', path.join(path.dirname(s.dataDir), 'elsewhere.png')]) {
+    const r = await json(s.base, 'POST', '/prompt', { workflow: wf(outside) });
+    assert.equal(r.status, 400, outside);
+    assert.equal(r.body.node_errors['1'].errors[0].type, 'PATH_FORBIDDEN', outside);
+    assert.equal(r.body.node_errors['1'].errors[0].extra_info.input_name, 'image');
+  }
 });

@@ -107,3 +107,23 @@ test('multipart: parts are split; malformed bodies throw BAD_MULTIPART', () => {
   assert.equal(code(() => parseMultipart(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="x"\r\n\r\nno end`), b)), 'BAD_MULTIPART');
   assert.equal(code(() => parseMultipart(Buffer.from(`--${b}\r\nContent-Disposition: form-data\r\n\r\nv\r\n--${b}--`), b)), 'BAD_MULTIPART');
 });
+
+test('path policy: PATH widgets may read inside cwd, data and extra roots, write only in data; symlinks are followed', async () => {
+  const { pathPolicy } = await import('../../server/path-policy.ts');
+  const base = mkdtempSync(path.join(tmpdir(), 'kosmos-policy-'));
+  const cwd = path.join(base, 'repo');
+  const data = path.join(base, 'data');
+  const extra = path.join(base, 'models');
+  for (const d of [cwd, data, extra, path.join(base, 'secret')]) mkdirSync(d, { recursive: true });
+  symlinkSync(path.join(base, 'secret'), path.join(cwd, 'sneaky'));
+  const p = pathPolicy({ dataDir: data, cwd, extraReadRoots: [extra] });
+  assert.equal(p.check(path.join(cwd, 'workflows/assets/a.png'), 'read'), undefined);
+  assert.equal(p.check(path.join(data, 'uploads/a.png'), 'read'), undefined);
+  assert.equal(p.check(path.join(extra, 'unet.safetensors'), 'read'), undefined);
+  assert.match(p.check('/etc/passwd', 'read') ?? '', /outside the folders this server may read/);
+  assert.match(p.check(path.join(cwd, 'sneaky', 'key.pem'), 'read') ?? '', /outside/);
+  assert.equal(p.check(path.join(data, 'checkpoints/new.safetensors'), 'write'), undefined);
+  assert.equal(p.check(path.join(cwd, 'data/checkpoints/x'), 'write'), undefined);
+  assert.match(p.check(path.join(cwd, 'src/evil.ts'), 'write') ?? '', /outside the folders this server may write/);
+  rmSync(base, { recursive: true, force: true });
+});

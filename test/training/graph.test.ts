@@ -79,7 +79,7 @@ test('a stage-1 training graph lowers the LM loss, streams metrics and checkpoin
   for (const m of metrics) for (const k of ['loss', 'lr', 'grad_norm', 'steps_per_s']) assert.ok(Number.isFinite(m[k]), k);
   const first = (metrics[0]!.loss! + metrics[1]!.loss!) / 2, last = (metrics[22]!.loss! + metrics[23]!.loss!) / 2;
   assert.ok(last < 0.7 * first, `loss ${first} → ${last}`);
-  const ck = CheckpointStore.latest(ckpt)!;
+  const ck = (await CheckpointStore.latest(ckpt))!;
   assert.equal(ck.state.step, 24);
   assert.ok([...ck.weights.keys()].every((k) => k.startsWith('gpt_model.decoder.')));
   assert.ok(ck.weights.has('gpt_model.decoder.embed_tokens.weight'));
@@ -101,7 +101,7 @@ test('the graph run resumed from its checkpoint repeats the uninterrupted losses
     onEvent: (e) => { if (e.type === 'node_progress' && e.metrics && ++seen === 5) ac.abort(); },
   });
   assert.notEqual(killed.status, 'ok');
-  assert.equal(CheckpointStore.latest(ckpt)!.state.step, 4);
+  assert.equal((await CheckpointStore.latest(ckpt))!.state.step, 4);
 
   const c = await setup(); // a fresh process: new executor, new (differently cached) models
   const resumed = await run(c.executor, workflow(b.data, ckpt, { steps: 8, resume: true }), c.dir);

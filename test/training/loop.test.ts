@@ -136,7 +136,7 @@ test('kill and resume reproduces the uninterrupted losses exactly', async () => 
       loss: (s) => { if (s.step === 3) throw new Error('killed'); return a.lossAt(s); } }),
     /killed/,
   );
-  const latest = CheckpointStore.latest(dir)!;
+  const latest = (await CheckpointStore.latest(dir))!;
   assert.equal(latest.state.step, 3);
   assert.ok(existsSync(path.join(latest.dir, 'model.safetensors')));
 
@@ -151,7 +151,7 @@ test('kill and resume reproduces the uninterrupted losses exactly', async () => 
   // Weights are saved under prefix + reference key.
   const names = Object.keys(JSON.parse(readFileSync(path.join(resumed.lastCheckpoint!, 'state.json'), 'utf8')));
   assert.ok(names.includes('losses'));
-  assert.deepEqual([...CheckpointStore.latest(dir)!.weights.keys()].sort(), ['net.encoder.bias', 'net.encoder.weight', 'net.head.bias', 'net.head.weight']);
+  assert.deepEqual([...(await CheckpointStore.latest(dir))!.weights.keys()].sort(), ['net.encoder.bias', 'net.encoder.weight', 'net.head.bias', 'net.head.weight']);
 });
 
 test('a NaN loss stops with TRAIN_NONFINITE and keeps the last good checkpoint', async () => {
@@ -163,7 +163,7 @@ test('a NaN loss stops with TRAIN_NONFINITE and keeps the last good checkpoint',
       loss: (s) => lossAt(s, s.step === 4) }),
     (e: Error & { code?: string }) => e.code === 'TRAIN_NONFINITE' && /step 4/.test(e.message) && /step-00000004/.test(e.message),
   );
-  const ck = CheckpointStore.latest(dir)!;
+  const ck = (await CheckpointStore.latest(dir))!;
   assert.equal(ck.state.step, 4);
   assert.ok(ck.state.losses.every(Number.isFinite));
   assert.ok([...ck.weights.values()].every((t) => t.data.every(Number.isFinite)));

@@ -7,10 +7,16 @@ import { MLLM } from '../../models/mllm/mllm.ts';
 import { mllmSmall } from '../../models/mllm/config.ts';
 import { buildWordTokenizer } from '../../models/tokenizers/word-tokenizer.ts';
 import { batchIndices } from '../../models/data/batching.ts';
-import { decodeSafetensors } from '../../models/training/safetensors-file.ts';
-import { LoadEditTriples, NextBatch, LoadCaptions } from '../../training-nodes/data-nodes.ts';
+import { parseSafetensors } from '../../models/io/safetensors.ts';
+import { LoadEditTriples, NextBatch, LoadCaptions, LoadImageCaptions } from '../../training-nodes/data-nodes.ts';
+import { CLIPVision } from '../../models/clip/vision-model.ts';
+import { CLIP_VISION_SMALL } from '../../models/clip/vision-config.ts';
+import { XConnector } from '../../models/connector/connector.ts';
+import { CONNECTOR_SMALL } from '../../models/connector/config.ts';
+import { parameterGrads } from '../../models/backends/tfjs/index.ts';
 import { BuildSequences } from '../../training-nodes/sequence-nodes.ts';
 import { MixLosses } from '../../training-nodes/mix-node.ts';
+import { LMLoss } from '../../training-nodes/loss-nodes.ts';
 import { SaveCheckpoint } from '../../training-nodes/save-checkpoint-node.ts';
 import pack from '../../training-nodes/index.ts';
 import { checkDefinition } from '../../engine/definition-check.ts';
@@ -75,11 +81,60 @@ test('SaveCheckpoint writes reference keys that load back into the model', async
   const mllm = new MLLM(mllmSmall(tok.vocabSize), new Rng(4));
   const file = path.join(tempDir(), 'sub', 'mllm.safetensors');
   await exec(SaveCheckpoint, { mllm: { model: mllm }, path: file, after: { dir: '', step: 12, losses: [] } });
-  const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
+  const { tensors, metadata } = parseSafetensors(readFileSync(file), file);
   assert.equal(metadata.step, '12');
   assert.ok([...tensors.keys()].every((k) => k.startsWith('gpt_model.decoder.')));
   const copy = new MLLM(mllmSmall(tok.vocabSize), new Rng(5));
   copy.loadStateDict(tensors, { prefix: 'gpt_model.decoder.' });
   assert.deepEqual(copy.embed_tokens.weight.data, mllm.embed_tokens.weight.data);
   await assert.rejects(exec(SaveCheckpoint, { path: file }), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
+});
+
+test('TrainLoop: train_only freezes the rest for the run and restores the flags; metrics stream as progress', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'c.jsonl'), ['a cat', 'make it blue', 'one two three'].map((c) => JSON.stringify({ caption: c })).join('\n'));
+  const { dataset } = await exec(LoadCaptions, { path: path.join(dir, 'c.jsonl') });
+  const mllm = new MLLM({ ...mllmSmall(tok.vocabSize), layers: 2, embedDim: 32, ffnDim: 64 }, new Rng(1));
+  const before = mllm.namedParameters().map(([k, p]) => [k, Float32Array.from(p.data)] as const);
+  const loss = async (step: { step: number; seed: number }) => {
+    const { batch } = await exec(NextBatch, { dataset, batch_size: 2, seed: 0, shuffle: true }, nodeContext(step));
+    const { sequences } = await exec(BuildSequences, { batch, tokenizer: tok, mode: 'caption-lm', image_size: 8, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+    return (await exec(LMLoss, { mllm: { model: mllm }, sequences })).loss;
+  };
+  const progress: { metrics?: Record<string, number> }[] = [];
+  const train = pack.nodes.find((n) => n.type === 'TrainLoop')!;
+  const widgets = Object.fromEntries(Object.entries(train.widgets).map(([k, w]) => [k, w.default]));
+  const out = await exec(train, {
+    ...widgets, steps: 3, lr: 0.01, checkpoint: path.join(dir, 'ck'), train_only: 'gpt_model.decoder.layers.1.',
+    loss, mllm: { model: mllm },
+  }, nodeContext(undefined, progress as never));
+  assert.equal(out.checkpoint.step, 3);
+  assert.equal(progress.length, 3);
+  assert.deepEqual(Object.keys(progress[0]!.metrics!).sort(), ['grad_norm', 'loss', 'lr', 'steps_per_s']);
+  for (const [key, old] of before) {
+    const now = mllm.namedParameters().find(([k]) => k === key)![1].data;
+    if (key.startsWith('layers.1.')) continue;
+    assert.deepEqual(now, old, `${key} is outside train_only and must not change`);
+  }
+  assert.ok(before.some(([k, old]) => k.startsWith('layers.1.') && !mllm.namedParameters().find(([x]) => x === k)![1].data.every((v, i) => v === old[i])));
+  assert.ok(mllm.parameters().every((p) => p.trainable), 'flags restored after the run');
+});
+
+test('LMLoss on image–caption sequences splices CLIP vision + connector features; their gradients flow', async () => {
+  const dir = tempDir();
+  await writePng(dir, 'a.png', [200, 30, 30]);
+  writeFileSync(path.join(dir, 'p.jsonl'), JSON.stringify({ image: 'a.png', caption: 'a cat' }));
+  const { dataset } = await exec(LoadImageCaptions, { path: path.join(dir, 'p.jsonl') });
+  const { batch } = await exec(NextBatch, { dataset, batch_size: 1, seed: 0, shuffle: false });
+  const { sequences } = await exec(BuildSequences, { batch, tokenizer: tok, mode: 'image-caption-lm', image_size: 16, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+  const rng = new Rng(2);
+  const mllm = new MLLM(mllmSmall(tok.vocabSize), rng);
+  const vision = new CLIPVision({ ...CLIP_VISION_SMALL, layers: 1 }, rng);
+  const connector = new XConnector(CONNECTOR_SMALL, rng);
+  await assert.rejects(exec(LMLoss, { mllm: { model: mllm }, sequences }).then((r) => r.loss.compute()), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
+  const { loss } = await exec(LMLoss, { mllm: { model: mllm }, clip_vision: { model: vision }, connector: { model: connector }, sequences });
+  const ops = await trainingOps();
+  const g = parameterGrads(ops, connector.parameters(), () => loss.compute());
+  assert.ok(Number.isFinite(g.loss) && g.loss > 0);
+  assert.ok([...g.grads.values()].some((a) => a.some((v) => v !== 0)), 'the connector receives gradients through the spliced features');
 });

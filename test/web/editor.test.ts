@@ -204,6 +204,28 @@ test('editor: a widget converted to an input is fed by a link, exported by name,
   assert.deepEqual(essentials(again), essentials(wf));
 });
 
+test('editor: an image uploaded into LoadImage\'s path widget runs and previews', { skip }, async () => {
+  const { PNG_1x1 } = await import('../server/helpers.ts');
+  const result = await page.evaluate(async (b64) => {
+    const k = (window as any).kosmos;
+    k.loadWorkflow({ format: 'kosmos-g/workflow', version: 1, nodes: [] }, 'upload');
+    const load = k.addNode('LoadImage');
+    const preview = k.addNode('PreviewImage');
+    load.connect(0, preview, 0);
+    const hasButton = load.widgets.some((w: any) => w.type === 'button' && /upload image/.test(w.name));
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const answer = await k.uploadToWidget(load, load.widgets.find((w: any) => w.kosmosName === 'image'), new File([bytes], 'dot.png', { type: 'image/png' }));
+    return { hasButton, answer, wf: k.currentWorkflow() };
+  }, PNG_1x1.toString('base64'));
+  assert.equal(result.hasButton, true, 'image PATH widgets get an upload button');
+  assert.equal(result.answer.name, 'dot.png');
+  const load = result.wf.nodes.find((n: any) => n.type === 'LoadImage');
+  assert.equal(load.widgets.image, result.answer.path);
+  await page.click('#btn-queue');
+  const previewId = result.wf.nodes.find((n: any) => n.type === 'PreviewImage').id;
+  await page.waitForFunction((id) => (window as any).kosmos.graph.getNodeById(id).kosmos.images.some((i: HTMLImageElement) => i.naturalWidth > 0), previewId, { timeout: 15_000 });
+});
+
 test('editor: cancel a running job from the queue panel', { skip }, async () => {
   await page.evaluate((wf) => (window as any).kosmos.loadWorkflow(wf, 'long'), counterWorkflow(5000, 20));
   await page.click('#btn-queue');

@@ -34,3 +34,13 @@ export function wsUrl(clientId) {
   if (token) q.set('token', token);
   return `${proto}//${location.host}/ws?${q}`;
 }
+
+/** Uploads an image (POST /upload/image); resolves to the server's answer {name, subfolder, type, path}. */
+export async function uploadImage(file) {
+  const form = new FormData();
+  form.append('image', file, file.name);
+  const res = await fetch('/upload/image', { method: 'POST', headers: headers(), body: form });
+  const body = await res.json().catch(() => null);
+  if (res.status !== 200) throw new Error(body?.error?.message ?? `upload failed (${res.status})`);
+  return body;
+}

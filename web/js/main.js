@@ -2,7 +2,7 @@
 // queueing, and live run state from the WebSocket (highlight, progress, previews, errors, metrics, queue).
 import { LiteGraph, LGraph, LGraphCanvas } from '/vendor/litegraph/litegraph.es.js';
 import { request, viewUrl, wsUrl } from './api.js';
-import { registerCatalogue, resetNodeState, markError, convertWidgetToInput } from './nodes.js';
+import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget } from './nodes.js';
 import { graphToWorkflow, workflowToGraph } from './convert.js';
 import { isPng, workflowFromPng } from './png.js';
 import { MetricsPlot } from './plot.js';
@@ -464,5 +464,5 @@ area.addEventListener('drop', (e) => {
 });
 
 // For scripts and the browser tests: the live objects and the operations the buttons use.
-window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, addNode, openFile, fitView, convertWidgetToInput, ready: false };
+window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
 start();

@@ -4,7 +4,29 @@
 // error message, image previews.
 import { LiteGraph, LGraphNode } from '/vendor/litegraph/litegraph.es.js';
 
+import { uploadImage } from './api.js';
+
 const MAX_SEED = Number.MAX_SAFE_INTEGER;
+const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+
+/** Uploads a file to the server and points a PATH widget at it. */
+export async function uploadToWidget(node, widget, file) {
+  const answer = await uploadImage(file);
+  widget.value = answer.path;
+  node.setDirtyCanvas(true, true);
+  return answer;
+}
+
+function pickAndUpload(node, widget) {
+  const input = document.createElement('input');
+  input.type = 'file';
+  input.accept = IMAGE_EXTENSIONS.join(',');
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (file) uploadToWidget(node, widget, file).catch((err) => window.alert(err.message));
+  });
+  input.click();
+}
 const noop = () => {};
 
 /** Widgets are named by their catalogue name; litegraph keeps extra fields we set on them. */
@@ -28,9 +50,16 @@ function addWidgets(node, def) {
       case 'STRING':
         w = node.addWidget('text', name, spec.default ?? '', noop, { multiline: Boolean(spec.multiline) });
         break;
-      case 'PATH':
+      case 'PATH': {
         w = node.addWidget('text', name, spec.default ?? '', noop, {});
+        const images = (spec.extensions ?? []).some((e) => IMAGE_EXTENSIONS.includes(String(e).toLowerCase()));
+        if (spec.mode === 'read' && images) {
+          const pathWidget = w;
+          const b = node.addWidget('button', `📁 upload ${name}`, null, () => pickAndUpload(node, pathWidget));
+          b.kosmosButton = true;
+        }
         break;
+      }
       case 'ENUM':
         w = node.addWidget('combo', name, spec.default, noop, { values: [...(spec.options ?? [])] });
         break;

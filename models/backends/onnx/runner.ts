@@ -10,7 +10,7 @@ import type { Module, Parameter } from '../../nn/module.ts';
 import type { ForwardFn, Runner } from '../../runtime/runner.ts';
 import { inRunContext } from '../../runtime/run-error.ts';
 import { TraceOps } from './trace.ts';
-import { graphKey } from './cache.ts';
+import { graphKey, pruneCache, touch } from './cache.ts';
 import { writeModel } from './serialize.ts';
 import { OnnxError, SessionCache, openSession, requestedProvider, type ExecutionProvider } from './session.ts';
 import { fromOrt, toOrt } from './tensors.ts';
@@ -89,7 +89,8 @@ export class OnnxRunner implements Runner {
     if (!existsSync(file)) {
       mkdirSync(this.cacheDir, { recursive: true });
       writeModel(ops.graph, file, this.externalThreshold);
-    }
+      pruneCache(this.cacheDir, file);
+    } else touch(file);
     const c: Compiled = { key, file, used: [...ops.params.keys()].map((p) => [p, p.version]) };
     if (!perModel) this.compiled.set(model, (perModel = new Map()));
     perModel.set(sig, c);

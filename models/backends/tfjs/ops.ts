@@ -28,7 +28,7 @@ import {
 } from '../shapes.ts';
 import { conv2dNCHW } from './conv2d.ts';
 import { embeddingLookup } from './embedding.ts';
-import { matMul } from './matmul.ts';
+import { linear2d, matMul } from './matmul.ts';
 
 interface ParamSlot {
   variable: tf.Variable;
@@ -225,7 +225,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
   linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
     const out = located(this.keyOf(weight), () => linearShape(x.shape, weight.shape, bias?.shape));
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, weight.shape[1]!]);
-    let y = matMul(x2, weight, false, true);
+    let y = linear2d(x2, weight);
     if (bias) y = tf.add(y, bias);
     return x.rank === 2 ? y : tf.reshape(y, out);
   }

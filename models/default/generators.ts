@@ -1,0 +1,20 @@
+// Reference generators that prove the metric: the oracle draws exactly the scene a prompt asks for (the ceiling,
+// ~100 %), the blank one paints an empty white picture (the floor, ~0 %), and the copy one returns its first input
+// image unchanged (an "edit" that does nothing must fail).
+
+import { BACKGROUNDS } from '../world/palette.ts';
+import { blankRaster, type Raster } from '../world/raster.ts';
+import { render } from '../world/scene.ts';
+import type { EvalItem } from './eval-set.ts';
+
+export function oracleGenerator(item: EvalItem): Raster {
+  return render(item.target);
+}
+
+export function blankGenerator(item: EvalItem): Raster {
+  return blankRaster(item.target.size, item.target.size, BACKGROUNDS.white);
+}
+
+export function copyGenerator(item: EvalItem): Raster {
+  return item.images[0] ?? blankGenerator(item);
+}

@@ -1,0 +1,105 @@
+// Seeded random initial weights of every default-model part, written in the layout the stage workflows load from
+// (layout.ts), with each part's config beside it (diffusers config.json for U-Net and VAE, safetensors metadata
+// for the rest) — the loader nodes have presets only for 'small' and 'real', so the default sizes travel as files.
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.ts';
+import { CONFIG_METADATA_KEY, saveWeightFile, type WeightFile } from '../kosmosg/weights.ts';
+import { Rng } from '../ops/random.ts';
+import { UNet2DConditionModel } from '../unet/unet.ts';
+import type { UNetConfig } from '../unet/config.ts';
+import { AutoencoderKL } from '../vae/autoencoder.ts';
+import type { VAEConfig } from '../vae/config.ts';
+import { CLIPTextModel } from '../clip/text-model.ts';
+import { CLIPVision } from '../clip/vision-model.ts';
+import { XConnector } from '../connector/connector.ts';
+import { MLLM } from '../mllm/mllm.ts';
+import { AlignerNet } from '../aligner/aligner.ts';
+import { saveWordTokenizer, type WordTokenizer } from '../tokenizers/word-tokenizer.ts';
+import { DEFAULT_ALIGNER, DEFAULT_CONNECTOR, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, defaultClipText, defaultKosmosG, defaultMLLM } from './config.ts';
+import type { WeightsLayout, WorkLayout } from './layout.ts';
+
+export function unetDiffusersConfig(c: UNetConfig): Record<string, unknown> {
+  return {
+    _class_name: 'UNet2DConditionModel',
+    in_channels: c.inChannels,
+    out_channels: c.outChannels,
+    block_out_channels: c.blockOutChannels,
+    layers_per_block: c.layersPerBlock,
+    down_block_types: c.downBlockTypes,
+    up_block_types: c.upBlockTypes,
+    cross_attention_dim: c.crossAttentionDim,
+    attention_head_dim: c.attentionHeads,
+    norm_num_groups: c.normNumGroups,
+    norm_eps: c.normEps,
+    flip_sin_to_cos: c.flipSinToCos,
+    freq_shift: c.freqShift,
+    sample_size: c.sampleSize,
+  };
+}
+
+export function vaeDiffusersConfig(c: VAEConfig): Record<string, unknown> {
+  return {
+    _class_name: 'AutoencoderKL',
+    in_channels: c.inChannels,
+    out_channels: c.outChannels,
+    block_out_channels: c.blockOutChannels,
+    layers_per_block: c.layersPerBlock,
+    latent_channels: c.latentChannels,
+    norm_num_groups: c.normNumGroups,
+    scaling_factor: c.scalingFactor,
+  };
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+/** The configs of the project's own parts, as stored in safetensors metadata (models/kosmosg/weights.ts). */
+export function partConfigs(mllmVocab: number, clipVocab: number, reconstruction: boolean): WeightFile['configs'] {
+  return { ...defaultKosmosG(mllmVocab, reconstruction), clipText: defaultClipText(clipVocab) };
+}
+
+/**
+ * Rewrites a safetensors file that SaveCheckpoint wrote (keys only) with the parts' configs in its metadata, so
+ * the loaders' 'from-file' reads the real sizes instead of guessing head counts from shapes.
+ */
+export async function stampConfigs(file: string, configs: WeightFile['configs']): Promise<void> {
+  const tensors = await loadSafetensors(file);
+  await saveSafetensors(file, tensors, { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(configs) });
+}
+
+export interface InitOptions {
+  seed: number;
+  tokenizers: { mllm: WordTokenizer; clip: WordTokenizer };
+}
+
+/** Writes tokenizers and random weights for every part; returns the file list. */
+export async function writeInitialWeights(weights: WeightsLayout, work: WorkLayout, options: InitOptions): Promise<string[]> {
+  const { seed, tokenizers } = options;
+  const configs = partConfigs(tokenizers.mllm.vocabSize, tokenizers.clip.vocabSize, true);
+  for (const file of [weights.tokenizer, weights.clipTokenizer]) await mkdir(path.dirname(file), { recursive: true });
+  saveWordTokenizer(weights.tokenizer, tokenizers.mllm);
+  saveWordTokenizer(weights.clipTokenizer, tokenizers.clip);
+  for (const file of [weights.textEncoder, weights.unet, weights.vae, work.vision]) await mkdir(path.dirname(file), { recursive: true });
+
+  await writeJsonAtomic(path.join(weights.unetDir, 'config.json'), unetDiffusersConfig(DEFAULT_UNET));
+  await saveSafetensors(weights.unet, new UNet2DConditionModel(DEFAULT_UNET, seed).stateDict());
+  await writeJsonAtomic(path.join(weights.vaeDir, 'config.json'), vaeDiffusersConfig(DEFAULT_VAE));
+  await saveSafetensors(weights.vae, new AutoencoderKL(DEFAULT_VAE, seed + 1).stateDict());
+
+  await saveWeightFile(weights.textEncoder, [['', new CLIPTextModel(defaultClipText(tokenizers.clip.vocabSize), new Rng(seed + 2))]], configs);
+  await saveWeightFile(work.vision, [['img_model.', new CLIPVision(DEFAULT_VISION, new Rng(seed + 3))]], configs);
+  await saveWeightFile(work.connector, [['img_connector.', new XConnector(DEFAULT_CONNECTOR, new Rng(seed + 4))]], configs);
+  await saveWeightFile(work.mllm, [['gpt_model.decoder.', new MLLM(defaultMLLM(tokenizers.mllm.vocabSize), new Rng(seed + 5))]], configs);
+  await saveWeightFile(work.aligner, [['aligner.', new AlignerNet(DEFAULT_ALIGNER, new Rng(seed + 6), { reconstruction: true })]], configs);
+  return [weights.tokenizer, weights.clipTokenizer, weights.unet, weights.vae, weights.textEncoder, work.vision, work.connector, work.mllm, work.aligner];
+}
+
+export async function readJson(file: string): Promise<unknown> {
+  return JSON.parse(await readFile(file, 'utf8')) as unknown;
+}

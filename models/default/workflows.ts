@@ -1,0 +1,226 @@
+// The default model's six training stages as ordinary workflows (the training engineer's nodes: data → batch →
+// sequences → condition → loss → TrainLoop → SaveCheckpoint), built here from the default configs and a set of
+// paths so that scripts/train-default.ts and the files shipped in workflows/default/ are the same graphs.
+// Models load with config 'from-file' from the files init.ts wrote (the default sizes travel with the weights);
+// each stage saves its trained parts back over them.
+
+import path from 'node:path';
+import { DEFAULT_IMAGE_SIZE, DEFAULT_VISION } from './config.ts';
+import type { WeightsLayout, WorkLayout } from './layout.ts';
+
+export type StageName = 'clip' | 'vae' | 'unet' | 'stage1' | 'stage2' | 'stage3';
+export const STAGES: readonly StageName[] = ['clip', 'vae', 'unet', 'stage1', 'stage2', 'stage3'];
+
+export const STAGE_TITLES: Record<StageName, string> = {
+  clip: 'small CLIP (contrastive)',
+  vae: 'VAE (reconstruction + KL)',
+  unet: 'U-Net text-to-image (CLIP text condition)',
+  stage1: 'stage 1: MLLM (captions + image–caption pairs)',
+  stage2: 'stage 2: AlignerNet (text only, to the CLIP text space)',
+  stage3: 'stage 3: instruction tuning through the frozen U-Net',
+};
+
+export interface StageSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+}
+
+/** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
+export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
+  clip: { steps: 300, batch: 16, lr: 1e-3, warmup: 20 },
+  vae: { steps: 500, batch: 8, lr: 1e-3, warmup: 20 },
+  unet: { steps: 2000, batch: 8, lr: 1e-3, warmup: 50 },
+  stage1: { steps: 400, batch: 8, lr: 2e-3, warmup: 20 },
+  stage2: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
+  stage3: { steps: 800, batch: 4, lr: 5e-4, warmup: 40 },
+};
+
+interface WorkflowNode {
+  id: string;
+  type: string;
+  title?: string;
+  widgets?: Record<string, unknown>;
+  inputs?: Record<string, { node: string; output: string }>;
+  pos?: [number, number];
+}
+
+export interface WorkflowDoc {
+  format: 'kosmos-g/workflow';
+  version: 1;
+  meta: { name: string; description: string };
+  nodes: WorkflowNode[];
+}
+
+export interface StagePaths {
+  weights: WeightsLayout;
+  work: WorkLayout;
+  /** Paths in the workflow are written relative to this folder (the repository root for shipped files). */
+  base?: string;
+}
+
+/** Wires `from` as `node.output`; "node" alone means the output named like the input. */
+function wire(spec: Record<string, string>): Record<string, { node: string; output: string }> {
+  return Object.fromEntries(
+    Object.entries(spec).map(([input, from]) => {
+      const [node, output] = from.includes('.') ? from.split('.') : [from, input];
+      return [input, { node: node!, output: output! }];
+    }),
+  );
+}
+
+class Graph {
+  readonly nodes: WorkflowNode[] = [];
+  add(id: string, type: string, widgets: Record<string, unknown> = {}, inputs: Record<string, string> = {}, title?: string): void {
+    const column = this.nodes.length;
+    this.nodes.push({ id, type, ...(title ? { title } : {}), widgets, inputs: wire(inputs), pos: [(column % 6) * 340, Math.floor(column / 6) * 220] });
+  }
+}
+
+function trainWidgets(s: StageSettings, checkpoint: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    steps: s.steps, lr: s.lr, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.01, warmup: s.warmup,
+    decay: 'polynomial', power: 1, clip: 2, accumulate: 1, seed: 0, train_only: '', checkpoint_every: 0, checkpoint, resume: false,
+    ...extra,
+  };
+}
+
+function sequences(mode: string, nullProb: number): Record<string, unknown> {
+  return { mode, image_size: DEFAULT_IMAGE_SIZE, null_prob: nullProb, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 };
+}
+
+const TFJS = { backend: 'tfjs', config: 'from-file', seed: 0 };
+
+export function stageWorkflow(stage: StageName, paths: StagePaths, settings: StageSettings = STAGE_SETTINGS[stage]): WorkflowDoc {
+  const rel = (p: string) => (paths.base ? path.relative(paths.base, p) || '.' : p);
+  const { weights: W, work: K } = paths;
+  const ckpt = rel(path.join(K.checkpoints, stage));
+  const g = new Graph();
+  const tok = () => g.add('tok', 'LoadTokenizer', { path: rel(path.dirname(W.tokenizer)) }, {}, 'MLLM tokenizer');
+  const clipTok = () => g.add('clip_tok', 'LoadTokenizer', { path: rel(path.dirname(W.clipTokenizer)) }, {}, 'CLIP tokenizer');
+  const batch = (id: string, data: string, size = settings.batch) => g.add(id, 'NextBatch', { batch_size: size, seed: 0, shuffle: true }, { dataset: `${data}.dataset` });
+  const save = (id: string, file: string, models: Record<string, string>) => g.add(id, 'SaveCheckpoint', { path: rel(file) }, { after: 'train.checkpoint', ...models });
+  const loadUnet = () => g.add('unet', 'LoadUNet', { ...TFJS, path: rel(W.unetDir) });
+  const loadVae = () => g.add('vae', 'LoadVAE', { ...TFJS, path: rel(W.vaeDir) });
+  const loadText = () => g.add('clip_text', 'LoadCLIPText', { ...TFJS, path: rel(W.textEncoder) }, { tokenizer: 'clip_tok.tokenizer' });
+  const loadVision = () => g.add('clip_vision', 'LoadCLIPVision', { ...TFJS, path: rel(K.vision) });
+  const loadConnector = () => g.add('connector', 'LoadConnector', { ...TFJS, path: rel(K.connector) });
+  const loadMllm = () => g.add('mllm', 'LoadMLLM', { ...TFJS, path: rel(K.mllm) }, { tokenizer: 'tok.tokenizer' });
+  const loadAligner = () => g.add('aligner', 'LoadAligner', { ...TFJS, path: rel(K.aligner), reconstruction: false });
+  const kosmosParts = { mllm: 'mllm.mllm', aligner: 'aligner.aligner', connector: 'connector.connector', clip_vision: 'clip_vision.clip_vision' };
+
+  let name: string;
+  let description: string;
+  switch (stage) {
+    case 'clip':
+      name = 'Default model 1/6: small CLIP';
+      description = 'Contrastive training of the small CLIP vision tower and text encoder on the world\'s image–caption pairs.';
+      clipTok();
+      loadVision();
+      loadText();
+      g.add('heads', 'LoadCLIPHeads', { path: '', vision_width: DEFAULT_VISION.width, text_width: 64, projection_dim: 64, seed: 0 });
+      g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
+      batch('batch', 'data');
+      g.add('seq', 'BuildSequences', sequences('image-text', 0), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
+      g.add('loss', 'ContrastiveLoss', { logit_scale: 2.6593 }, { clip_vision: 'clip_vision.clip_vision', clip_text: 'clip_text.clip_text', tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences', clip_heads: 'heads.clip_heads' });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { weight_decay: 0.1 }), { loss: 'loss.loss', clip_vision: 'clip_vision.clip_vision', clip_text: 'clip_text.clip_text', clip_heads: 'heads.clip_heads' });
+      save('save_vision', K.vision, { clip_vision: 'clip_vision.clip_vision' });
+      save('save_text', W.textEncoder, { clip_text: 'clip_text.clip_text' });
+      break;
+    case 'vae':
+      name = 'Default model 2/6: VAE';
+      description = 'The ×4 VAE trained to reconstruct the world\'s 64×64 images (MSE + a small KL).';
+      clipTok();
+      loadVae();
+      g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
+      batch('batch', 'data');
+      g.add('seq', 'BuildSequences', sequences('image-text', 0), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
+      g.add('loss', 'VAELoss', { reconstruction: 'mse', kl_weight: 1e-6 }, { vae: 'vae.vae', sequences: 'seq.sequences' });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', vae: 'vae.vae' });
+      save('save_vae', W.vae, { vae: 'vae.vae' });
+      break;
+    case 'unet':
+      name = 'Default model 3/6: text-to-image U-Net';
+      description = 'The latent U-Net trained for text-to-image with the frozen small CLIP text encoder and the frozen VAE (10 % empty captions for guidance).';
+      clipTok();
+      loadUnet();
+      loadVae();
+      loadText();
+      g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
+      batch('batch', 'data');
+      g.add('seq', 'BuildSequences', sequences('image-text', 0.1), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
+      g.add('cond', 'ClipTextCondition', {}, { clip_text: 'clip_text.clip_text', tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences' });
+      g.add('loss', 'DiffusionLoss', {}, { unet: 'unet.unet', vae: 'vae.vae', condition: 'cond.condition' });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet' });
+      save('save_unet', W.unet, { unet: 'unet.unet' });
+      break;
+    case 'stage1':
+      name = 'Default model 4/6: KOSMOS-G stage 1 (MLLM)';
+      description = 'Multimodal language modelling: the MLLM and the connector learn captions and image–caption pairs over the frozen CLIP vision tower.';
+      tok();
+      loadMllm();
+      loadVision();
+      loadConnector();
+      g.add('data_text', 'LoadCaptions', { path: rel(K.captions) });
+      batch('batch_text', 'data_text');
+      g.add('seq_text', 'BuildSequences', sequences('caption-lm', 0), { batch: 'batch_text.batch', tokenizer: 'tok.tokenizer' });
+      g.add('loss_text', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_text.sequences' });
+      g.add('data_pairs', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
+      batch('batch_pairs', 'data_pairs');
+      g.add('seq_pairs', 'BuildSequences', sequences('image-caption-lm', 0), { batch: 'batch_pairs.batch', tokenizer: 'tok.tokenizer' });
+      g.add('loss_pairs', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_pairs.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
+      g.add('mix', 'MixLosses', { weights: '1,1', mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss' });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
+      save('save_mllm', K.mllm, { mllm: 'mllm.mllm' });
+      save('save_connector', K.connector, { connector: 'connector.connector' });
+      break;
+    case 'stage2':
+      name = 'Default model 5/6: KOSMOS-G stage 2 (AlignerNet)';
+      description = 'AlignerNet learns to map the frozen MLLM\'s caption states into the small CLIP text space (MSE to CLIP + reconstruction), on text only.';
+      tok();
+      clipTok();
+      loadMllm();
+      loadText();
+      g.add('aligner', 'LoadAligner', { ...TFJS, path: rel(K.aligner), reconstruction: true });
+      loadVision();
+      loadConnector();
+      g.add('data', 'LoadCaptions', { path: rel(K.captions) });
+      batch('batch', 'data');
+      g.add('seq', 'BuildSequences', sequences('text-condition', 0), { batch: 'batch.batch', tokenizer: 'tok.tokenizer' });
+      g.add('loss', 'AlignerLoss', {}, { mllm: 'mllm.mllm', aligner: 'aligner.aligner', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences' });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', aligner: 'aligner.aligner' });
+      save('save_aligner', K.aligner, { aligner: 'aligner.aligner' });
+      save('save_kosmos', K.kosmosGStage2, kosmosParts);
+      break;
+    case 'stage3': {
+      name = 'Default model 6/6: KOSMOS-G stage 3 (instruction tuning)';
+      description =
+        'Diffusion ε-MSE through the frozen VAE and U-Net, conditioned by MLLM → AlignerNet-M; compositional : edit : text-to-image data 2 : 2 : 1. Trained: MLLM, connector, AlignerNet-M, the last ViT block and ln_post.';
+      tok();
+      loadMllm();
+      loadAligner();
+      loadVision();
+      loadConnector();
+      loadUnet();
+      loadVae();
+      const branch = (key: string, loader: string, file: string, mode: string) => {
+        g.add(`data_${key}`, loader, { path: rel(file) });
+        batch(`batch_${key}`, `data_${key}`);
+        g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0.1), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
+        g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
+        g.add(`loss_${key}`, 'DiffusionLoss', {}, { unet: 'unet.unet', vae: 'vae.vae', condition: `cond_${key}.condition` });
+      };
+      branch('comp', 'LoadCompositional', K.compositional, 'compositional');
+      branch('edit', 'LoadEditTriples', K.edits, 'edit');
+      branch('t2i', 'LoadImageCaptions', K.imageCaptions, 'image-text');
+      g.add('mix', 'MixLosses', { weights: '2,2,1', mode: 'sample' }, { a: 'loss_comp.loss', b: 'loss_edit.loss', c: 'loss_t2i.loss' });
+      const lastBlock = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.`;
+      const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${lastBlock},img_model.visual.ln_post.`;
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { train_only: trainOnly }), { loss: 'mix.loss', ...kosmosParts });
+      save('save_kosmos', W.kosmosG, kosmosParts);
+      break;
+    }
+  }
+  return { format: 'kosmos-g/workflow', version: 1, meta: { name, description }, nodes: g.nodes };
+}
