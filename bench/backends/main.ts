@@ -58,15 +58,15 @@ const workloads: Workload[] = [
   },
 ];
 
-async function median(reps: number, fn: () => Promise<void> | void): Promise<number> {
-  const times: number[] = [];
+/** Best of `reps` runs: on shared cores the fastest run is the one least disturbed by other processes. */
+async function best(reps: number, fn: () => Promise<void> | void): Promise<number> {
+  let min = Infinity;
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     await fn();
-    times.push(performance.now() - t0);
+    min = Math.min(min, performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return min;
 }
 
 function tfjsForward(ops: TfjsOps, w: Workload): void {
@@ -91,11 +91,11 @@ const matmulMs = await (async () => {
   const a = tf.randomNormal([1024, 1024]);
   const b = tf.randomNormal([1024, 1024]);
   tf.tidy(() => tf.matMul(a, b).dataSync());
-  const ms = await median(REPS, () => tf.tidy(() => void tf.matMul(a, b).dataSync()));
+  const ms = await best(REPS, () => tf.tidy(() => void tf.matMul(a, b).dataSync()));
   tf.dispose([a, b]);
   return ms;
 })();
-const matmulRate = (2 * 1024 ** 3) / (matmulMs / 1000) / 1e9;
+let matmulRate = (2 * 1024 ** 3) / (matmulMs / 1000) / 1e9;
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'kosmos-bench-onnx-'));
 const flopsOf = new Map<Workload, number>();
@@ -104,13 +104,13 @@ for (const w of workloads) {
   flopsOf.set(w, flops);
   const gflop = flops / 1e9;
   tfjsForward(wasm, w);
-  rows.push({ workload: w.name, backend: 'tfjs-wasm', gflop, ms: await median(REPS, () => tfjsForward(wasm, w)) });
+  rows.push({ workload: w.name, backend: 'tfjs-wasm', gflop, ms: await best(REPS, () => tfjsForward(wasm, w)) });
   for (const ep of ['cpu', 'webgpu'] as ExecutionProvider[]) {
     try {
       checkProvider(ep);
       const runner = new OnnxRunner(cacheDir, ep);
       await runner.run(w.model, 'bench', w.forward, w.inputs);
-      const ms = await median(REPS + 2, async () => void (await runner.run(w.model, 'bench', w.forward, w.inputs)));
+      const ms = await best(REPS + 2, async () => void (await runner.run(w.model, 'bench', w.forward, w.inputs)));
       rows.push({ workload: w.name, backend: ep === 'cpu' ? `ORT cpu (${os.availableParallelism()} threads)` : `ORT ${ep}`, gflop, ms });
       await runner.sessions.clear();
     } catch (err) {
@@ -130,7 +130,7 @@ await createTfjsOps('wasm');
 if (withCpu) {
   const cpu = await createTfjsOps('cpu');
   const w = workloads[1]!;
-  rows.push({ workload: w.name, backend: 'tfjs-cpu', gflop: flopsOf.get(w)! / 1e9, ms: await median(1, () => tfjsForward(cpu, w)) });
+  rows.push({ workload: w.name, backend: 'tfjs-cpu', gflop: flopsOf.get(w)! / 1e9, ms: await best(1, () => tfjsForward(cpu, w)) });
   await createTfjsOps('wasm');
 }
 
@@ -147,11 +147,15 @@ const step = () => {
 };
 step();
 const before = tf.memory().numTensors;
-const trainMs = await median(Math.max(2, REPS - 1), step);
+const trainMs = await best(Math.max(2, REPS - 1), step);
 const leaked = tf.memory().numTensors - before;
 const trainFlops = (3 * flopsOf.get(train)!) / 1e9;
 rows.push({ workload: `${train.name}: train step`, backend: 'tfjs-wasm', gflop: trainFlops, ms: trainMs });
 rmSync(cacheDir, { recursive: true, force: true });
+
+// The yardstick is the better of the two tfjs-wasm matmul measurements (the stricter goal).
+const wasmMatmulRow = rows.find((r) => r.workload === 'MatMul 1024³' && r.backend === 'tfjs-wasm' && r.ms);
+if (wasmMatmulRow) matmulRate = Math.max(matmulRate, wasmMatmulRow.gflop / (wasmMatmulRow.ms! / 1000));
 
 // ---- table
 const base = new Map(rows.filter((r) => r.backend === 'tfjs-wasm' && r.ms).map((r) => [r.workload, r.ms!]));
@@ -181,4 +185,4 @@ console.log(
   `\ntfjs-wasm matmul rate ${matmulRate.toFixed(1)} GFLOP/s; training step ${trainMs.toFixed(0)} ms vs ${ideal.toFixed(0)} ms for its ` +
     `${trainFlops.toFixed(1)} GFLOP at that rate: ${(trainMs / ideal).toFixed(2)}× (goal ≤ 2×); tensors leaked per step: ${leaked}`,
 );
-console.log(`cores: ${os.availableParallelism()}, reps: median of ${REPS}`);
+console.log(`cores: ${os.availableParallelism()}, load average ${os.loadavg()[0]!.toFixed(1)}; times are the best of ${REPS} runs (ORT: ${REPS + 2})`);

@@ -12,7 +12,7 @@ import { loadExternalOnnx } from '../../models/backends/onnx/external.ts';
 import { writeModel } from '../../models/backends/onnx/serialize.ts';
 import { graphFlops } from '../../models/backends/onnx/flops.ts';
 import { pruneCache } from '../../models/backends/onnx/cache.ts';
-import { checkProvider } from '../../models/backends/onnx/session.ts';
+import { checkProvider, requestedProvider } from '../../models/backends/onnx/session.ts';
 import { fromHalf, fromOrt, toHalf, toOrt } from '../../models/backends/onnx/tensors.ts';
 import { Module } from '../../models/nn/module.ts';
 import { Linear } from '../../models/nn/layers.ts';
@@ -137,6 +137,28 @@ test('a provider whose files are missing is named in the error', { skip: cudaIns
     () => checkProvider('cuda'),
     (e: Error & { code?: string }) => e.code === 'EP_UNAVAILABLE' && /libonnxruntime_providers_cuda\.so/.test(e.message),
   );
+});
+
+test('asking for WebGPU either runs and matches the CPU, or is an EP_UNAVAILABLE error; a bad EP name is too', async () => {
+  const model = (current = new Head(7));
+  const cpu = await runner('ep').run(model, 'head', forward, [x]);
+  const gpu = new OnnxRunner(path.join(root, 'ep'), 'webgpu');
+  runners.push(gpu);
+  try {
+    const got = await gpu.run(model, 'head', forward, [x]);
+    got[0]!.data.forEach((v, i) => assert.ok(Math.abs(v - cpu[0]!.data[i]!) < 1e-4));
+  } catch (err) {
+    assert.equal((err as { code?: string }).code, 'EP_UNAVAILABLE', String(err));
+    assert.match((err as Error).message, /webgpu/);
+  }
+  const saved = process.env.KOSMOS_G_ORT_EP;
+  process.env.KOSMOS_G_ORT_EP = 'tpu';
+  try {
+    assert.throws(() => requestedProvider(), (e: Error & { code?: string }) => e.code === 'EP_UNAVAILABLE' && /cpu, webgpu, cuda/.test(e.message));
+  } finally {
+    if (saved === undefined) delete process.env.KOSMOS_G_ORT_EP;
+    else process.env.KOSMOS_G_ORT_EP = saved;
+  }
 });
 
 test('a shape mismatch inside a module names the component, entry, module path and both shapes', async () => {

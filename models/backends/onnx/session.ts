@@ -74,7 +74,10 @@ export async function openSession(file: string, ep: ExecutionProvider = requeste
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (ep !== 'cpu' && /provider|adapter|device|webgpu|cuda/i.test(msg)) {
-      throw new OnnxError('EP_UNAVAILABLE', `ONNX Runtime could not start the '${ep}' provider for ${file}: ${msg}`);
+      const hint = /adapter/i.test(msg)
+        ? 'no WebGPU adapter: a Vulkan driver is needed (libvulkan.so.1 and an ICD: the GPU vendor driver, or SwiftShader from chromium for testing)'
+        : msg.split('\n')[0];
+      throw new OnnxError('EP_UNAVAILABLE', `ONNX Runtime could not start the '${ep}' provider for ${file}: ${hint}`);
     }
     throw new OnnxError('ONNX_INVALID', `cannot load ONNX model ${file}: ${msg.split('\n')[0]}`);
   }

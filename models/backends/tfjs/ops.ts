@@ -205,7 +205,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return tf.sum(x, normAxes('sum', axes, x.rank), keepDims);
   }
   mean(x: tf.Tensor, axes?: number | number[], keepDims = false): tf.Tensor {
-    return tf.mean(x, normAxes('mean', axes, x.rank), keepDims);
+    return tf.mean(this.toFloat(x), normAxes('mean', axes, x.rank), keepDims);
   }
   max(x: tf.Tensor, axes?: number | number[], keepDims = false): tf.Tensor {
     return tf.max(x, normAxes('max', axes, x.rank), keepDims);
