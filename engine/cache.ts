@@ -86,6 +86,12 @@ export class OutputCache {
     }
   }
 
+  /** Forget one entry (its values are disposed once no job pins them and no other entry holds them). */
+  drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.remove(key, entry);
+  }
+
   clear(): void {
     for (const [key, entry] of [...this.entries]) this.remove(key, entry);
   }

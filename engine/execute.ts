@@ -220,6 +220,7 @@ export class Executor {
     const t0 = performance.now();
     const outputs = checkOutputs(node.def, await node.def.execute(args as never, ctx));
     const seconds = (performance.now() - t0) / 1000;
+    this.dropMutated(job, node);
     if (node.def.cacheable !== false && this.cache.set(key, outputs, files)) {
       this.cache.pin(key);
       job.pinned.push(key);
@@ -230,6 +231,15 @@ export class Executor {
     result.nodes[node.id] = { status: 'executed', seconds };
     job.emit({ type: 'node_done', jobId: job.id, nodeId: node.id, seconds, ...(files.length > 0 ? { outputs: files } : {}) });
     if (job.requested.has(node.id)) result.outputs[node.id] = outputRecord(files, outputs);
+  }
+
+  /** Inputs declared `mutates` were changed in place: their cached source entries no longer match their keys. */
+  private dropMutated(job: Job, node: CompiledNode): void {
+    for (const [name, link] of Object.entries(node.links)) {
+      if (node.def.inputs[name]?.mutates !== true) continue;
+      const key = job.plan.keys.get(link.node);
+      if (key !== undefined) this.cache.drop(key);
+    }
   }
 
   /** The arguments of `execute`: widget values, linked values and recompute functions, by name. */

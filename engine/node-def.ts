@@ -27,6 +27,12 @@ export interface InputSpec {
    * `perStep` node are re-run, everything else comes from the cache) and resolves to the fresh value.
    */
   recompute?: boolean;
+  /**
+   * `execute` changes this input's value in place (a training loop updating a model's weights). After the node
+   * runs, the engine drops the cache entry that held the value, so a later run builds it afresh instead of
+   * reusing the changed one under a key that still describes the original.
+   */
+  mutates?: boolean;
 }
 
 export interface OutputSpec {

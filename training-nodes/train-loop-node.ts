@@ -57,8 +57,8 @@ function applyTrainOnly(models: TrainedModel[], trainOnly: string): () => void {
 }
 
 const modelInputs = Object.fromEntries(
-  MODEL_SOCKETS.map((s) => [s, { type: SOCKET_TYPE[s], optional: true, description: `train this ${SOCKET_TYPE[s]} (leave unwired to freeze it)` }]),
-) as { [K in ModelSocket]: { type: string; optional: true; description: string } };
+  MODEL_SOCKETS.map((s) => [s, { type: SOCKET_TYPE[s], optional: true, mutates: true, description: `train this ${SOCKET_TYPE[s]} (leave unwired to freeze it)` }]),
+) as { [K in ModelSocket]: { type: string; optional: true; mutates: true; description: string } };
 
 export const TrainLoop = defineNode({
   type: 'TrainLoop',

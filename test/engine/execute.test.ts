@@ -248,3 +248,24 @@ test('a cached value passed through a non-cacheable node is never disposed by th
   executor.clearCache();
   assert.deepEqual(disposed, ['kept']);
 });
+
+test('a node that changes an input in place drops the cached source, so no later run reuses the changed value', async () => {
+  const executor = new Executor(registry);
+  const train = wf([
+    { id: 'blob', type: 'MakeBlob', widgets: { name: 'model' } },
+    { id: 'train', type: 'TrainBlob', inputs: { blob: 'blob.blob' } },
+    { id: 'out', type: 'Out', inputs: { value: 'train.value' } },
+  ]);
+  assert.equal((await executor.run(train)).status, 'ok');
+  // The changed value is released once the job is over (nothing else holds it).
+  assert.deepEqual(disposed, ['model']);
+  const use = wf([
+    { id: 'blob', type: 'MakeBlob', widgets: { name: 'model' } },
+    { id: 'size', type: 'BlobSize', inputs: { blob: 'blob.blob' } },
+    { id: 'out', type: 'Out', inputs: { value: 'size.value' } },
+  ]);
+  const after = await executor.run(use);
+  assert.equal(after.nodes.blob!.status, 'executed');
+  const again = await executor.run(use);
+  assert.equal(again.nodes.blob!.status, 'cached');
+});

@@ -140,6 +140,15 @@ export const testNodes = [
     execute: ({ blob }) => (count('BlobSize'), { value: blob.bytes }),
   }),
   defineNode({
+    type: 'TrainBlob',
+    category: 'test',
+    description: 'changes its blob in place, as a training loop changes a model',
+    inputs: { blob: { type: 'BLOB', mutates: true } },
+    widgets: {},
+    outputs: { value: { type: 'FLOAT' } },
+    execute: ({ blob }) => (count('TrainBlob'), ((blob as { trained?: boolean }).trained = true), { value: blob.bytes }),
+  }),
+  defineNode({
     type: 'PassBlob',
     category: 'test',
     description: 'passes a blob through unchanged',
