@@ -1,6 +1,6 @@
 // Writes workflows/workflow.schema.json from the zod schema in engine/format.ts (the single source of truth).
-// Run: npx tsx scripts/gen-schema.ts   (test/engine/schema.test.ts fails when the checked-in file is stale)
-import { writeFileSync, renameSync } from 'node:fs';
+// Run: npx tsx scripts/gen-schema.ts   (test/engine/format.test.ts fails when the checked-in file is stale)
+import { writeFileAtomicSync } from '../models/io/atomic.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workflowJsonSchema } from '../engine/format.ts';
@@ -12,8 +12,6 @@ export function schemaText(): string {
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const temp = `${SCHEMA_PATH}.tmp-${process.pid}`;
-  writeFileSync(temp, schemaText());
-  renameSync(temp, SCHEMA_PATH);
+  writeFileAtomicSync(SCHEMA_PATH, schemaText());
   console.log(`wrote ${path.relative(process.cwd(), SCHEMA_PATH)}`);
 }

@@ -1,12 +1,20 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-// Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md.
+//                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
+// Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
+// the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quickSettings, trainDefault, PipelineError } from '../models/default/pipeline.ts';
-import { STAGES, type StageName } from '../models/default/workflows.ts';
+import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, shippedStageWorkflow, type StageName } from '../models/default/workflows.ts';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../models/default/card.ts';
+import { buildEvalSet } from '../models/default/eval-set.ts';
+import { evaluate } from '../models/default/score.ts';
+import { modelGenerator } from '../models/default/generate.ts';
+import { defaultTokenizers } from '../models/default/vocabulary.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,6 +26,9 @@ interface Args {
   seed: number;
   stages?: StageName[];
   steps?: number;
+  eval: number;
+  writeWorkflows: boolean;
+  backend: 'onnx' | 'tfjs';
 }
 
 function fail(message: string): never {
@@ -25,7 +36,7 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, out: 'models/default/weights', seed: 2023 };
+  const args: Args = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, backend: 'onnx', writeWorkflows: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -36,11 +47,19 @@ function parseArgs(argv: string[]): Args {
     };
     switch (flag) {
       case '--quick': args.quick = true; break;
+      case '--write-workflows': args.writeWorkflows = true; break;
       case '--out': args.out = value(); break;
       case '--work': args.work = value(); break;
       case '--scenes': args.scenes = int(); break;
       case '--seed': args.seed = int(); break;
       case '--steps': args.steps = int(); break;
+      case '--eval': args.eval = int(); break;
+      case '--backend': {
+        const b = value();
+        if (b !== 'onnx' && b !== 'tfjs') fail('--backend is onnx or tfjs');
+        args.backend = b;
+        break;
+      }
       case '--stages': {
         const names = value().split(',').map((s) => s.trim());
         for (const n of names) if (!STAGES.includes(n as StageName)) fail(`unknown stage '${n}' (one of ${STAGES.join(', ')})`);
@@ -58,12 +77,25 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
 }
 
+/** workflows/default/<stage>.json: the stage graphs with the shipped paths, to open in the editor or run by hand. */
+function writeWorkflows(): void {
+  const dir = path.join(root, 'workflows', 'default');
+  mkdirSync(dir, { recursive: true });
+  STAGES.forEach((stage, i) => {
+    const file = path.join(dir, `${i + 1}-${stage}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(shippedStageWorkflow(stage, root), null, 2) + '\n');
+    renameSync(`${file}.tmp`, file);
+    console.log(`wrote ${path.relative(root, file)}`);
+  });
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.writeWorkflows) return writeWorkflows();
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
   const settings = args.quick ? quickSettings(args.steps ?? 2) : args.steps ? Object.fromEntries(STAGES.map((s) => [s, { steps: args.steps }])) : undefined;
-  const { record, weights } = await trainDefault({
+  const { record, weights, work } = await trainDefault({
     out: args.out,
     work: args.work,
     scenes: args.scenes ?? (args.quick ? 24 : 4000),
@@ -85,6 +117,26 @@ async function main(): Promise<void> {
     },
   });
   if (tty) process.stderr.write('\r\x1b[K');
+  const tokenizers = defaultTokenizers();
+  const card: CardInput = {
+    record,
+    parameters: parameterCounts(tokenizers.mllm.vocabSize, tokenizers.clip.vocabSize),
+    files: await shippedFiles(weights.dir),
+  };
+  if (args.eval > 0) {
+    const items = buildEvalSet({ perTask: args.eval });
+    const settings = { weights: weights.dir, backend: args.backend, steps: 25, guidance: 5 };
+    card.scores = [];
+    for (const [name, kosmosG] of [['full', undefined], ['stage-2 only', work.kosmosGStage2]] as const) {
+      const g = await modelGenerator({ ...settings, ...(kosmosG ? { kosmosG } : {}) });
+      const report = await evaluate(g.generate, items);
+      await g.close();
+      card.scores.push({ name, report });
+      console.log(`scored ${name}: ${report.tasks.map((t) => `${t.task} ${(100 * t.fidelity).toFixed(0)} %`).join(', ')}`);
+    }
+    card.scoreSettings = `${items.length} items, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}`;
+  }
+  await writeModelCard(weights.card, card);
   console.log(`trained in ${(record.seconds / 60).toFixed(1)} min → ${path.relative(root, weights.dir) || weights.dir}`);
 }
 

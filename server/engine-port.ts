@@ -1,50 +1,14 @@
 // What the server needs from the engine, as a narrow port: serve.ts fills it from engine/index.ts (Registry,
-// parseWorkflow, Executor); unit tests of server pieces may pass a stand-in. The shapes mirror the engine's API.
-import type { OutputFile } from '../engine/node-def.ts';
+// parseWorkflow, Executor); unit tests of server pieces may pass a stand-in. The value shapes are the engine's own
+// (engine/errors.ts, engine/events.ts, engine/registry.ts), re-exported here, never redeclared.
+import type { WorkflowIssue } from '../engine/errors.ts';
+import type { EngineEvent, RunResult } from '../engine/events.ts';
+import type { Catalogue } from '../engine/registry.ts';
 
-export interface WorkflowIssue {
-  code: string;
-  message: string;
-  node?: string;
-  input?: string;
-  path?: string;
-}
+export type { EngineEvent, WorkflowIssue };
 
-export type EngineEvent =
-  | { type: 'job_started'; jobId: string; nodes: string[] }
-  | { type: 'node_started'; jobId: string; nodeId: string; nodeType: string }
-  | {
-      type: 'node_progress';
-      jobId: string;
-      nodeId: string;
-      value: number;
-      max: number;
-      metrics?: Record<string, number>;
-      preview?: { mime: string; data: Uint8Array };
-    }
-  | { type: 'node_cached'; jobId: string; nodeId: string }
-  | { type: 'node_done'; jobId: string; nodeId: string; seconds: number; outputs?: OutputFile[] }
-  | { type: 'node_error'; jobId: string; nodeId: string; nodeType: string; code: string; message: string }
-  | { type: 'job_done'; jobId: string; status: 'ok' | 'error' | 'cancelled'; seconds: number; error?: WorkflowIssue };
-
-export interface RunResultLike {
-  jobId: string;
-  status: 'ok' | 'error' | 'cancelled';
-  outputs: Record<string, { files: OutputFile[]; values?: Record<string, unknown> }>;
-  errors: WorkflowIssue[];
-  seconds: number;
-}
-
-/** The catalogue as the engine serialises it; the server only relies on these fields. */
-export interface CatalogueNode {
-  type: string;
-  category: string;
-  description: string;
-  inputs: Record<string, { type: string; optional?: boolean; description?: string }> | { name: string; type: string; optional?: boolean }[];
-  widgets: Record<string, { kind: string; default?: unknown; options?: readonly string[]; [k: string]: unknown }> | ({ name: string; kind: string } & Record<string, unknown>)[];
-  outputs: Record<string, { type: string }> | { name: string; type: string }[];
-  output?: boolean;
-}
+/** What the server reads from a run's result. */
+export type RunResultLike = Pick<RunResult, 'jobId' | 'status' | 'outputs' | 'errors' | 'seconds'>;
 
 export interface EnginePort {
   /** JSON-serialisable node catalogue (GET /api/nodes). */
@@ -71,33 +35,15 @@ export interface NormalisedNode {
   outputs: { name: string; type: string }[];
 }
 
-function entries<T extends object>(v: Record<string, T> | (T & { name: string })[] | undefined): (T & { name: string })[] {
-  if (!v) return [];
-  if (Array.isArray(v)) return v;
-  return Object.entries(v).map(([name, spec]) => ({ ...spec, name }));
-}
-
-/** Accepts a catalogue whose inputs/widgets/outputs are keyed objects or named arrays. */
-export function normaliseCatalogue(catalogue: unknown): NormalisedNode[] {
-  const c = catalogue as { nodes?: unknown } | unknown[];
-  const list: CatalogueNode[] = Array.isArray(c)
-    ? (c as CatalogueNode[])
-    : Array.isArray((c as { nodes?: unknown }).nodes)
-      ? ((c as { nodes: CatalogueNode[] }).nodes)
-      : Object.entries((c as { nodes?: Record<string, CatalogueNode> }).nodes ?? (c as Record<string, CatalogueNode>)).map(
-          ([type, n]) => ({ ...n, type: n.type ?? type }),
-        );
-  return list.map((n) => ({
+/** The registry's catalogue (keyed inputs/widgets/outputs) as named lists, the shape the editor and ComfyUI routes use. */
+export function normaliseCatalogue(catalogue: Pick<Catalogue, 'nodes'>): NormalisedNode[] {
+  return catalogue.nodes.map((n) => ({
     type: n.type,
-    category: n.category ?? '',
-    description: n.description ?? '',
-    output: Boolean(n.output),
-    inputs: entries(n.inputs as Record<string, { type: string; optional?: boolean }>).map((i) => ({
-      name: i.name,
-      type: i.type,
-      optional: Boolean(i.optional),
-    })),
-    widgets: entries(n.widgets as Record<string, { kind: string }>) as ({ name: string; kind: string } & Record<string, unknown>)[],
-    outputs: entries(n.outputs as Record<string, { type: string }>).map((o) => ({ name: o.name, type: o.type })),
+    category: n.category,
+    description: n.description,
+    output: n.output === true,
+    inputs: Object.entries(n.inputs).map(([name, i]) => ({ name, type: i.type, optional: i.optional === true })),
+    widgets: Object.entries(n.widgets).map(([name, w]) => ({ ...w, name })),
+    outputs: Object.entries(n.outputs).map(([name, o]) => ({ name, type: o.type })),
   }));
 }

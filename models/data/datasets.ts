@@ -53,24 +53,44 @@ function finish<D extends Dataset>(d: D): D {
   return d;
 }
 
-/** Captions from JSONL (`{"caption": …}`, or `text`) or TSV (caption in the first column). */
-export function readCaptions(file: string): CaptionDataset {
-  const report = newReport(file);
-  const rows: CaptionRow[] = [];
+/** One non-blank line of a dataset file: a JSONL object or TSV columns. */
+type LineCells = { json: Record<string, unknown> } | { tsv: string[] };
+
+/**
+ * The row loop every line-oriented reader shares: each non-blank line is parsed (JSONL or TSV, by extension) and
+ * handed to `parse`, which returns the row or the reason it is skipped. Image paths are relative to the file.
+ */
+function readRows<R extends object>(file: string, report: DataReport, parse: (cells: LineCells, line: number, baseDir: string) => R | string): R[] {
+  const rows: R[] = [];
+  const baseDir = path.dirname(file);
   const format = lineFormat(file);
   for (const { line, text } of readLines(file)) {
+    let cells: LineCells;
     if (format === 'jsonl') {
       const obj = parseJsonObject(text);
       if (typeof obj === 'string') { skip(report, line, obj); continue; }
-      const caption = stringField(obj, 'caption') ?? stringField(obj, 'text');
-      if (!caption) { skip(report, line, 'no "caption" string'); continue; }
-      rows.push({ line, caption });
+      cells = { json: obj };
     } else {
-      const caption = text.split('\t')[0]!.trim();
-      if (!caption) { skip(report, line, 'empty caption'); continue; }
-      rows.push({ line, caption });
+      cells = { tsv: text.split('\t') };
     }
+    const row = parse(cells, line, baseDir);
+    if (typeof row === 'string') skip(report, line, row);
+    else rows.push(row);
   }
+  return rows;
+}
+
+/** Captions from JSONL (`{"caption": …}`, or `text`) or TSV (caption in the first column). */
+export function readCaptions(file: string): CaptionDataset {
+  const report = newReport(file);
+  const rows = readRows<CaptionRow>(file, report, (cells, line) => {
+    if ('json' in cells) {
+      const caption = stringField(cells.json, 'caption') ?? stringField(cells.json, 'text');
+      return caption ? { line, caption } : 'no "caption" string';
+    }
+    const caption = cells.tsv[0]!.trim();
+    return caption ? { line, caption } : 'empty caption';
+  });
   return finish({ kind: 'captions', rows, report });
 }
 
@@ -83,8 +103,8 @@ const IMAGE_EXT = ['.png', '.jpg', '.jpeg', '.webp'];
 export function readImageCaptions(source: string): ImageCaptionDataset {
   if (!existsSync(source)) throw new DataError('DATA_NOT_FOUND', `${source}: no such file or folder`);
   const report = newReport(source);
-  const rows: ImageCaptionRow[] = [];
   if (statSync(source).isDirectory()) {
+    const rows: ImageCaptionRow[] = [];
     const names = readdirSync(source).filter((n) => IMAGE_EXT.includes(path.extname(n).toLowerCase())).sort();
     names.forEach((name, i) => {
       const txt = path.join(source, name.slice(0, -path.extname(name).length) + '.txt');
@@ -96,25 +116,13 @@ export function readImageCaptions(source: string): ImageCaptionDataset {
     });
     return finish({ kind: 'image-captions', rows, report });
   }
-  const baseDir = path.dirname(source);
-  const format = lineFormat(source);
-  for (const { line, text } of readLines(source)) {
-    let caption: string | undefined;
-    let cell: string | undefined;
-    if (format === 'jsonl') {
-      const obj = parseJsonObject(text);
-      if (typeof obj === 'string') { skip(report, line, obj); continue; }
-      caption = stringField(obj, 'caption');
-      cell = stringField(obj, 'image');
-    } else {
-      [caption, cell] = text.split('\t');
-    }
-    if (!caption?.trim()) { skip(report, line, 'no caption'); continue; }
-    if (!cell) { skip(report, line, 'no image'); continue; }
+  const rows = readRows<ImageCaptionRow>(source, report, (cells, line, baseDir) => {
+    const [caption, cell] = 'json' in cells ? [stringField(cells.json, 'caption'), stringField(cells.json, 'image')] : cells.tsv;
+    if (!caption?.trim()) return 'no caption';
+    if (!cell) return 'no image';
     const image = imageRef(cell, baseDir);
-    if (typeof image === 'string') { skip(report, line, image); continue; }
-    rows.push({ line, caption: caption.trim(), image });
-  }
+    return typeof image === 'string' ? image : { line, caption: caption.trim(), image };
+  });
   return finish({ kind: 'image-captions', rows, report });
 }
 
@@ -124,55 +132,43 @@ export function readImageCaptions(source: string): ImageCaptionDataset {
  */
 export function readCompositional(file: string): CompositionalDataset {
   const report = newReport(file);
-  const rows: CompositionalRow[] = [];
-  const baseDir = path.dirname(file);
-  const format = lineFormat(file);
-  for (const { line, text } of readLines(file)) {
+  const rows = readRows<CompositionalRow>(file, report, (cells, line, baseDir) => {
     let caption: string | undefined;
     let fullCell: string | undefined;
     const entityCells: { tag: string; crop: string; masked: string }[] = [];
-    if (format === 'jsonl') {
-      const obj = parseJsonObject(text);
-      if (typeof obj === 'string') { skip(report, line, obj); continue; }
-      caption = stringField(obj, 'caption');
-      fullCell = stringField(obj, 'image');
-      const ents = Array.isArray(obj.entities) ? obj.entities : [];
-      let bad = '';
+    if ('json' in cells) {
+      caption = stringField(cells.json, 'caption');
+      fullCell = stringField(cells.json, 'image');
+      const ents = Array.isArray(cells.json.entities) ? cells.json.entities : [];
       for (const [i, e] of ents.entries()) {
         const ent = (e ?? {}) as Record<string, unknown>;
         const tag = stringField(ent, 'tag'), crop = stringField(ent, 'crop'), masked = stringField(ent, 'masked');
-        if (!tag || !crop || !masked) { bad = `entity ${i} needs "tag", "crop" and "masked"`; break; }
+        if (!tag || !crop || !masked) return `entity ${i} needs "tag", "crop" and "masked"`;
         entityCells.push({ tag, crop, masked });
       }
-      if (bad) { skip(report, line, bad); continue; }
     } else {
-      const cols = text.split('\t');
+      const cols = cells.tsv;
       caption = cols[0];
       const tags = (cols[1] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
       fullCell = cols[2];
       const objs = cols.slice(3);
-      if (objs.length !== 2 * tags.length) {
-        skip(report, line, `${tags.length} tags need ${2 * tags.length} crop columns, found ${objs.length}`);
-        continue;
-      }
+      if (objs.length !== 2 * tags.length) return `${tags.length} tags need ${2 * tags.length} crop columns, found ${objs.length}`;
       tags.forEach((tag, i) => entityCells.push({ tag, crop: objs[2 * i]!, masked: objs[2 * i + 1]! }));
     }
-    if (!caption?.trim()) { skip(report, line, 'no caption'); continue; }
-    if (!fullCell) { skip(report, line, 'no full image'); continue; }
+    if (!caption?.trim()) return 'no caption';
+    if (!fullCell) return 'no full image';
     const image = imageRef(fullCell, baseDir);
-    if (typeof image === 'string') { skip(report, line, `full image: ${image}`); continue; }
+    if (typeof image === 'string') return `full image: ${image}`;
     const entities: EntityRef[] = [];
-    let bad = '';
     for (const e of entityCells) {
       const crop = imageRef(e.crop, baseDir), masked = imageRef(e.masked, baseDir);
-      if (typeof crop === 'string') { bad = `crop of "${e.tag}": ${crop}`; break; }
-      if (typeof masked === 'string') { bad = `masked crop of "${e.tag}": ${masked}`; break; }
+      if (typeof crop === 'string') return `crop of "${e.tag}": ${crop}`;
+      if (typeof masked === 'string') return `masked crop of "${e.tag}": ${masked}`;
       entities.push({ tag: e.tag, crop, masked });
     }
-    if (bad) { skip(report, line, bad); continue; }
-    if (!entities.length) { skip(report, line, 'no entities'); continue; }
-    rows.push({ line, caption: caption.trim(), image, entities });
-  }
+    if (!entities.length) return 'no entities';
+    return { line, caption: caption.trim(), image, entities };
+  });
   return finish({ kind: 'compositional', rows, report });
 }
 
@@ -182,37 +178,26 @@ export function readCompositional(file: string): CompositionalDataset {
  */
 export function readEditTriples(file: string): EditDataset {
   const report = newReport(file);
-  const rows: EditRow[] = [];
-  const baseDir = path.dirname(file);
-  const format = lineFormat(file);
-  for (const { line, text } of readLines(file)) {
-    let inputCaption: string | undefined;
-    let instruction: string | undefined;
-    const cells: string[] = [];
-    if (format === 'jsonl') {
-      const obj = parseJsonObject(text);
-      if (typeof obj === 'string') { skip(report, line, obj); continue; }
-      inputCaption = stringField(obj, 'input_caption');
-      instruction = stringField(obj, 'instruction') ?? stringField(obj, 'edit');
-      cells.push(stringField(obj, 'input_image') ?? '', stringField(obj, 'edited_image') ?? '');
-    } else {
-      const cols = text.split('\t');
-      [inputCaption, instruction] = cols;
-      cells.push(...cols.slice(2));
-    }
-    if (!inputCaption?.trim()) { skip(report, line, 'no input caption'); continue; }
-    if (!instruction?.trim()) { skip(report, line, 'no instruction'); continue; }
-    if (cells.length < 2 || cells.length % 2 !== 0) { skip(report, line, 'needs (input, edited) image pairs'); continue; }
+  const rows = readRows<EditRow>(file, report, (cells, line, baseDir) => {
+    const [inputCaption, instruction, images] =
+      'json' in cells
+        ? [
+            stringField(cells.json, 'input_caption'),
+            stringField(cells.json, 'instruction') ?? stringField(cells.json, 'edit'),
+            [stringField(cells.json, 'input_image') ?? '', stringField(cells.json, 'edited_image') ?? ''],
+          ]
+        : [cells.tsv[0], cells.tsv[1], cells.tsv.slice(2)];
+    if (!inputCaption?.trim()) return 'no input caption';
+    if (!instruction?.trim()) return 'no instruction';
+    if (images.length < 2 || images.length % 2 !== 0) return 'needs (input, edited) image pairs';
     const pairs: EditRow['pairs'] = [];
-    let bad = '';
-    for (let i = 0; i < cells.length; i += 2) {
-      const input = imageRef(cells[i]!, baseDir), edited = imageRef(cells[i + 1]!, baseDir);
-      if (typeof input === 'string') { bad = `input image: ${input}`; break; }
-      if (typeof edited === 'string') { bad = `edited image: ${edited}`; break; }
+    for (let i = 0; i < images.length; i += 2) {
+      const input = imageRef(images[i]!, baseDir), edited = imageRef(images[i + 1]!, baseDir);
+      if (typeof input === 'string') return `input image: ${input}`;
+      if (typeof edited === 'string') return `edited image: ${edited}`;
       pairs.push({ input, edited });
     }
-    if (bad) { skip(report, line, bad); continue; }
-    rows.push({ line, inputCaption: inputCaption.trim(), instruction: instruction.trim(), pairs });
-  }
+    return { line, inputCaption: inputCaption.trim(), instruction: instruction.trim(), pairs };
+  });
   return finish({ kind: 'edit', rows, report });
 }

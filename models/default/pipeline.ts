@@ -48,6 +48,8 @@ export interface StageRecord {
   settings: StageSettings;
   seconds: number;
   secondsPerStep: number;
+  /** Steady-state rate reported by the loop at its last step (loading and the first step excluded). */
+  stepsPerSecond?: number;
   firstLoss?: number;
   lastLoss?: number;
 }
@@ -76,6 +78,7 @@ async function runStage(
 ): Promise<StageRecord> {
   const doc = stageWorkflow(stage, { weights, work }, settings);
   const losses: number[] = [];
+  let stepsPerSecond: number | undefined;
   const t0 = performance.now();
   let trainStart = 0;
   const result = await executor.run(parseWorkflow(doc, `default ${stage}`), {
@@ -84,6 +87,7 @@ async function runStage(
       if (e.type === 'node_started' && e.nodeType === 'TrainLoop') trainStart = performance.now();
       if (e.type !== 'node_progress' || !e.metrics || e.nodeId !== 'train') return;
       if (typeof e.metrics.loss === 'number') losses.push(e.metrics.loss);
+      if (typeof e.metrics.steps_per_s === 'number') stepsPerSecond = e.metrics.steps_per_s;
       options.onProgress?.(stage, e.value, e.max, e.metrics);
     },
   });
@@ -99,6 +103,7 @@ async function runStage(
     settings,
     seconds,
     secondsPerStep: trainSeconds / settings.steps,
+    ...(stepsPerSecond !== undefined ? { stepsPerSecond } : {}),
     firstLoss: mean(losses.slice(0, k)),
     lastLoss: mean(losses.slice(-k)),
   };
@@ -140,7 +145,8 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
       if (existsSync(file)) await stampConfigs(file, configs);
     }
     const loss = record.firstLoss !== undefined ? `, loss ${record.firstLoss.toFixed(3)} → ${record.lastLoss!.toFixed(3)}` : '';
-    line(`  done in ${record.seconds.toFixed(1)} s (${record.secondsPerStep.toFixed(3)} s/step${loss})`);
+    const rate = record.stepsPerSecond ? `, steady ${(1 / record.stepsPerSecond).toFixed(3)} s/step` : '';
+    line(`  done in ${record.seconds.toFixed(1)} s (${record.secondsPerStep.toFixed(3)} s/step${rate}${loss})`);
     records.push(record);
     // Each stage loads its models afresh from the files the previous one saved.
     executor.clearCache();

@@ -5,8 +5,17 @@
 // each stage saves its trained parts back over them.
 
 import path from 'node:path';
-import { DEFAULT_IMAGE_SIZE, DEFAULT_VISION } from './config.ts';
-import type { WeightsLayout, WorkLayout } from './layout.ts';
+import { DEFAULT_CONDITION_DIM, DEFAULT_IMAGE_SIZE, DEFAULT_VISION } from './config.ts';
+import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
+
+/** Where `npm run train:default` puts things, relative to the repository root (data/ is not committed). */
+export const SHIPPED_WEIGHTS_DIR = 'models/default/weights';
+export const DEFAULT_WORK_DIR = 'data/train-default';
+
+/** The stage workflows as shipped in workflows/default/: paths relative to the repository root. */
+export function shippedStageWorkflow(stage: StageName, root: string): WorkflowDoc {
+  return stageWorkflow(stage, { weights: weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR)), work: workLayout(path.join(root, DEFAULT_WORK_DIR)), base: root });
+}
 
 export type StageName = 'clip' | 'vae' | 'unet' | 'stage1' | 'stage2' | 'stage3';
 export const STAGES: readonly StageName[] = ['clip', 'vae', 'unet', 'stage1', 'stage2', 'stage3'];
@@ -29,12 +38,12 @@ export interface StageSettings {
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
-  clip: { steps: 300, batch: 16, lr: 1e-3, warmup: 20 },
-  vae: { steps: 500, batch: 8, lr: 1e-3, warmup: 20 },
-  unet: { steps: 2000, batch: 8, lr: 1e-3, warmup: 50 },
-  stage1: { steps: 400, batch: 8, lr: 2e-3, warmup: 20 },
-  stage2: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
-  stage3: { steps: 800, batch: 4, lr: 5e-4, warmup: 40 },
+  clip: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
+  vae: { steps: 300, batch: 8, lr: 1e-3, warmup: 20 },
+  unet: { steps: 1600, batch: 8, lr: 1e-3, warmup: 50 },
+  stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
+  stage2: { steps: 600, batch: 16, lr: 1e-3, warmup: 20 },
+  stage3: { steps: 1000, batch: 4, lr: 5e-4, warmup: 40 },
 };
 
 interface WorkflowNode {
@@ -119,7 +128,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       clipTok();
       loadVision();
       loadText();
-      g.add('heads', 'LoadCLIPHeads', { path: '', vision_width: DEFAULT_VISION.width, text_width: 64, projection_dim: 64, seed: 0 });
+      g.add('heads', 'LoadCLIPHeads', { path: '', vision_width: DEFAULT_VISION.width, text_width: DEFAULT_CONDITION_DIM, projection_dim: DEFAULT_CONDITION_DIM, seed: 0 });
       g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
       batch('batch', 'data');
       g.add('seq', 'BuildSequences', sequences('image-text', 0), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });

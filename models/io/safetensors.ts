@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import type { HostTensor } from '../ops/ops.ts';
+import { bfloatsToFloats, floatsToHalves, halvesToFloats } from './float16.ts';
+
+// Kept for callers that encode single values from here.
+export { floatBitsToBFloat, floatBitsToHalf } from './float16.ts';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -260,20 +264,10 @@ function decodeTensor(bytes: Uint8Array, entry: SafetensorsEntry, file: string, 
       return { data: at % 4 === 0 ? new Float32Array(buf, at, n) : new Float32Array(bytes.slice().buffer, 0, n), shape, dtype: 'float32' };
     case 'F64':
       return { data: Float32Array.from(new Float64Array(bytes.slice().buffer, 0, n)), shape, dtype: 'float32' };
-    case 'F16': {
-      const halves = new Uint16Array(bytes.slice().buffer, 0, n);
-      const table = halfTable();
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[halves[i]!]!;
-      return { data: out, shape, dtype: 'float32' };
-    }
-    case 'BF16': {
-      const halves = new Uint16Array(bytes.slice().buffer, 0, n);
-      const out = new Float32Array(n);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = halves[i]! << 16;
-      return { data: out, shape, dtype: 'float32' };
-    }
+    case 'F16':
+      return { data: halvesToFloats(new Uint16Array(bytes.slice().buffer, 0, n)), shape, dtype: 'float32' };
+    case 'BF16':
+      return { data: bfloatsToFloats(new Uint16Array(bytes.slice().buffer, 0, n)), shape, dtype: 'float32' };
     case 'I32':
       return { data: at % 4 === 0 ? new Int32Array(buf, at, n) : new Int32Array(bytes.slice().buffer, 0, n), shape, dtype: 'int32' };
     case 'I64': {
@@ -301,66 +295,7 @@ function decodeTensor(bytes: Uint8Array, entry: SafetensorsEntry, file: string, 
 function encodeTensor(tensor: HostTensor, dtype: SafetensorsDType): Uint8Array {
   const data = tensor.data;
   if (dtype === 'F32' || dtype === 'I32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint16Array(data.length);
-  const bits = new Uint32Array(Float32Array.from(data).buffer);
-  for (let i = 0; i < data.length; i++) out[i] = dtype === 'F16' ? floatBitsToHalf(bits[i]!) : floatBitsToBFloat(bits[i]!);
-  return new Uint8Array(out.buffer);
-}
-
-let HALF_TABLE: Float32Array | undefined;
-
-/** float32 value of every IEEE binary16 bit pattern (exact: every half is representable in float32). */
-function halfTable(): Float32Array {
-  if (HALF_TABLE !== undefined) return HALF_TABLE;
-  const table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    if (exponent === 0) table[h] = sign * mantissa * 2 ** -24;
-    else if (exponent === 31) table[h] = mantissa === 0 ? sign * Infinity : NaN;
-    else table[h] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  HALF_TABLE = table;
-  return table;
-}
-
-/** float32 bits → binary16 bits, rounding to nearest even; overflow → ±Infinity, NaN stays NaN. */
-export function floatBitsToHalf(f: number): number {
-  const sign = (f >>> 16) & 0x8000;
-  const exponent = (f >>> 23) & 0xff;
-  let mantissa = f & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
-  let e = exponent - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // below half the smallest subnormal
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let rounded = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (rounded & 1) === 1)) rounded++;
-    return sign | rounded;
-  }
-  let rounded = mantissa >>> 13;
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (rounded & 1) === 1)) {
-    rounded++;
-    if (rounded === 0x400) {
-      rounded = 0;
-      e++;
-      if (e >= 31) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | rounded;
-}
-
-/** float32 bits → bfloat16 bits, rounding to nearest even; NaN stays NaN. */
-export function floatBitsToBFloat(f: number): number {
-  if ((f & 0x7f800000) === 0x7f800000 && (f & 0x7fffff) !== 0) return ((f >>> 16) | 0x40) & 0xffff;
-  const rounding = 0x7fff + ((f >>> 16) & 1);
-  return ((f + rounding) >>> 16) & 0xffff;
+  return new Uint8Array(floatsToHalves(data, dtype === 'F16' ? 'float16' : 'bfloat16').buffer);
 }
 
 /** Size of a file, for callers deciding whether to read tensor by tensor. */

@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hostTensor, type HostTensor } from '../ops/ops.ts';
 import type { Rng } from '../ops/random.ts';
-import { floatBitsToHalf } from '../io/safetensors.ts';
+import { floatsToHalves, halvesToFloats } from '../io/float16.ts';
 import { LoaderError } from './errors.ts';
 import { readOnnxSignature, type OnnxElementType, type OnnxModelSignature, type OnnxValueInfo } from './onnx-signature.ts';
 
@@ -169,8 +169,7 @@ export interface OnnxFeed {
 
 export function floatFeed(name: string, type: FloatType, data: Float32Array, dims: readonly number[]): OnnxFeed {
   if (type === 'float32') return { name, type, data, dims: [...dims] };
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  return { name, type, data: Uint16Array.from(bits, floatBitsToHalf), dims: [...dims] };
+  return { name, type, data: floatsToHalves(data, 'float16'), dims: [...dims] };
 }
 
 /** Token ids as the text encoder declares them. */
@@ -201,14 +200,7 @@ export function timestepFeed(layout: UNetLayout, t: number, batch: number): Onnx
 
 /** float16 bits → float32 (ONNX outputs of half-precision exports). */
 export function halfBitsToFloat(bits: Uint16Array): Float32Array {
-  return Float32Array.from(bits, (h) => {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) return sign * frac * 2 ** -24;
-    if (exp === 31) return frac ? Number.NaN : sign * Infinity;
-    return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  });
+  return halvesToFloats(bits);
 }
 
 /**

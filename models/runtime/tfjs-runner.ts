@@ -4,7 +4,7 @@
 import type { HostTensor } from '../ops/ops.ts';
 import type { Module } from '../nn/module.ts';
 import type { ForwardFn, Runner } from './runner.ts';
-import { createTfjsOps, tf, type TfjsKind, type TfjsOps } from '../backends/tfjs/index.ts';
+import { sharedTfjsOps, tf, type TfjsKind, type TfjsOps } from '../backends/tfjs/index.ts';
 import { inRunContext } from './run-error.ts';
 
 export class TfjsRunner implements Runner {
@@ -25,8 +25,8 @@ export class TfjsRunner implements Runner {
 
 let shared: Promise<TfjsRunner> | undefined;
 
-/** One tfjs runner per process (tfjs has one global engine). */
+/** One tfjs runner per process (tfjs has one global engine), on the shared TfjsOps. */
 export function tfjsRunner(kind?: TfjsKind): Promise<TfjsRunner> {
-  shared ??= createTfjsOps(kind).then((ops) => new TfjsRunner(ops));
+  shared ??= sharedTfjsOps(kind).then((ops) => new TfjsRunner(ops));
   return shared;
 }

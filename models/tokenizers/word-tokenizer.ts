@@ -9,7 +9,8 @@
 // File: tokenizer.json {"format":"kosmos-g/tokenizer","version":1,"kind":…,"lowercase":true,"vocab":[…],
 //                       "specials":{"bos","eos","pad","unk","image"?,"endImage"?},"maxLength"?}
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../io/atomic.ts';
 import { type TextTokenizer, type TokenizerSpecials, TokenizerError } from './tokenizer.ts';
 
 export const WORD_TOKENIZER_FORMAT = 'kosmos-g/tokenizer';
@@ -135,9 +136,7 @@ export function wordTokenizerFromJson(json: unknown, where = 'tokenizer.json'): 
 
 /** Write tokenizer.json atomically (temp file, then rename). */
 export function saveWordTokenizer(path: string, tokenizer: WordTokenizer): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, JSON.stringify(tokenizer.toJSON()));
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, JSON.stringify(tokenizer.toJSON()));
 }
 
 export function loadWordTokenizer(path: string): WordTokenizer {

@@ -10,7 +10,7 @@ import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/s
 import path from 'node:path';
 import type { Parameter } from '../nn/module.ts';
 import type { HostTensor } from '../ops/ops.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
 import { TrainError } from './errors.ts';
 import type { CheckpointSink, TrainConfig, TrainState } from './loop.ts';
 import { ModelOptimizers, type SavedOptimizer } from './optimizers.ts';
@@ -79,7 +79,7 @@ export class CheckpointStore implements CheckpointSink {
     writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
-    writeFileAtomic(path.join(this.dir, 'latest.json'), JSON.stringify({ step: state.step, dir: path.basename(final) }));
+    writeFileAtomicSync(path.join(this.dir, 'latest.json'), JSON.stringify({ step: state.step, dir: path.basename(final) }));
     this.prune(path.basename(final));
     return final;
   }

@@ -1,9 +1,10 @@
 // Writing output files: names from a user prefix (no folders, no traversal), numbered so that nothing is ever
 // overwritten, written atomically (temp file then rename).
-import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KosmosError } from '../../engine/errors.ts';
+
+export { writeFileAtomic } from '../../models/io/atomic.ts';
 
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$/;
 
@@ -23,15 +24,4 @@ export async function nextFileNames(dir: string, prefix: string, ext: string, co
     if (m !== null) highest = Math.max(highest, Number(m[1]));
   }
   return Array.from({ length: count }, (_, i) => path.join(dir, `${prefix}_${String(highest + 1 + i).padStart(5, '0')}${ext}`));
-}
-
-export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(temp, data);
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

@@ -127,6 +127,14 @@ export async function predictNoise(
   step?: StepPosition,
 ): Promise<HostTensor> {
   const n = latents.shape[0];
+  if (unet.external) {
+    for (let c = control; c; c = c.next) {
+      if (controlActive(c, step) && c.scale !== 0) {
+        throw diffusionError('CONTROLNET_UNSUPPORTED', `${unet.source}: an ONNX export has no ControlNet inputs; load the U-Net from safetensors`);
+      }
+    }
+    return unet.external.predict(latents, t, cond);
+  }
   const residuals = await controlResiduals(control, latents, t, cond, step);
   const inputs = [latents, timestepTensor(t, n), cond, ...(residuals ?? [])];
   const entry = (residuals ? 'unet+control' : 'unet') + (unet.lora ? `+lora:${unet.loraTag ?? loraTag(unet.lora)}` : '');

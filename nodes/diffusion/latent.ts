@@ -2,7 +2,8 @@
 // (scaled latent → image; spec §1.6: decode(z / 0.18215), then (x/2 + 0.5) clamped to [0, 1]).
 
 import { defineNode } from '../../engine/node-def.ts';
-import { hostTensor } from '../../models/ops/ops.ts';
+import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
+import { externalDecode, externalEncodeMoments } from './external.ts';
 import { randn } from '../../models/ops/random.ts';
 import { imageValue } from '../../models/image.ts';
 import { vaeDecodeEntry, vaeEncodeEntry } from '../../models/unet/entries.ts';
@@ -60,9 +61,14 @@ export const VAEEncode = defineNode({
     }
     const x = new Float32Array(image.data.length);
     for (let i = 0; i < x.length; i++) x[i] = image.data[i] * 2 - 1;
-    const [moments] = await runEntry(vae.backend, vae.model, 'vae_encode', vaeEncodeEntry(vae.model), [
-      hostTensor(x, [image.batch, 3, image.height, image.width]),
-    ]);
+    const input = hostTensor(x, [image.batch, 3, image.height, image.width]);
+    let moments: HostTensor;
+    if (vae.external) {
+      if (!vae.external.encoder) throw diffusionError('FILE_NOT_FOUND', `${vae.source}: this ONNX export has no vae_encoder/model.onnx`);
+      moments = await externalEncodeMoments(vae.external.encoder, input);
+    } else {
+      [moments] = await runEntry(vae.backend, vae.model, 'vae_encode', vaeEncodeEntry(vae.model), [input]);
+    }
     const latent = samplePosterior(moments, args.mode as 'sample' | 'mean', args.seed);
     return { latent: { samples: scaleLatent(latent, vae.model.config.scalingFactor), kind: 'image' } satisfies LatentValue };
   },
@@ -86,7 +92,9 @@ export const VAEDecode = defineNode({
       );
     }
     const z = scaleLatent(latent.samples, 1 / c.scalingFactor);
-    const [x] = await runEntry(vae.backend, vae.model, 'vae_decode', vaeDecodeEntry(vae.model), [z]);
+    const x = vae.external?.decoder
+      ? await externalDecode(vae.external.decoder, z)
+      : (await runEntry(vae.backend, vae.model, 'vae_decode', vaeDecodeEntry(vae.model), [z]))[0];
     const out = new Float32Array(x.data.length);
     for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, x.data[i] / 2 + 0.5));
     const [b, , h, w] = x.shape;

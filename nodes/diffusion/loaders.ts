@@ -2,7 +2,12 @@
 // of the chosen preset (the 'RandomInit' path the tests and CI workflows use).
 
 import { defineNode } from '../../engine/node-def.ts';
-import { asBackend, BACKEND_WIDGET, CONFIG_WIDGET } from './common.ts';
+import { asBackend, BACKEND_WIDGET, CONFIG_WIDGET, diffusionError } from './common.ts';
+import { ExternalUNet, findOnnxFile, loadExternalVAE } from './external.ts';
+import { UNet2DConditionModel } from '../../models/unet/unet.ts';
+import { SD15_UNET_CONFIG, SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
+import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
+import { SD15_VAE_CONFIG, SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
 import { buildControlNet, buildUNet, buildVAE, preload } from './build.ts';
 import { moduleBytes, type ControlNetValue, type UNetValue, type VAEValue } from './values.ts';
 import type { Module } from '../../models/nn/module.ts';
@@ -12,13 +17,35 @@ const PATH_WIDGET = {
   kind: 'PATH',
   default: '',
   mode: 'read',
-  extensions: ['.safetensors'],
-  description: 'A diffusers folder, a component folder or a .safetensors file; empty: a seeded random model',
+  extensions: ['.safetensors', '.onnx'],
+  description:
+    'A diffusers folder, a component folder, a .safetensors file (diffusers or LDM keys) or an SD 1.5 ONNX export folder / model.onnx; empty: a seeded random model',
 } as const;
 const SEED_WIDGET = { kind: 'SEED', default: 0, description: 'Seed of the random weights when the path is empty' } as const;
 
 function value<M extends Module>(built: { model: M; source: string }, backend: BackendName) {
   return { model: built.model, source: built.source, backend, byteSize: () => moduleBytes(built.model) };
+}
+
+/** An SD 1.5 ONNX export (diffusers or optimum layout) instead of safetensors weights, when `path` is one. */
+async function externalUNet(path: string, config: string, backend: BackendName): Promise<UNetValue | undefined> {
+  const file = findOnnxFile(path, 'unet');
+  if (!file) return undefined;
+  const model = new UNet2DConditionModel(config === 'small' ? SMALL_UNET_CONFIG : SD15_UNET_CONFIG);
+  const external = await ExternalUNet.load(file);
+  // The ONNX Runtime session is this value's only resource: release it when the cache lets the value go.
+  return { model, backend, source: file, external, byteSize: () => 0, dispose: () => void external.onnx.release() };
+}
+
+async function externalVAE(path: string, config: string, backend: BackendName): Promise<VAEValue | undefined> {
+  const external = await loadExternalVAE(path);
+  if (!external) return undefined;
+  const model = new AutoencoderKL(config === 'small' ? SMALL_VAE_CONFIG : SD15_VAE_CONFIG);
+  const dispose = () => {
+    void external.encoder?.release();
+    void external.decoder?.release();
+  };
+  return { model, backend, source: path, external, byteSize: () => 0, dispose };
 }
 
 export const LoadStableDiffusion = defineNode({
@@ -30,6 +57,12 @@ export const LoadStableDiffusion = defineNode({
   outputs: { unet: { type: 'UNET' }, vae: { type: 'VAE' } },
   async execute({ path, config, backend, seed }) {
     const b = asBackend(backend);
+    const onnxUnet = await externalUNet(path, config, b);
+    if (onnxUnet) {
+      const vae = await externalVAE(path, config, b);
+      if (!vae) throw diffusionError('FILE_NOT_FOUND', `${path}: an ONNX export needs vae_decoder/model.onnx beside unet/`);
+      return { unet: onnxUnet, vae };
+    }
     const file = await preload(path);
     const [unet, vae] = await Promise.all([buildUNet(path, config, seed, file), buildVAE(path, config, seed + 1, file)]);
     return { unet: value(unet, b) as UNetValue, vae: value(vae, b) as VAEValue };
@@ -44,7 +77,8 @@ export const LoadUNet = defineNode({
   widgets: { path: PATH_WIDGET, config: CONFIG_WIDGET, backend: BACKEND_WIDGET, seed: SEED_WIDGET },
   outputs: { unet: { type: 'UNET' } },
   async execute({ path, config, backend, seed }) {
-    return { unet: value(await buildUNet(path, config, seed), asBackend(backend)) as UNetValue };
+    const b = asBackend(backend);
+    return { unet: (await externalUNet(path, config, b)) ?? (value(await buildUNet(path, config, seed), b) as UNetValue) };
   },
 });
 
@@ -56,7 +90,8 @@ export const LoadVAE = defineNode({
   widgets: { path: PATH_WIDGET, config: CONFIG_WIDGET, backend: BACKEND_WIDGET, seed: SEED_WIDGET },
   outputs: { vae: { type: 'VAE' } },
   async execute({ path, config, backend, seed }) {
-    return { vae: value(await buildVAE(path, config, seed), asBackend(backend)) as VAEValue };
+    const b = asBackend(backend);
+    return { vae: (await externalVAE(path, config, b)) ?? (value(await buildVAE(path, config, seed), b) as VAEValue) };
   },
 });
 

@@ -48,6 +48,9 @@ export const ApplyLoRA = defineNode({
   execute(args, ctx) {
     const unet = args.unet as UNetValue;
     const lora = args.lora as LoraValue;
+    if (unet.external) {
+      throw diffusionError('LORA_UNSUPPORTED', `ApplyLoRA: ${unet.source} is an ONNX export; load the U-Net from safetensors to apply a LoRA`);
+    }
     const named = unet.model.namedParameters();
     const set = parseLora(lora.tensors, { unetKeys: new Map(named.map(([k, p]) => [k, p.shape])), alpha: lora.alpha });
     const entries = set.entries.filter((e) => e.component === 'unet');

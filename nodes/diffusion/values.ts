@@ -12,6 +12,7 @@ import type { SchedulerName } from '../../models/schedulers/scheduler.ts';
 import type { SchedulerConfig } from '../../models/schedulers/schedule.ts';
 import type { SchedulerOptions } from '../../models/schedulers/index.ts';
 import type { ImageValue } from '../../models/image.ts';
+import type { ExternalUNet, ExternalVAE } from './external.ts';
 import type { Conditioning } from '../../models/conditioning.ts';
 
 export interface ModelValue<M extends Module> {
@@ -20,6 +21,8 @@ export interface ModelValue<M extends Module> {
   /** 'random small (seed 3)', a file path, … */
   source: string;
   byteSize(): number;
+  /** Frees what the value holds outside the JS heap (ONNX Runtime sessions of external exports). */
+  dispose?(): void;
 }
 
 export interface UNetValue extends ModelValue<UNet2DConditionModel> {
@@ -27,8 +30,12 @@ export interface UNetValue extends ModelValue<UNet2DConditionModel> {
   lora?: UnmergedLora;
   /** Identifies the LoRA set in runner entry names (a content hash), so each traced graph is cached apart. */
   loraTag?: string;
+  /** An ONNX export run as it is (then `model` only describes the config and holds no weights). */
+  external?: ExternalUNet;
 }
-export type VAEValue = ModelValue<AutoencoderKL>;
+export interface VAEValue extends ModelValue<AutoencoderKL> {
+  external?: ExternalVAE;
+}
 export type ControlNetValue = ModelValue<ControlNetModel>;
 
 /** A ControlNet bound to its control image: what ApplyControlNet gives the Sampler. */

@@ -117,7 +117,9 @@ export const LoadKosmosG = defineNode({
     const file = await weightsOrRandom(path, c, 'LoadKosmosG');
     const model = file ? kosmosGFrom(file, c) : new KosmosG(c === 'real' ? KOSMOS_G_REAL : kosmosGSmall(tokenizer?.vocabSize), seed);
     const source = file?.path ?? randomSource('KOSMOS-G', c, seed);
-    const part = <M>(m: M): ModelValue<M> => modelValue(m as never, b, source) as ModelValue<M>;
+    // The parts share kosmos_g's parameters: they report no bytes of their own, so the output cache counts the
+    // model once (counted twice, a real-size model would look twice as big and could be refused by the cache).
+    const part = <M>(m: M): ModelValue<M> => ({ ...(modelValue(m as never, b, source) as ModelValue<M>), byteSize: () => 0 });
     return {
       kosmos_g: modelValue(model, b, source),
       clip_vision: part(model.visual),

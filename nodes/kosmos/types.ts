@@ -70,6 +70,8 @@ export function modelValue<M extends Module | KosmosG>(model: M, backend: Backen
     model,
     backend,
     source,
-    byteSize: () => modules.reduce((n, m) => n + m.parameters().reduce((k, p) => k + (p.materialized ? p.size * 4 : 0), 0), 0),
+    // Every parameter counts, materialised or not: the output cache measures a value once, when it is stored, and
+    // a seeded random model allocates its weights only on first use, right after.
+    byteSize: () => modules.reduce((n, m) => n + m.parameters().reduce((k, p) => k + p.size * 4, 0), 0),
   };
 }

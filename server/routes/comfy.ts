@@ -1,6 +1,6 @@
 // ComfyUI-compatible routes, so existing ComfyUI client libraries can drive kosmos-g. Also mounted under /api/.
 import express, { Router, type Request, type Response } from 'express';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ServerContext } from '../context.ts';
@@ -58,6 +58,35 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/**
+ * Writes an upload atomically (temp file in the same folder, then into place) and returns the name it got. Without
+ * `overwrite`, taken names become `stem (1).ext`, `stem (2).ext`, ...: the temp file is hard-linked to the name,
+ * which fails when the name exists, so two uploads of one name at the same moment can never replace each other.
+ */
+async function storeUpload(dir: string, name: string, data: Buffer, overwrite: boolean): Promise<string> {
+  const tmp = path.join(dir, `.upload-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, data, { flag: 'wx' });
+    if (overwrite) {
+      await rename(tmp, path.join(dir, name));
+      return name;
+    }
+    const ext = path.extname(name);
+    const stem = name.slice(0, name.length - ext.length);
+    for (let i = 0; ; i++) {
+      const candidate = i === 0 ? name : `${stem} (${i})${ext}`;
+      try {
+        await link(tmp, path.join(dir, candidate));
+        return candidate;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || i >= 10_000) throw error;
+      }
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
 
 export function comfyRoutes(ctx: ServerContext): Router {
   const r = Router();
@@ -180,17 +209,7 @@ export function comfyRoutes(ctx: ServerContext): Router {
     const overwrite = field('overwrite') === 'true';
     const name = checkName(path.basename((image.filename ?? '').replace(/\\/g, '/')), 'filename');
     const dir = await resolveWritableDir(ctx.uploadsDir, subfolder, (p) => mkdir(p, { recursive: true }));
-    let finalName = name;
-    if (!overwrite) {
-      const { existsSync } = await import('node:fs');
-      const ext = path.extname(name);
-      const stem = name.slice(0, name.length - ext.length);
-      for (let i = 1; existsSync(path.join(dir, finalName)); i++) finalName = `${stem} (${i})${ext}`;
-    }
-    // Atomic: write a temp file in the same folder, then rename over the target.
-    const tmp = path.join(dir, `.upload-${randomBytes(6).toString('hex')}.tmp`);
-    await writeFile(tmp, image.data, { flag: 'wx' });
-    await rename(tmp, path.join(dir, finalName));
+    const finalName = await storeUpload(dir, name, image.data, overwrite);
     // `path` (our addition) is what a PATH widget such as LoadImage.image takes: relative to the server's
     // working directory when inside it, else absolute.
     const stored = path.join(dir, finalName);

@@ -12,7 +12,8 @@ import { loadExternalOnnx } from '../../models/backends/onnx/external.ts';
 import { writeModel } from '../../models/backends/onnx/serialize.ts';
 import { graphFlops } from '../../models/backends/onnx/flops.ts';
 import { pruneCache } from '../../models/backends/onnx/cache.ts';
-import { checkProvider, requestedProvider } from '../../models/backends/onnx/session.ts';
+import { SessionCache, checkProvider, requestedProvider } from '../../models/backends/onnx/session.ts';
+import type { InferenceSession } from 'onnxruntime-node';
 import { fromHalf, fromOrt, toHalf, toOrt } from '../../models/backends/onnx/tensors.ts';
 import { Module } from '../../models/nn/module.ts';
 import { Linear } from '../../models/nn/layers.ts';
@@ -181,6 +182,21 @@ test('theoretical FLOPs are counted from the traced graph', () => {
   const model = (current = new Head(6));
   const g = traceForward(model, forward, [{ shape: [2, 4], dtype: 'float32' }]).graph;
   assert.equal(graphFlops(g), 2 * 2 * 3 * 4); // one [2, 4] × [4, 3] product
+});
+
+test('open sessions are kept in an LRU: the least recently used is released first', async () => {
+  const released: string[] = [];
+  const fake = (name: string) => async () => ({ release: async () => void released.push(name) }) as unknown as InferenceSession;
+  const lru = new SessionCache(2);
+  const a = await lru.get('a', fake('a'));
+  await lru.get('b', fake('b'));
+  assert.equal(await lru.get('a', fake('a2')), a, 'a hit returns the open session');
+  await lru.get('c', fake('c')); // evicts b, the least recently used
+  await new Promise((ok) => setImmediate(ok));
+  assert.deepEqual(released, ['b']);
+  assert.equal(lru.size, 2);
+  await lru.clear();
+  assert.deepEqual(released.sort(), ['a', 'b', 'c']);
 });
 
 test('host ↔ ORT conversions: int64 ids, float16 round trip', () => {

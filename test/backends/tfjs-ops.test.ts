@@ -92,3 +92,12 @@ test('shape errors carry a code and both shapes', () => {
     });
   });
 });
+
+test("starting wasm leaves Node's own uncaught-error handling in place", () => {
+  // Emscripten's runtime installs handlers that rethrow with the module's minified source; they are removed.
+  for (const event of ['uncaughtException', 'unhandledRejection']) {
+    const listeners = process.listeners(event as 'uncaughtException') as unknown[];
+    const foreign = listeners.filter((l) => /ExitStatus|throw reason|throw ex\b/.test(String(l)));
+    assert.deepEqual(foreign, [], `${event} handler left by the wasm runtime`);
+  }
+});

@@ -103,3 +103,61 @@ test('an empty path builds a seeded random small model: same seed, same weights'
   assert.notDeepEqual(a.unet.model.conv_in.weight.data, c.unet.model.conv_in.weight.data);
   assert.match(a.unet.source, /random small unet \(seed 5\)/);
 });
+
+/** diffusers → LDM names (spec §4.1), the inverse of the single-file mapping, for SD-shaped U-Nets (2 layers). */
+function toLdm(key: string): string {
+  const resnet: Record<string, string> = {
+    norm1: 'in_layers.0',
+    conv1: 'in_layers.2',
+    time_emb_proj: 'emb_layers.1',
+    norm2: 'out_layers.0',
+    conv2: 'out_layers.3',
+    conv_shortcut: 'skip_connection',
+  };
+  const res = (rest: string) => {
+    const [part, ...tail] = rest.split('.');
+    return [resnet[part], ...tail].join('.');
+  };
+  const top: Record<string, string> = {
+    conv_in: 'input_blocks.0.0',
+    'time_embedding.linear_1': 'time_embed.0',
+    'time_embedding.linear_2': 'time_embed.2',
+    conv_norm_out: 'out.0',
+    conv_out: 'out.2',
+  };
+  for (const [df, ldm] of Object.entries(top)) if (key.startsWith(`${df}.`)) return ldm + key.slice(df.length);
+  let m = /^down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)$/.exec(key);
+  if (m) {
+    const i = 3 * Number(m[1]) + Number(m[3]) + 1;
+    return m[2] === 'resnets' ? `input_blocks.${i}.0.${res(m[4])}` : `input_blocks.${i}.1.${m[4]}`;
+  }
+  m = /^down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)$/.exec(key);
+  if (m) return `input_blocks.${3 * Number(m[1]) + 3}.0.op.${m[2]}`;
+  m = /^mid_block\.(resnets|attentions)\.(\d)\.(.+)$/.exec(key);
+  if (m) return m[1] === 'attentions' ? `middle_block.1.${m[3]}` : `middle_block.${m[2] === '0' ? 0 : 2}.${res(m[3])}`;
+  m = /^up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)$/.exec(key);
+  if (m) {
+    const i = 3 * Number(m[1]) + Number(m[3]);
+    return m[2] === 'resnets' ? `output_blocks.${i}.0.${res(m[4])}` : `output_blocks.${i}.1.${m[4]}`;
+  }
+  m = /^up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)$/.exec(key);
+  if (m) return `output_blocks.${3 * Number(m[1]) + 2}.${m[1] === '0' ? 1 : 2}.conv.${m[2]}`;
+  throw new Error(`no LDM name for ${key}`);
+}
+
+test('LoadUNet: a single-file LDM checkpoint (model.diffusion_model.…) loads through the block mapping', async () => {
+  const config = { ...SMALL_UNET_CONFIG, layersPerBlock: 2 };
+  const unet = new UNet2DConditionModel(config, 61);
+  const ldm = new Map<string, HostTensor>();
+  for (const [k, t] of unet.stateDict()) ldm.set(`model.diffusion_model.${toLdm(k)}`, t);
+  ldm.set('model_ema.decay', { data: new Float32Array([0.999]), shape: [], dtype: 'float32' });
+  const file = path.join(root, 'ldm-unet.safetensors');
+  await saveSafetensors(file, ldm);
+  writeFileSync(
+    path.join(root, 'config.json'),
+    JSON.stringify({ block_out_channels: [32, 64], layers_per_block: 2, down_block_types: config.downBlockTypes, up_block_types: config.upBlockTypes, cross_attention_dim: 32, attention_head_dim: 2, norm_num_groups: 8 }),
+  );
+  const out = (await exec(LoadUNet, { path: file, config: 'from-file', backend: 'tfjs', seed: 0 })) as { unet: UNetValue };
+  const ours = new Map(unet.namedParameters());
+  for (const [k, p] of out.unet.model.namedParameters()) assert.deepEqual(p.data, ours.get(k)!.data, k);
+});

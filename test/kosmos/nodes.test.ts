@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pack from '../../nodes/kosmos/index.ts';
 import type { AnyNodeDefinition, NodeContext } from '../../engine/node-def.ts';
+import { valueByteSize } from '../../engine/cache.ts';
 import { buildWordTokenizer, saveWordTokenizer } from '../../models/tokenizers/word-tokenizer.ts';
 import { imageValue } from '../../models/image.ts';
 import { KosmosG } from '../../models/kosmosg/kosmosg.ts';
@@ -60,6 +61,15 @@ test('the pack declares the 16 public nodes; model loaders have path/config/back
     assert.deepEqual([...w.backend!.options], ['onnx', 'tfjs']);
     assert.equal(w.backend!.default, 'onnx');
   }
+});
+
+test('LoadKosmosG: the cache counts the model\'s bytes once (the parts share them), before its weights are first used', async () => {
+  const out = await run('LoadKosmosG', { backend: 'tfjs', seed: 3, tokenizer: mllmTokenizer });
+  const whole = out.kosmos_g.byteSize();
+  const params = (out.kosmos_g.model as KosmosG).parts().reduce((n, [, m]) => n + m.parameters().reduce((k, p) => k + p.size, 0), 0);
+  assert.equal(whole, params * 4);
+  const total = Object.values(out).reduce((n: number, v) => n + valueByteSize(v), 0);
+  assert.equal(total, whole);
 });
 
 test('granular chain: vision → resample → MLLM → AlignerNet M and N, with shapes at every node', async () => {

@@ -3,12 +3,15 @@ import assert from 'node:assert/strict';
 import { fromApiPrompt, toNodeErrors, toObjectInfo } from '../../server/comfy-format.ts';
 import { newJobEventState, previewFrame, toComfyMessages } from '../../server/comfy-events.ts';
 import { normaliseCatalogue } from '../../server/engine-port.ts';
+import { Registry } from '../../engine/registry.ts';
+import { defineNode, definePack } from '../../engine/node-def.ts';
 
-// A catalogue in the registry's shape (keyed inputs/widgets/outputs).
-const catalogue = {
-  nodes: [
-    { type: 'Num', category: 'c', description: 'd', inputs: {}, widgets: { value: { kind: 'INT', default: 1, min: 0, max: 9, step: 1 } }, outputs: { value: { type: 'INT' } }, output: false },
-    {
+// The catalogue of a real registry (keyed inputs/widgets/outputs), so the server reads the engine's actual shape.
+const registry = new Registry();
+registry.add(
+  definePack('t', [
+    defineNode({ type: 'Num', category: 'c', description: 'd', inputs: {}, widgets: { value: { kind: 'INT', default: 1, min: 0, max: 9, step: 1 } }, outputs: { value: { type: 'INT' } }, execute: (a) => ({ value: a.value }) }),
+    defineNode({
       type: 'Add',
       category: 'c',
       description: 'd',
@@ -16,9 +19,11 @@ const catalogue = {
       widgets: { mode: { kind: 'ENUM', options: ['x', 'y'], default: 'x' }, seed: { kind: 'SEED', default: 0 } },
       outputs: { sum: { type: 'INT' }, text: { type: 'STRING' } },
       output: true,
-    },
-  ],
-};
+      execute: (a) => ({ sum: a.a + (a.b ?? 0), text: '' }),
+    }),
+  ]),
+);
+const catalogue = registry.catalogue();
 const nodes = normaliseCatalogue(catalogue);
 
 test('comfy format: API prompt links [id, index] become named links; other values widgets', () => {

@@ -223,6 +223,20 @@ test('POST /upload/image: stores inside uploads, renames duplicates, refuses non
   assert.deepEqual(readdirSync(path.join(s.dataDir, 'uploads')).filter((f) => f.startsWith('.')), [], 'no temp files left');
 });
 
+test('POST /upload/image: uploads of one name at the same moment each keep their own file', async () => {
+  const B = 'kosmosBoundary';
+  const bodies = Array.from({ length: 6 }, (_, i) => Buffer.concat([PNG_1x1, Buffer.from(`#${i}`)]));
+  const answers = await Promise.all(
+    bodies.map((data) =>
+      raw(s.port, 'POST', '/upload/image', { host: `127.0.0.1:${s.port}`, 'content-type': `multipart/form-data; boundary=${B}` }, multipart(B, [{ name: 'image', filename: 'same.png', data }, { name: 'subfolder', data: 'race' }])),
+    ),
+  );
+  const names = answers.map((a) => JSON.parse(a.body).name as string);
+  assert.equal(new Set(names).size, bodies.length, `names: ${names.join(', ')}`);
+  names.forEach((name, i) => assert.deepEqual(readFileSync(path.join(s.dataDir, 'uploads', 'race', name)), bodies[i]));
+  assert.deepEqual(readdirSync(path.join(s.dataDir, 'uploads', 'race')).filter((f) => f.startsWith('.')), [], 'no temp files left');
+});
+
 test('cancel: a queued job, a running job; interrupt; queue and history deletion', async () => {
   const ws = await connectWs(`ws://127.0.0.1:${s.port}/ws`);
   const long = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2000, 5) })).body.prompt_id as string;

@@ -18,3 +18,14 @@ export async function createTfjsOps(kind?: TfjsKind): Promise<TfjsOps> {
   const backend = await startTfjsBackend(chosen);
   return new TfjsOps(opsName(backend));
 }
+
+let shared: Promise<TfjsOps> | undefined;
+
+/**
+ * The process-wide TfjsOps (created on first call; `kind` only matters then). The tfjs runner uses it, so training
+ * code that uses it too shares one set of parameter variables with inference instead of holding two copies.
+ */
+export function sharedTfjsOps(kind?: TfjsKind): Promise<TfjsOps> {
+  shared ??= createTfjsOps(kind);
+  return shared;
+}

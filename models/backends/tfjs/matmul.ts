@@ -18,7 +18,7 @@ export function swapLast(x: tf.Tensor): tf.Tensor {
 }
 
 /** a [..., m, k] · b [..., k, n] with equal batch dims, no transposes, no gradient of its own. */
-function product(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+export function product(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.rank === 2 || tf.getBackend() !== 'wasm') return tf.matMul(a, b);
   const batch = a.shape.slice(0, -2);
   const count = batch.reduce((x, y) => x * y, 1);
@@ -33,6 +33,25 @@ function product(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   });
 }
 
+// The gradients need a transposed operand; transposing is memory traffic, so each picks the cheaper of two equal
+// forms, e.g. aᵀ·dy or (dyᵀ·a)ᵀ: for attention's probabilities [T, T] · v [T, d] the second moves 2·T·d values
+// instead of T².
+const lastTwo = (t: tf.Tensor): [number, number] => [t.shape[t.rank - 2]!, t.shape[t.rank - 1]!];
+
+/** dy · bᵀ */
+export function gradLeft(dy: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const [k, n] = lastTwo(b);
+  const m = dy.shape[dy.rank - 2]!;
+  return k * n <= m * n + m * k ? product(dy, swapLast(b)) : swapLast(product(b, swapLast(dy)));
+}
+
+/** aᵀ · dy */
+export function gradRight(a: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  const [m, k] = lastTwo(a);
+  const n = dy.shape[dy.rank - 1]!;
+  return m * k <= m * n + k * n ? product(swapLast(a), dy) : swapLast(product(swapLast(dy), a));
+}
+
 const plainMatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
@@ -40,7 +59,7 @@ const plainMatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
     value: product(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
-      return tf.tidy(() => [product(dy, swapLast(sb)), product(swapLast(sa), dy)]);
+      return tf.tidy(() => [gradLeft(dy, sb), gradRight(sa, dy)]);
     },
   };
 });
@@ -61,7 +80,7 @@ export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
     value: tf.tidy(() => tf.matMul(x, tf.transpose(w))),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-      return tf.tidy(() => [tf.matMul(dy, sw), tf.matMul(tf.transpose(dy), sx)]);
+      return tf.tidy(() => [tf.matMul(dy, sw), gradRight(dy, sx)]);
     },
   };
 });

@@ -2,7 +2,8 @@
 // Shapes are checked with the shared rules (../shapes.ts) before any kernel runs, so errors read the same as on
 // the ONNX tracer. Written only with ops that have gradients on wasm: no einsum, slice (never stridedSlice),
 // broadcasts made explicit before batched matmul (tfjs's BatchMatMul gradient does not reduce broadcast dims),
-// softmax moved to the last axis (tfjs's softmax only supports it).
+// softmax moved to the last axis (tfjs's softmax only supports it). Products go through matmul.ts, which keeps to
+// the wasm backend's fast path (plain 2-D products, explicit transposes).
 
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionOptions, Conv2dOptions, DType, HostTensor, Ops } from '../../ops/ops.ts';
@@ -37,9 +38,9 @@ interface ParamSlot {
 
 export class TfjsOps implements Ops<tf.Tensor> {
   private readonly slots = new Map<Parameter, ParamSlot>();
-  /** Variable → parameter key, to name the module in shape errors. */
-  private readonly keys = new WeakMap<tf.Tensor, string>();
-  private keyOf = (...ts: (tf.Tensor | undefined)[]): (string | undefined)[] => ts.map((t) => t && this.keys.get(t));
+  /** Variable → parameter, to name the module in shape errors (keys are read late: naming may come after use). */
+  private readonly owners = new WeakMap<tf.Tensor, Parameter>();
+  private keyOf = (...ts: (tf.Tensor | undefined)[]): (string | undefined)[] => ts.map((t) => (t && this.owners.get(t)?.key) || undefined);
 
   constructor(readonly name: string) {}
 
@@ -52,7 +53,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
       slot = { variable: tf.variable(init, p.trainable), version: p.version };
       init.dispose();
       this.slots.set(p, slot);
-      this.keys.set(slot.variable, p.key);
+      this.owners.set(slot.variable, p);
     } else if (slot.version !== p.version) {
       const fresh = tf.tensor(p.data, p.shape, 'float32');
       slot.variable.assign(fresh);
@@ -302,16 +303,33 @@ export class TfjsOps implements Ops<tf.Tensor> {
 
   attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): tf.Tensor {
     const mask = options.keyPaddingMask as tf.Tensor | undefined;
-    checkAttention(q.shape, k.shape, v.shape, mask?.shape, options.causal);
-    const [b, , tq, d] = q.shape as [number, number, number, number];
+    const out = checkAttention(q.shape, k.shape, v.shape, mask?.shape, options.causal);
+    const [b, h, tq, d] = q.shape as [number, number, number, number];
     const tk = k.shape[2]!;
-    let scores = tf.mul(matMul(q, k, false, true), options.scale ?? 1 / Math.sqrt(d));
+    const scale = options.scale ?? 1 / Math.sqrt(d);
+    let causal: tf.Tensor | undefined;
     if (options.causal) {
       const bias = new Float32Array(tq * tk);
       for (let i = 0; i < tq; i++) for (let j = i + 1; j < tk; j++) bias[i * tk + j] = MASK_NEG;
-      scores = tf.add(scores, tf.tensor(bias, [tq, tk]));
+      causal = tf.tensor(bias, [tq, tk]);
     }
-    if (mask) scores = tf.add(scores, tf.reshape(tf.mul(this.toFloat(mask), MASK_NEG), [b, 1, 1, tk]));
+    const padding = mask && tf.reshape(tf.mul(this.toFloat(mask), MASK_NEG), [b, 1, 1, tk]);
+    if (tf.getBackend() === 'wasm' && b * h <= 256) {
+      // One head at a time: the [Tq, Tk] scores stay 2-D (wasm's fast product), and no [B·H, Tq, Tk] tensor is
+      // ever sliced apart (slicing those cost more than the products themselves).
+      const [qs, ks, vs] = [q, k, v].map((t) => tf.unstack(tf.reshape(t, [b * h, ...t.shape.slice(2)])));
+      const rows = padding && tf.unstack(tf.reshape(padding, [b, 1, tk]));
+      const heads = qs!.map((qi, i) => {
+        let s = tf.mul(matMul(qi, ks![i]!, false, true), scale);
+        if (causal) s = tf.add(s, causal);
+        if (rows) s = tf.add(s, rows[Math.floor(i / h)]!);
+        return matMul(tf.softmax(s), vs![i]!);
+      });
+      return tf.reshape(tf.stack(heads), out);
+    }
+    let scores = tf.mul(matMul(q, k, false, true), scale);
+    if (causal) scores = tf.add(scores, causal);
+    if (padding) scores = tf.add(scores, padding);
     return matMul(tf.softmax(scores), v);
   }
 }

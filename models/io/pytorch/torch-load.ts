@@ -6,6 +6,7 @@
 // reads just the model's storages. fp16/bf16/fp64 storages become float32; integer and bool ones int32.
 
 import { type HostTensor, hostTensor } from '../../ops/ops.ts';
+import { bfloatsToFloats, halvesToFloats } from '../float16.ts';
 import { invalid } from './errors.ts';
 import { PickleObject, type StorageRef, TensorRef, type TorchDType, readPickle } from './pickle.ts';
 import { ZipReader } from './zip.ts';
@@ -13,21 +14,6 @@ import { ZipReader } from './zip.ts';
 export const ITEM_SIZE: Record<TorchDType, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
 };
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-const HALF_TABLE = (() => {
-  const t = new Float32Array(65536);
-  for (let i = 0; i < 65536; i++) t[i] = halfToFloat(i);
-  return t;
-})();
 
 /** Decode a storage's little-endian bytes to float32 (floating dtypes) or int32 (the rest). */
 export function decodeStorage(bytes: Uint8Array, dtype: TorchDType, numel: number, where: string): Float32Array | Int32Array {
@@ -41,19 +27,10 @@ export function decodeStorage(bytes: Uint8Array, dtype: TorchDType, numel: numbe
       return new Float32Array(buf, off, n);
     case 'float64':
       return Float32Array.from(new Float64Array(buf, off, n));
-    case 'float16': {
-      const src = new Uint16Array(buf, off, n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = HALF_TABLE[src[i]!]!;
-      return out;
-    }
-    case 'bfloat16': {
-      // bf16 is the top half of a float32.
-      const src = new Uint16Array(buf, off, n);
-      const out = new Uint32Array(n);
-      for (let i = 0; i < n; i++) out[i] = src[i]! << 16;
-      return new Float32Array(out.buffer);
-    }
+    case 'float16':
+      return halvesToFloats(new Uint16Array(buf, off, n));
+    case 'bfloat16':
+      return bfloatsToFloats(new Uint16Array(buf, off, n));
     case 'int64': {
       const src = new BigInt64Array(buf, off, n);
       const out = new Int32Array(n);

@@ -4,9 +4,10 @@
 // Entries are stored uncompressed with data aligned to 64 bytes, as torch writes them; `zip64` forces the ZIP64
 // records large checkpoints carry, so the reader's ZIP64 path is testable with a small file.
 
-import { renameSync, writeFileSync } from 'node:fs';
 import { crc32, deflateRawSync } from 'node:zlib';
 import type { HostTensor } from '../../ops/ops.ts';
+import { writeFileAtomicSync } from '../atomic.ts';
+import { floatsToHalves } from '../float16.ts';
 import { ITEM_SIZE } from './torch-load.ts';
 import { STORAGE_DTYPES, type TorchDType } from './pickle.ts';
 
@@ -60,49 +61,14 @@ function isHostTensor(v: unknown): v is HostTensor {
 
 // ---- value encoding
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is the correct rounding
-  return sign | h;
-}
-
-function floatToBfloat16(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40; // NaN stays NaN
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
-}
-
 export function encodeStorage(data: Float32Array | Int32Array, dtype: TorchDType): Uint8Array {
   const n = data.length;
   const out = new ArrayBuffer(n * ITEM_SIZE[dtype]);
   switch (dtype) {
     case 'float32': new Float32Array(out).set(data); break;
     case 'float64': new Float64Array(out).set(data); break;
-    case 'float16': { const o = new Uint16Array(out); for (let i = 0; i < n; i++) o[i] = floatToHalf(data[i]!); break; }
-    case 'bfloat16': { const o = new Uint16Array(out); for (let i = 0; i < n; i++) o[i] = floatToBfloat16(data[i]!); break; }
+    case 'float16':
+    case 'bfloat16': return new Uint8Array(floatsToHalves(data, dtype).buffer);
     case 'int64': { const o = new BigInt64Array(out); for (let i = 0; i < n; i++) o[i] = BigInt(Math.trunc(data[i]!)); break; }
     case 'int32': new Int32Array(out).set(data); break;
     case 'int16': new Int16Array(out).set(data); break;
@@ -395,7 +361,5 @@ export function torchSaveBytes(value: unknown, options: TorchSaveOptions = {}): 
 
 /** Write a torch.save-format file atomically (temp file, then rename). */
 export function saveTorchCheckpoint(path: string, value: unknown, options: TorchSaveOptions = {}): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, torchSaveBytes(value, options));
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, torchSaveBytes(value, options));
 }

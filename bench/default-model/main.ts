@@ -1,0 +1,63 @@
+// Scores a generator on the default model's held-out prompt set and prints the table (docs/default-model.md).
+//   npx tsx bench/default-model/main.ts [--generator model|oracle|blank|copy] [--weights DIR] [--per-task N]
+//        [--ablation FILE]  also score the stage-2-only KOSMOS-G (default: data/train-default/parts/kosmos-g-stage2.safetensors)
+//        [--backend onnx|tfjs] [--steps N] [--guidance G] [--seed N]
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildEvalSet } from '../../models/default/eval-set.ts';
+import { evaluate, formatTable, type EvalReport, type Generator } from '../../models/default/score.ts';
+import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/default/generators.ts';
+import { modelGenerator, type GenerateSettings } from '../../models/default/generate.ts';
+import { workLayout } from '../../models/default/layout.ts';
+import { DEFAULT_WORK_DIR } from '../../models/default/workflows.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+};
+const kind = opt('generator', 'model');
+const perTask = Number(opt('per-task', '24'));
+const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) });
+const weights = path.resolve(root, opt('weights', 'models/default/weights'));
+const settings: GenerateSettings = {
+  weights,
+  backend: opt('backend', 'onnx') as 'onnx' | 'tfjs',
+  steps: Number(opt('steps', '25')),
+  guidance: Number(opt('guidance', '5')),
+};
+
+async function score(name: string, generate: Generator): Promise<{ name: string; report: EvalReport }> {
+  const report = await evaluate(generate, items, (done, total, s) => {
+    if (done % 8 === 0 || done === total) process.stderr.write(`  ${name}: ${done}/${total} (${s.id}: ${s.pass ? 'pass' : 'fail'}, read ${s.read})\n`);
+  });
+  return { name, report };
+}
+
+const reports: { name: string; report: EvalReport }[] = [];
+if (kind === 'model') {
+  const full = await modelGenerator(settings);
+  reports.push(await score('full', full.generate));
+  await full.close();
+  const ablation = path.resolve(root, opt('ablation', workLayout(DEFAULT_WORK_DIR).kosmosGStage2));
+  if (existsSync(ablation)) {
+    const stage2 = await modelGenerator({ ...settings, kosmosG: ablation });
+    reports.push(await score('stage-2 only', stage2.generate));
+    await stage2.close();
+  } else {
+    console.error(`(no ablation: ${ablation} does not exist)`);
+  }
+} else {
+  const generators: Record<string, Generator> = { oracle: oracleGenerator, blank: blankGenerator, copy: copyGenerator };
+  const g = generators[kind];
+  if (!g) {
+    console.error(`DEFAULT_BAD_OPTION: --generator must be model, oracle, blank or copy (got '${kind}')`);
+    process.exit(1);
+  }
+  reports.push(await score(kind, g));
+}
+console.log(`held-out set: ${items.length} items (${perTask} per task), generator ${kind}${kind === 'model' ? `, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}` : ''}`);
+console.log(formatTable(reports));
+for (const r of reports) console.log(`${r.name}: ${(r.report.seconds / items.length).toFixed(2)} s per image`);

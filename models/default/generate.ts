@@ -1,0 +1,92 @@
+// Generation with the default model through the same graph a user runs (LoadKosmosG → KosmosGEncode →
+// LoadStableDiffusion → Scheduler → EmptyLatent → Sampler → VAEDecode), so the harness measures what `kosmos-g run`
+// produces. Prompt images are written to PNG files for LoadImage; the decoded IMAGE value is read back directly.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Executor, parseWorkflow, Registry, formatIssue } from '../../engine/index.ts';
+import type { ImageValue } from '../image.ts';
+import type { Raster } from '../world/raster.ts';
+import { rasterToPng } from '../world/write.ts';
+import { DEFAULT_IMAGE_SIZE } from './config.ts';
+import type { EvalItem } from './eval-set.ts';
+import { weightsLayout } from './layout.ts';
+import type { Generator } from './score.ts';
+import type { WorkflowDoc } from './workflows.ts';
+
+export class GenerateError extends Error {
+  readonly code = 'DEFAULT_GENERATE_FAILED';
+}
+
+export interface GenerateSettings {
+  /** The shipped weights folder (models/default/weights/). */
+  weights: string;
+  /** A KOSMOS-G file other than the folder's own (e.g. the stage-2-only model of the ablation). */
+  kosmosG?: string;
+  backend?: 'onnx' | 'tfjs';
+  steps?: number;
+  guidance?: number;
+}
+
+/** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
+export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number): WorkflowDoc {
+  const w = weightsLayout(s.weights);
+  const backend = s.backend ?? 'onnx';
+  const nodes: WorkflowDoc['nodes'] = [
+    { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.tokenizer) } },
+    { id: 'kosmos', type: 'LoadKosmosG', widgets: { path: s.kosmosG ?? w.kosmosG, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
+    ...images.map((file, i) => ({ id: `image${i + 1}`, type: 'LoadImage', widgets: { image: file } })),
+    {
+      id: 'encode',
+      type: 'KosmosGEncode',
+      widgets: { prompt, negative: '' },
+      inputs: {
+        kosmos_g: { node: 'kosmos', output: 'kosmos_g' },
+        tokenizer: { node: 'tok', output: 'tokenizer' },
+        ...Object.fromEntries(images.map((_, i) => [`image_${i + 1}`, { node: `image${i + 1}`, output: 'image' }])),
+      },
+    },
+    { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
+    { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
+    { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1, seed }, inputs: { vae: { node: 'sd', output: 'vae' } } },
+    {
+      id: 'sample',
+      type: 'Sampler',
+      widgets: { guidance: s.guidance ?? 5, seed, steps: 0, denoise: 1, preview_every: 0 },
+      inputs: { unet: { node: 'sd', output: 'unet' }, conditioning: { node: 'encode', output: 'conditioning' }, latent: { node: 'latent', output: 'latent' }, scheduler: { node: 'sched', output: 'scheduler' } },
+    },
+    { id: 'decode', type: 'VAEDecode', inputs: { vae: { node: 'sd', output: 'vae' }, latent: { node: 'sample', output: 'latent' } } },
+    { id: 'save', type: 'SaveImage', widgets: { filename_prefix: 'default-model' }, inputs: { images: { node: 'decode', output: 'image' } } },
+  ];
+  return { format: 'kosmos-g/workflow', version: 1, meta: { name: 'Default model: generate', description: `"${prompt}"` }, nodes };
+}
+
+export function imageToRaster(image: ImageValue): Raster {
+  const { width, height, data } = image;
+  const out = new Uint8ClampedArray(width * height * 3);
+  const plane = width * height;
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(data[c * plane + i] * 255);
+  return { width, height, data: out };
+}
+
+/** A generator over one executor (the loaders stay cached between items). Call `close` to remove temp files. */
+export async function modelGenerator(s: GenerateSettings): Promise<{ generate: Generator; close: () => Promise<void> }> {
+  const executor = new Executor(await Registry.load({ env: false }), { log: () => {} });
+  const dir = await mkdtemp(path.join(tmpdir(), 'default-generate-'));
+  const generate = async (item: EvalItem): Promise<Raster> => {
+    const files: string[] = [];
+    for (let i = 0; i < item.images.length; i++) {
+      const file = path.join(dir, `${item.id}-${i}.png`);
+      await writeFile(file, await rasterToPng(item.images[i]));
+      files.push(file);
+    }
+    const doc = generateWorkflow(s, item.prompt, files, item.seed);
+    const result = await executor.run(parseWorkflow(doc, `generate ${item.id}`), { outputs: ['decode'], outputDir: path.join(dir, 'out') });
+    if (result.status !== 'ok') throw new GenerateError(`generate ${item.id}: ${result.errors.map((e) => formatIssue(e)).join('; ')}`);
+    const image = result.outputs.decode?.values?.image as ImageValue | undefined;
+    if (!image) throw new GenerateError(`generate ${item.id}: VAEDecode returned no image`);
+    return imageToRaster(image);
+  };
+  return { generate, close: () => rm(dir, { recursive: true, force: true }) };
+}
