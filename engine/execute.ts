@@ -3,7 +3,7 @@
 // next cancellation point when the job's signal aborts, turns a throwing node into a structured error (the
 // process lives on) and releases values once their last consumer has run.
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,7 +137,7 @@ export class Executor {
     if (requested.length === 0) return finish('error', [{ code: 'NO_OUTPUT_NODE', message: 'no outputs were requested' }]);
     let plan: Plan;
     try {
-      plan = planRun(graph, requested);
+      plan = planRun(graph, requested, { fileStamp: (value) => this.fileStamp(value) });
     } catch (error) {
       return finish('error', [{ code: errorCode(error, 'PLAN_FAILED'), message: errorMessage(error) }]);
     }
@@ -307,6 +307,16 @@ export class Executor {
       }
       job.refs.delete(v);
       if (job.produced.has(v) && !this.cache.holds(v)) disposeValue(v);
+    }
+  }
+
+  /** Size and modification time of the file (or folder) a PATH widget names, for its node's cache key. */
+  private fileStamp(value: string): string | undefined {
+    try {
+      const info = statSync(path.resolve(this.options.baseDir ?? process.cwd(), value));
+      return `${info.size}:${info.mtimeMs}`;
+    } catch {
+      return undefined;
     }
   }
 

@@ -21,7 +21,7 @@ export { Registry, BUILTIN_PACKS, BUILTINS_ENV, PLUGINS_ENV, CONFIG_FILE, type C
 export { validateWorkflow, ANY_TYPE } from './validate.ts';
 export { checkWidgetValue, socketTypesForWidget, MAX_SEED } from './widgets.ts';
 export { compileWorkflow, type CompiledGraph, type CompiledNode } from './compile.ts';
-export { planRun, topologicalOrder, type Plan, type RecomputeRegion } from './plan.ts';
+export { planRun, topologicalOrder, type Plan, type PlanOptions, type RecomputeRegion } from './plan.ts';
 export { OutputCache, valueByteSize, disposeValue, type CacheEntry, type CacheLimits } from './cache.ts';
 export { applyOverrides, type Overrides } from './overrides.ts';
 export { Executor, type ExecutorOptions, type RunOptions } from './execute.ts';

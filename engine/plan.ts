@@ -1,5 +1,7 @@
 // Planning: keep only what the requested outputs need, order it, and give each node a content key
-// (sha256 of type + widget values + upstream keys, computed once per node in topological order).
+// (sha256 of type + widget values + upstream keys, computed once per node in topological order). A file a PATH
+// widget reads is part of the content: its stamp (size and modification time) goes into the key, so a file
+// replaced at the same path (retrained weights, a re-uploaded image) is read again instead of served stale.
 //
 // `recompute` inputs (training loops) split their upstream in two: nodes that depend on a `perStep` node form a
 // region the loop re-runs every step; the rest is static, runs once in the main order and is served from there.
@@ -25,7 +27,12 @@ export interface Plan {
   regions: Map<string, Map<string, RecomputeRegion>>;
 }
 
-export function planRun(graph: CompiledGraph, outputs: readonly string[]): Plan {
+export interface PlanOptions {
+  /** The identity of the file a 'read' PATH widget names (e.g. size + mtime); undefined when it has none. */
+  fileStamp?: (path: string) => string | undefined;
+}
+
+export function planRun(graph: CompiledGraph, outputs: readonly string[], options: PlanOptions = {}): Plan {
   const topo = topologicalOrder(graph);
   const perStepAffected = new Set<string>();
   for (const id of topo) {
@@ -94,7 +101,13 @@ export function planRun(graph: CompiledGraph, outputs: readonly string[]): Plan 
       .map((name) => [name, keys.get(node.links[name]!.node) ?? keyOfUnplanned(node.links[name]!.node), node.links[name]!.output]);
     const widgets = Object.keys(node.widgets)
       .sort()
-      .map((name) => [name, node.widgets[name]]);
+      .map((name) => {
+        const value = node.widgets[name];
+        const spec = node.def.widgets[name];
+        const read = spec?.kind === 'PATH' && spec.mode === 'read' && typeof value === 'string' && value !== '';
+        const stamp = read ? options.fileStamp?.(value) : undefined;
+        return stamp === undefined ? [name, value] : [name, value, stamp];
+      });
     // A node that must not be cached gets a fresh key every run, and so do its descendants.
     const nonce = node.def.cacheable === false ? randomUUID() : null;
     keys.set(id, createHash('sha256').update(JSON.stringify([node.type, widgets, upstream, nonce])).digest('hex'));

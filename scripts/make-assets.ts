@@ -5,10 +5,11 @@
 // small random KOSMOS-G and CLIP text encoder have a vocabulary.
 // Run: npx tsx scripts/make-assets.ts   (writes workflows/assets/*.png; re-running gives identical files)
 
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../models/io/atomic.ts';
 import { saveSafetensors } from '../models/io/safetensors.ts';
 import { hostTensor, type HostTensor } from '../models/ops/ops.ts';
 import { randn } from '../models/ops/random.ts';
@@ -42,9 +43,7 @@ const ASSETS: Record<string, Buffer> = {
 mkdirSync(out, { recursive: true });
 for (const [name, data] of Object.entries(ASSETS)) {
   const file = path.join(out, name);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await sharp(data).png({ compressionLevel: 9 }).toFile(tmp);
-  renameSync(tmp, file);
+  await writeFileAtomic(file, await sharp(data).png({ compressionLevel: 9 }).toBuffer());
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { WsMessage } from './comfy-events.ts';
 import { previewFrame } from './comfy-events.ts';
+import { requestUrl } from './security.ts';
 
 /** RFC 6455 close codes the hub uses. */
 export const CLOSE = {
@@ -30,6 +31,11 @@ export interface HubOptions {
   maxMessagesPerSecond?: number;
   /** A client whose unsent backlog exceeds this is closed with 1008 rather than buffering without bound. */
   maxBufferedBytes?: number;
+  /**
+   * Every this many milliseconds each client is pinged; one that has not answered the previous ping (a peer that
+   * vanished without closing its connection) is dropped. 0 turns the heartbeat off.
+   */
+  heartbeatMs?: number;
   verifyUpgrade?: (req: IncomingMessage) => UpgradeVerdict;
   /** The first messages a client receives (ComfyUI sends `status` with its sid, then the running node). */
   greeting?: (clientId: string) => WsMessage[];
@@ -43,21 +49,46 @@ interface Client {
   previews: 'binary' | 'json';
   windowStart: number;
   windowCount: number;
+  /** Answered the last heartbeat ping (or connected since). */
+  alive: boolean;
 }
 
 export class EventHub {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<Client>();
   private readonly options: Required<Omit<HubOptions, 'verifyUpgrade' | 'greeting' | 'featureFlags'>> & HubOptions;
+  private readonly heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: HubOptions = {}) {
     this.options = {
       maxMessageBytes: 64 * 1024,
       maxMessagesPerSecond: 100,
       maxBufferedBytes: 16 * 1024 * 1024,
+      heartbeatMs: 30_000,
       ...options,
     };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxMessageBytes });
+    if (this.options.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.checkAlive(), this.options.heartbeatMs);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** Drop clients that did not answer the last ping; ping the rest. */
+  private checkAlive(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.clients.delete(c);
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        // Not open any more: its close event removes it.
+      }
+    }
   }
 
   get clientCount(): number {
@@ -68,11 +99,18 @@ export class EventHub {
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== '/ws' && url.pathname !== '/api/ws') return refuse(socket, 404, 'NOT_FOUND', 'no WebSocket endpoint here');
-      const verdict = this.options.verifyUpgrade?.(req) ?? { ok: true };
-      if (!verdict.ok) return refuse(socket, verdict.status ?? 403, verdict.code ?? 'FORBIDDEN', verdict.message ?? 'forbidden');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url));
+      // This runs outside express: anything thrown here would be an uncaught exception that ends the server.
+      try {
+        const url = requestUrl(req);
+        if (url === undefined) return refuse(socket, 400, 'BAD_REQUEST', 'the request target is not a valid path');
+        if (url.pathname !== '/ws' && url.pathname !== '/api/ws') return refuse(socket, 404, 'NOT_FOUND', 'no WebSocket endpoint here');
+        const verdict = this.options.verifyUpgrade?.(req) ?? { ok: true };
+        if (!verdict.ok) return refuse(socket, verdict.status ?? 403, verdict.code ?? 'FORBIDDEN', verdict.message ?? 'forbidden');
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url));
+      } catch (error) {
+        console.error('[kosmos-g server] WebSocket upgrade failed:', error);
+        refuse(socket, 500, 'INTERNAL', 'internal error');
+      }
     });
   }
 
@@ -85,8 +123,10 @@ export class EventHub {
       previews: url.searchParams.get('previews') === 'json' ? 'json' : 'binary',
       windowStart: Date.now(),
       windowCount: 0,
+      alive: true,
     };
     this.clients.add(client);
+    ws.on('pong', () => (client.alive = true));
     ws.on('close', () => this.clients.delete(client));
     ws.on('error', () => {
       this.clients.delete(client);
@@ -158,6 +198,7 @@ export class EventHub {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -166,7 +207,7 @@ export class EventHub {
 
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden';
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' } as Record<number, string>)[status] ?? 'Forbidden';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -69,11 +69,29 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/**
+ * The request target (path and query) as a URL, or undefined when it does not parse (e.g. `//[`). Everything here
+ * runs before any route and, for WebSocket upgrades, outside express: a throw would take the process down.
+ */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 function cookieToken(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;
   for (const part of cookieHeader.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='));
+    if (k !== TOKEN_COOKIE) continue;
+    const value = v.join('=');
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value; // malformed percent-encoding: compared as sent, so it is simply the wrong token
+    }
   }
   return undefined;
 }
@@ -82,8 +100,7 @@ function cookieToken(cookieHeader: string | undefined): string | undefined {
 export function presentedToken(req: IncomingMessage): { token?: string; via?: 'header' | 'query' | 'cookie' } {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim(), via: 'header' };
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const q = url.searchParams.get('token');
+  const q = requestUrl(req)?.searchParams.get('token');
   if (q) return { token: q, via: 'query' };
   const c = cookieToken(req.headers.cookie);
   if (c) return { token: c, via: 'cookie' };
@@ -96,6 +113,7 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The whole check for one request (HTTP or WebSocket upgrade, which is always checked like a state change). */
 export function checkRequest(req: IncomingMessage, policy: SecurityPolicy, upgrade = false): Verdict {
+  if (requestUrl(req) === undefined) return { ok: false, status: 400, code: 'BAD_REQUEST', message: 'the request target is not a valid path' };
   if (!hostAllowed(req.headers.host, policy)) {
     return { ok: false, status: 403, code: 'BAD_HOST', message: `Host "${req.headers.host ?? ''}" is not this server (DNS rebinding?)` };
   }

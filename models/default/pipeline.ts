@@ -12,6 +12,7 @@ import { DEFAULT_IMAGE_SIZE } from './config.ts';
 import { partConfigs, stampConfigs, writeInitialWeights } from './init.ts';
 import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
 import { removeHeldOut, type SplitCounts } from './split-data.ts';
+import { addColourFreeRows } from './colour-free.ts';
 import { defaultTokenizers } from './vocabulary.ts';
 import { STAGES, STAGE_SETTINGS, STAGE_TITLES, stageWorkflow, type StageName, type StageSettings } from './workflows.ts';
 
@@ -126,6 +127,8 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
   const files = await writeWorldData(work.world, { count: options.scenes, seed: options.seed, size: DEFAULT_IMAGE_SIZE });
   const data = await removeHeldOut(files);
   for (const c of data) line(`  ${path.basename(c.file)}: ${c.kept} rows (${c.dropped} held out)`);
+  const added = await addColourFreeRows(files.compositional);
+  line(`  compositional.jsonl: +${added} colour-free copies (the subject's colour comes from its image)`);
 
   const tokenizers = defaultTokenizers();
   await rm(path.join(work.dir, 'parts'), { recursive: true, force: true });

@@ -3,10 +3,10 @@
 // Reading checks every claim the header makes against the file (a lying or truncated file is an error naming
 // the file and tensor, never a crash) and reads large files tensor by tensor through a file handle.
 // Half-precision values (F16, BF16) decode exactly to float32.
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import type { HostTensor } from '../ops/ops.ts';
+import { tempNameFor } from './atomic.ts';
 import { bfloatsToFloats, floatsToHalves, halvesToFloats } from './float16.ts';
 
 // Kept for callers that encode single values from here.
@@ -149,7 +149,7 @@ export async function saveSafetensors(file: string, tensors: Map<string, HostTen
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = tempNameFor(file);
   const handle = await open(temp, 'w');
   try {
     await handle.write(lengthBytes);

@@ -2,7 +2,7 @@
 // seeded noise σ·z. The previous timestep is t − T // n whatever the spacing, as in diffusers.
 
 import { Rng } from '../ops/random.ts';
-import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, resolveConfig, SchedulerError } from './schedule.ts';
+import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, originalFromEps, resolveConfig, SchedulerError } from './schedule.ts';
 import type { SchedulerConfig, TimestepSpacing, Vec } from './schedule.ts';
 import type { Scheduler } from './scheduler.ts';
 import { ddimTimesteps } from './spacing.ts';
@@ -53,13 +53,7 @@ export class DdimScheduler implements Scheduler {
   }
 
   predictOriginal<V extends Vec>(eps: Vec, i: number, x: V): V {
-    checkSameLength(x, eps, 'DDIM predictOriginal');
-    const a = this.alphaAt(this.timestep(i));
-    const out = like(x);
-    const sa = Math.sqrt(a);
-    const sb = Math.sqrt(1 - a);
-    for (let k = 0; k < x.length; k++) out[k] = (x[k]! - sb * eps[k]!) / sa;
-    return out;
+    return originalFromEps(x, eps, this.alphaAt(this.timestep(i)), 'DDIM predictOriginal');
   }
 
   step<V extends Vec>(eps: Vec, i: number, x: V, rng?: Rng): V {

@@ -2,7 +2,7 @@
 // SD 1.5 default. A linear multistep method over the last four ε. The timestep list repeats its second entry: the
 // second call redoes the first step (981 → 961 for 50 steps) from the cached x, with ε′ = (ε₉₆₁ + ε₉₈₁)/2.
 
-import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, resolveConfig, SchedulerError } from './schedule.ts';
+import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, originalFromEps, resolveConfig, SchedulerError } from './schedule.ts';
 import type { SchedulerConfig, TimestepSpacing, Vec } from './schedule.ts';
 import type { Scheduler } from './scheduler.ts';
 import { plmsTimesteps } from './spacing.ts';
@@ -50,11 +50,7 @@ export class PndmScheduler implements Scheduler {
   }
 
   predictOriginal<V extends Vec>(eps: Vec, i: number, x: V): V {
-    checkSameLength(x, eps, 'PNDM predictOriginal');
-    const a = this.alphaAt(this.timestep(i));
-    const out = like(x);
-    for (let k = 0; k < x.length; k++) out[k] = (x[k]! - Math.sqrt(1 - a) * eps[k]!) / Math.sqrt(a);
-    return out;
+    return originalFromEps(x, eps, this.alphaAt(this.timestep(i)), 'PNDM predictOriginal');
   }
 
   step<V extends Vec>(eps: Vec, i: number, x: V): V {

@@ -121,6 +121,16 @@ export function addNoise<V extends Vec>(x0: V, eps: Vec, alphaBar: number): V {
   return out;
 }
 
+/** x̂₀ = (x − √(1−ᾱ)·ε)/√ᾱ: the clean sample an ε-prediction implies (the inverse of `addNoise`). */
+export function originalFromEps<V extends Vec>(x: V, eps: Vec, alphaBar: number, where: string): V {
+  checkSameLength(x, eps, where);
+  const a = Math.sqrt(alphaBar);
+  const s = Math.sqrt(1 - alphaBar);
+  const out = like(x);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i]! - s * eps[i]!) / a;
+  return out;
+}
+
 /** A new zeroed array of the same kind and length as `x`. */
 export function like<V extends Vec>(x: V): V {
   return (x instanceof Float64Array ? new Float64Array(x.length) : new Float32Array(x.length)) as V;

@@ -44,24 +44,21 @@ export function fromPixels(pixels: Uint8Array, width: number, height: number, ch
   return imageValue(data, 1, height, width);
 }
 
+/**
+ * The most pixels an image file may declare (8192 × 8192, the largest ImageResize size). sharp checks the header
+ * before decoding, so a small file claiming a huge canvas (a decompression bomb, e.g. an upload) is refused instead
+ * of decoding into gigabytes.
+ */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
 /** Read an image file (PNG, JPEG, WebP, ...) as a batch of one; alpha is dropped. */
 export async function fromFile(path: string): Promise<ImageValue> {
   try {
-    const { data, info } = await sharp(path).rotate().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate().raw().toBuffer({ resolveWithObject: true });
     return fromPixels(data, info.width, info.height, info.channels);
   } catch (error) {
     const message = (error as Error).message;
-    const code = /missing|no such file/i.test(message) ? 'FILE_NOT_FOUND' : 'IMAGE_UNREADABLE';
+    const code = /missing|no such file/i.test(message) ? 'FILE_NOT_FOUND' : /pixel limit/i.test(message) ? 'IMAGE_TOO_LARGE' : 'IMAGE_UNREADABLE';
     throw new KosmosError(code, `${path}: cannot read the image (${message})`, { exitCode: 1 });
-  }
-}
-
-/** Decode image bytes (an upload) as a batch of one. */
-export async function fromBytes(bytes: Uint8Array, where = 'image'): Promise<ImageValue> {
-  try {
-    const { data, info } = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true });
-    return fromPixels(data, info.width, info.height, info.channels);
-  } catch (error) {
-    throw new KosmosError('IMAGE_UNREADABLE', `${where}: cannot decode the image (${(error as Error).message})`, { exitCode: 1 });
   }
 }

@@ -105,3 +105,11 @@ test('removeHeldOut leaves no held-out caption or edit result in a written world
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('colour-free compositional captions match the subject-driven prompt form once the tag is cut', async () => {
+  const { withoutColours } = await import('../../models/default/colour-free.ts');
+  assert.equal(withoutColours('a red circle left of a blue square on a pink background'), 'a circle left of a square on a pink background');
+  assert.equal(withoutColours('a green star on a mint background'), 'a star on a mint background');
+  // The background words are not colours of the palette: they stay.
+  assert.equal(withoutColours('a purple triangle on a cream background'), 'a triangle on a cream background');
+});

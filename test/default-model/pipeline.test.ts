@@ -49,6 +49,9 @@ test('train-default --quick runs all six stages into a fresh folder, and the res
     const configs = JSON.parse(header.metadata[CONFIG_METADATA_KEY]!);
     assert.equal(configs.mllm.embedDim, 128);
     assert.ok(lines.some((l) => l.includes('held out')));
+    assert.ok(lines.some((l) => l.includes('colour-free')));
+    const compositional = readFileSync(work.compositional, 'utf8').trim().split('\n').map((l) => JSON.parse(l).caption as string);
+    assert.ok(compositional.some((c) => /^a (circle|square|triangle|star) /.test(c)), 'colour-free copies are in the stage-3 data');
 
     // The trained folder loads in the generation graph and gives a 64×64 picture the harness can score.
     const item = buildEvalSet({ perTask: 1 }).find((i) => i.task === 'single')!;

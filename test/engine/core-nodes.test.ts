@@ -2,7 +2,8 @@
 // out of safetensors, primitives and arithmetic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -35,6 +36,32 @@ test('a 2×2 image survives PNG encode/decode exactly at 8 bits', async () => {
   const p = path.join(dir, 'tiny.png');
   await sharp(png).toFile(p);
   assert.deepEqual(Array.from((await fromFile(p)).data), Array.from(data));
+});
+
+/** A valid PNG of a huge blank 1-bit grey canvas: a few kilobytes on disk, gigabytes as float pixels. */
+function pngBomb(side: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 1; // bit depth 1, colour type 0 (grey)
+  const rows = Buffer.alloc(side * (1 + Math.ceil(side / 8))); // filter byte 0 + zero bits per row
+  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('an image declaring more than 8192 × 8192 pixels is refused before decoding (IMAGE_TOO_LARGE)', async () => {
+  const p = path.join(dir, 'bomb.png');
+  writeFileSync(p, pngBomb(9000));
+  assert.ok(readFileSync(p).length < 200_000);
+  await assert.rejects(fromFile(p), (e: { code?: string }) => e.code === 'IMAGE_TOO_LARGE');
 });
 
 test('LoadImage → ImageInvert → SaveImage writes PNGs with the workflow embedded; PreviewImage writes small ones', async () => {

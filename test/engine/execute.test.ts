@@ -2,6 +2,12 @@ import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Executor } from '../../engine/execute.ts';
 import type { EngineEvent } from '../../engine/events.ts';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from '../../engine/registry.ts';
+import { defineNode, definePack } from '../../engine/node-def.ts';
 import { calls, chain, disposed, resetCounts, testRegistry, wf } from './helpers.ts';
 
 const registry = testRegistry();
@@ -268,4 +274,33 @@ test('a node that changes an input in place drops the cached source, so no later
   assert.equal(after.nodes.blob!.status, 'executed');
   const again = await executor.run(use);
   assert.equal(again.nodes.blob!.status, 'cached');
+});
+
+test('a file replaced at the same path is read again: the file\'s stamp is part of its node\'s cache key', async () => {
+  const reads = new Registry();
+  reads.add(
+    definePack('files', [
+      defineNode({
+        type: 'ReadText',
+        category: 'test',
+        description: 'reads a text file',
+        inputs: {},
+        widgets: { file: { kind: 'PATH', default: '', mode: 'read' } },
+        outputs: { text: { type: 'STRING' } },
+        output: true,
+        execute: async ({ file }) => ({ text: await readFile(file, 'utf8') }),
+      }),
+    ]),
+  );
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kg-stamp-')), 'weights.txt');
+  writeFileSync(file, 'first');
+  const workflow = wf([{ id: 'read', type: 'ReadText', widgets: { file } }]);
+  const executor = new Executor(reads);
+  assert.deepEqual((await executor.run(workflow)).outputs.read!.values, { text: 'first' });
+  assert.deepEqual(executed(await executor.run(workflow)), [], 'an unchanged file is served from the cache');
+  writeFileSync(file, 'second!');
+  utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  const again = await executor.run(workflow);
+  assert.deepEqual(executed(again), ['read']);
+  assert.deepEqual(again.outputs.read!.values, { text: 'second!' });
 });

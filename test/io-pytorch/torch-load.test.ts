@@ -19,6 +19,7 @@ import {
   torchTensor,
   writeZip,
 } from '../../models/io/pytorch/index.ts';
+import { ZipReader } from '../../models/io/pytorch/zip.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'torch-ckpt-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -216,6 +217,17 @@ test('malformed, truncated or hostile files → TORCH_CKPT_INVALID with a locati
     /unsupported storage type os\.system/,
   );
   assert.throws(() => loadTorchCheckpoint(path.join(dir, 'missing.pt')), { code: 'TORCH_CKPT_INVALID' });
+  // A deflated entry that inflates far beyond the size its directory record declares stops at that size.
+  const bomb = writeZip([['a/data.pkl', Uint8Array.from(op(0x80, 2, 0x7d, 0x2e))], ['a/data/0', new Uint8Array(4 << 20)]], { deflate: true });
+  const view = new DataView(bomb.buffer, bomb.byteOffset, bomb.byteLength);
+  for (let p = 0; p + 4 <= bomb.length; p++) {
+    if (view.getUint32(p, true) === 0x02014b50 && new TextDecoder().decode(bomb.subarray(p + 46, p + 54)) === 'a/data/0') view.setUint32(p + 24, 16, true);
+  }
+  assert.throws(() => ZipReader.fromBytes(bomb, 'bomb.pt').read('a/data/0'), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'TORCH_CKPT_INVALID');
+    assert.doesNotMatch(e.message, /got 4194304/, 'inflated the whole entry');
+    return true;
+  });
 });
 
 test('long memo indices, DUP/POP, sets, long tuples, APPENDS, text opcodes', () => {

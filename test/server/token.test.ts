@@ -2,7 +2,8 @@
 // upgrade must present it (Bearer header, ?token=, or the cookie set from ?token=).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectWs, json, startServer } from './helpers.ts';
+import net from 'node:net';
+import { connectWs, json, raw, startServer } from './helpers.ts';
 import { serve } from '../../server/serve.ts';
 
 const TOKEN = 'correct-horse-battery-staple';
@@ -38,6 +39,48 @@ test('token: HTTP and WebSocket requests without the right token get 401', async
     await ok.waitFor((m) => m.type === 'status');
     ok.ws.close();
   } finally {
+    await s.close();
+  }
+});
+
+/** The status line the server answers a raw WebSocket upgrade with. */
+function upgradeStatus(port: number, target: string, extraHeaders = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`,
+      );
+    });
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+    socket.on('error', reject);
+    socket.setTimeout(3000, () => {
+      socket.destroy();
+      resolve(`no answer (${text.split('\r\n')[0] ?? ''})`);
+    });
+  });
+}
+
+test('token: a malformed cookie or request target is refused, never an exception that ends the server', async () => {
+  const s = await startServer({ token: TOKEN });
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const badCookie = 'Cookie: kosmos_g_token=%E0%A4%A\r\n';
+    assert.match(await upgradeStatus(s.port, `/ws`, badCookie), /^HTTP\/1\.1 401/);
+    assert.match(await upgradeStatus(s.port, '//['), /^HTTP\/1\.1 400/);
+    const http = await raw(s.port, 'GET', '/queue', { host: `127.0.0.1:${s.port}`, cookie: 'kosmos_g_token=%E0%A4%A' });
+    assert.equal(http.status, 401);
+    assert.equal(JSON.parse(http.body).error.code, 'TOKEN_INVALID');
+    const target = await raw(s.port, 'GET', '//[', { host: `127.0.0.1:${s.port}` });
+    assert.equal(JSON.parse(target.body).error.code, 'BAD_REQUEST');
+    assert.deepEqual(uncaught, []);
+    assert.equal((await json(s.base, 'GET', '/queue', undefined, { authorization: `Bearer ${TOKEN}` })).status, 200, 'still serving');
+  } finally {
+    process.off('uncaughtException', onUncaught);
     await s.close();
   }
 });

@@ -3,8 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connectWs, counterWorkflow, json, startServer, type TestServer } from './helpers.ts';
-import { CLOSE } from '../../server/hub.ts';
+import http from 'node:http';
+import net from 'node:net';
+import { connectWs, counterWorkflow, json, startServer, waitUntil, type TestServer } from './helpers.ts';
+import { CLOSE, EventHub } from '../../server/hub.ts';
 
 let s: TestServer;
 before(async () => {
@@ -117,4 +119,34 @@ test('ws: a raw socket sending junk instead of a handshake does not crash the se
   await new Promise((r) => ok.on('open', r));
   ok.close();
   assert.equal((await json(s.base, 'GET', '/queue')).status, 200);
+});
+
+test('ws: a client that stops answering pings is dropped; one that answers stays', async () => {
+  const hub = new EventHub({ heartbeatMs: 40 });
+  const server = http.createServer();
+  hub.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const live = await connectWs(`ws://127.0.0.1:${port}/ws`);
+    // A peer that completed the handshake and then went silent (its pings are never answered).
+    const silent = net.connect(port, '127.0.0.1', () =>
+      silent.write(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
+    silent.on('error', () => undefined);
+    await waitUntil(() => hub.clientCount === 2);
+    await waitUntil(() => hub.clientCount === 1, 3000);
+    await new Promise((r) => setTimeout(r, 200)); // several more heartbeats: the answering client stays
+    assert.equal(hub.clientCount, 1);
+    assert.equal(live.ws.readyState, WebSocket.OPEN);
+    live.ws.close();
+    silent.destroy();
+  } finally {
+    await hub.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });

@@ -3,7 +3,7 @@
 export { Sym, Graph } from './graph.ts';
 export { TraceOps } from './trace.ts';
 export { encodeModel, writeModel, DEFAULT_EXTERNAL_THRESHOLD } from './serialize.ts';
-export { graphKey, parameterHash } from './cache.ts';
+export { graphKey, parameterHash, pruneCache } from './cache.ts';
 export { OnnxRunner, onnxRunner, onnxCacheDir, traceForward } from './runner.ts';
 export { loadExternalOnnx, ExternalOnnxModel, type OnnxValueInfo } from './external.ts';
 export { OnnxError, checkProvider, requestedProvider, EXECUTION_PROVIDERS, type ExecutionProvider } from './session.ts';

@@ -71,13 +71,18 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
 
 /**
  * x [rows, in] · Wᵀ for W [out, in] (PyTorch's linear). Written out so the backward pass needs no transpose of W:
- * dx = dy · W, dW = dyᵀ · x.
+ * dx = dy · W, dW = dyᵀ · x (or its cheaper equal form).
  */
 export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: tf.tidy(() => tf.matMul(x, tf.transpose(w))),
+    // x·Wᵀ or (W·xᵀ)ᵀ, whichever transposes fewer values (few rows against a large W: the second).
+    value: tf.tidy(() => {
+      const [rows, inF] = x.shape as [number, number];
+      const outF = w.shape[0]!;
+      return rows * (inF + outF) < inF * outF ? tf.transpose(tf.matMul(w, tf.transpose(x))) : tf.matMul(x, tf.transpose(w));
+    }),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
       return tf.tidy(() => [tf.matMul(dy, sw), gradRight(dy, sx)]);

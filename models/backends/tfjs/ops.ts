@@ -306,6 +306,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     const out = checkAttention(q.shape, k.shape, v.shape, mask?.shape, options.causal);
     const [b, h, tq, d] = q.shape as [number, number, number, number];
     const tk = k.shape[2]!;
+    // The scale is applied to q ([T, D]) rather than to the scores ([T, T]): the same product, far less work.
     const scale = options.scale ?? 1 / Math.sqrt(d);
     let causal: tf.Tensor | undefined;
     if (options.causal) {
@@ -320,14 +321,14 @@ export class TfjsOps implements Ops<tf.Tensor> {
       const [qs, ks, vs] = [q, k, v].map((t) => tf.unstack(tf.reshape(t, [b * h, ...t.shape.slice(2)])));
       const rows = padding && tf.unstack(tf.reshape(padding, [b, 1, tk]));
       const heads = qs!.map((qi, i) => {
-        let s = tf.mul(matMul(qi, ks![i]!, false, true), scale);
+        let s = matMul(tf.mul(qi, scale), ks![i]!, false, true);
         if (causal) s = tf.add(s, causal);
         if (rows) s = tf.add(s, rows[Math.floor(i / h)]!);
         return matMul(tf.softmax(s), vs![i]!);
       });
       return tf.reshape(tf.stack(heads), out);
     }
-    let scores = tf.mul(matMul(q, k, false, true), scale);
+    let scores = matMul(tf.mul(q, scale), k, false, true);
     if (causal) scores = tf.add(scores, causal);
     if (padding) scores = tf.add(scores, padding);
     return matMul(tf.softmax(scores), v);

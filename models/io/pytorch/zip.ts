@@ -178,7 +178,8 @@ export class ZipReader {
       if (entry.method === 0) {
         out = this.source.read(start, entry.size);
       } else if (entry.method === 8) {
-        const raw = inflateRawSync(this.source.read(start, entry.compressedSize));
+        // Inflate no further than the size the directory declares: a small entry cannot expand into gigabytes.
+        const raw = inflateRawSync(this.source.read(start, entry.compressedSize), { maxOutputLength: Math.max(1, entry.size) });
         out = new Uint8Array(new ArrayBuffer(raw.length));
         out.set(raw);
       } else {
