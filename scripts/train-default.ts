@@ -1,7 +1,7 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-//                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
+//                                    [--lr X] (every stage) [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
 // Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
 
@@ -26,6 +26,7 @@ interface Args {
   seed: number;
   stages?: StageName[];
   steps?: number;
+  lr?: number;
   eval: number;
   writeWorkflows: boolean;
   backend: 'onnx' | 'tfjs';
@@ -54,6 +55,12 @@ function parseArgs(argv: string[]): Args {
       case '--seed': args.seed = int(); break;
       case '--steps': args.steps = int(); break;
       case '--eval': args.eval = int(); break;
+      case '--lr': {
+        const v = Number(value());
+        if (!(v > 0 && v < 1)) fail('--lr needs a learning rate in (0, 1)');
+        args.lr = v;
+        break;
+      }
       case '--backend': {
         const b = value();
         if (b !== 'onnx' && b !== 'tfjs') fail('--backend is onnx or tfjs');
@@ -94,7 +101,8 @@ async function main(): Promise<void> {
   if (args.writeWorkflows) return writeWorkflows();
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
-  const settings = args.quick ? quickSettings(args.steps ?? 2) : args.steps ? Object.fromEntries(STAGES.map((s) => [s, { steps: args.steps }])) : undefined;
+  const common = { ...(args.steps ? { steps: args.steps } : {}), ...(args.lr ? { lr: args.lr } : {}) };
+  const settings = args.quick ? quickSettings(args.steps ?? 2) : Object.fromEntries(STAGES.map((s) => [s, common]));
   const { record, weights, work } = await trainDefault({
     out: args.out,
     work: args.work,

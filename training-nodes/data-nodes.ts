@@ -1,7 +1,7 @@
 // Dataset and batch nodes. Loaders read an index file once (cached by the executor); NextBatch is per-step: it
 // picks this step's rows from a seeded shuffle, so the data cursor is the step and a resumed run sees the same data.
 import { defineNode } from '../engine/node-def.ts';
-import { readCaptions, readCompositional, readEditTriples, readImageCaptions, type Dataset } from '../models/data/datasets.ts';
+import { datasetByteSize, readCaptions, readCompositional, readEditTriples, readImageCaptions, type Dataset } from '../models/data/datasets.ts';
 import { batchIndices } from '../models/data/batching.ts';
 import { describeReport } from '../models/data/report.ts';
 import type { DatasetValue } from './types.ts';
@@ -10,7 +10,8 @@ function datasetValue(dataset: Dataset, log: { info(m: string): void; warn(m: st
   const text = describeReport(dataset.report);
   if (dataset.report.skipped.length) log.warn(text);
   else log.info(text);
-  return { dataset: { dataset, byteSize: () => 256 * dataset.rows.length } };
+  const bytes = datasetByteSize(dataset);
+  return { dataset: { dataset, byteSize: () => bytes } };
 }
 
 const source = (extensions: readonly string[], description: string) =>

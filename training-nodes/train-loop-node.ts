@@ -5,7 +5,8 @@
 // checkpoints atomically, resumes, and stops on a NaN/inf loss keeping the last good checkpoint.
 import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
-import { parameterGrads, type tf } from '../models/backends/tfjs/index.ts';
+import { parameterGrads, tf } from '../models/backends/tfjs/index.ts';
+import { mixSeed } from '../models/data/batching.ts';
 import type { Parameter } from '../models/nn/module.ts';
 import { train, type TrainConfig } from '../models/training/loop.ts';
 import { CheckpointStore, restoreCheckpoint } from '../models/training/checkpoint.ts';
@@ -13,6 +14,22 @@ import { DECAY_KINDS, type DecayKind } from '../models/training/schedule.ts';
 import type { TrainedModel } from '../models/training/trained-models.ts';
 import { anyModule, trainingOps } from './inputs.ts';
 import type { LossValue } from './types.ts';
+
+/**
+ * The evaluation loss: the mean over `batches` fixed micro-batches (the data of micro-steps 0…batches−1, with
+ * randomness — t, ε, dropped captions, the mixed data set — from `seed`, not the training seeds), with no
+ * gradient. The same data and noise every time, so successive values show what training did, not sampling noise.
+ */
+async function evaluationLoss(loss: (s: { step: number; seed: number }) => Promise<LossValue>, seed: number, batches: number): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < batches; i++) {
+    const value = await loss({ step: i, seed: mixSeed(mixSeed(seed, 0xe7a1), i) });
+    const t = tf.tidy(() => value.compute());
+    total += t.dataSync()[0]!;
+    t.dispose();
+  }
+  return total / batches;
+}
 
 /** Reference checkpoint key prefixes of each model socket (spec §1.11; diffusers/transformers files have none). */
 export const CHECKPOINT_PREFIXES = {
@@ -82,6 +99,12 @@ export const TrainLoop = defineNode({
     train_only: { kind: 'STRING', default: '', description: 'comma-separated checkpoint-key prefixes to train (empty: all of the wired models)' },
     checkpoint_every: { kind: 'INT', default: 0, min: 0, max: 10_000_000, description: '0: only at the end' },
     checkpoint: { kind: 'PATH', default: '', mode: 'write', description: 'checkpoint folder (empty: the job output folder)' },
+    eval_every: {
+      kind: 'INT', default: 0, min: 0, max: 10_000_000,
+      description: 'measure eval_loss (fixed batches, fixed noise, no gradient) before step 1, every N steps and at the end (0: off)',
+    },
+    eval_seed: { kind: 'SEED', default: 0, description: 'seed of the evaluation batches\' randomness (t, ε, dropouts)' },
+    eval_batches: { kind: 'INT', default: 1, min: 1, max: 1024, description: 'micro-batches averaged per evaluation' },
     resume: { kind: 'BOOLEAN', default: false, description: 'continue from the last checkpoint in the folder' },
   },
   outputs: { checkpoint: { type: 'CHECKPOINT' } },
@@ -98,6 +121,7 @@ export const TrainLoop = defineNode({
         clip: a.clip,
         seed: a.seed,
         checkpointEvery: a.checkpoint_every,
+        evalEvery: a.eval_every,
         optimizer: { betas: [a.beta1, a.beta2], eps: a.eps, weightDecay: a.weight_decay },
         schedule: { lr: a.lr, warmup: a.warmup, decay: a.decay as DecayKind, power: a.power },
       };
@@ -119,16 +143,21 @@ export const TrainLoop = defineNode({
         signal: ctx.signal,
         loss: (s) => a.loss({ step: s.step, seed: s.seed }),
         gradients: (params: readonly Parameter[], loss: LossValue) => parameterGrads(ops, params, (): tf.Tensor => loss.compute()),
+        evaluate: () => evaluationLoss(a.loss, a.eval_seed, a.eval_batches),
+        onEval: (e) => ctx.progress({ value: e.step, max: a.steps, metrics: { eval_loss: e.loss } }),
         onStep: (m) =>
           ctx.progress({
             value: m.step + 1,
             max: m.steps,
-            metrics: { loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, steps_per_s: m.stepsPerSecond },
+            metrics: {
+              loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, steps_per_s: m.stepsPerSecond,
+              ...(m.evalLoss !== undefined ? { eval_loss: m.evalLoss } : {}),
+            },
           }),
       });
       const at = result.lastCheckpoint ?? dir;
       ctx.addOutputFile({ path: path.join(at, 'model.safetensors'), kind: 'checkpoint', mime: 'application/octet-stream' });
-      return { checkpoint: { dir: at, step: result.state.step, losses: result.state.losses } };
+      return { checkpoint: { dir: at, step: result.state.step, losses: result.state.losses, evals: result.evals } };
     } finally {
       restoreTrainable();
     }

@@ -57,6 +57,8 @@ export interface CheckpointValue {
   dir: string;
   step: number;
   losses: number[];
+  /** The evaluation losses of the run that wrote it (TrainLoop `eval_every`), in order; absent when off. */
+  evals?: { step: number; loss: number }[];
 }
 
 /** CLIP_HEADS: the contrastive projections and logit scale (models/training/clip-heads.ts). */

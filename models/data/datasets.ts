@@ -44,6 +44,19 @@ export type CompositionalDataset = DatasetBase<'compositional', CompositionalRow
 export type EditDataset = DatasetBase<'edit', EditRow>;
 export type Dataset = CaptionDataset | ImageCaptionDataset | CompositionalDataset | EditDataset;
 
+/**
+ * The memory a dataset's rows hold, for the output cache: their strings (captions, paths and base64 image cells, which
+ * dominate in the reference TSVs) at two bytes a character, plus a little per row.
+ */
+export function datasetByteSize(d: Dataset): number {
+  const chars = (v: unknown): number => {
+    if (typeof v === 'string') return v.length;
+    if (typeof v !== 'object' || v === null) return 0;
+    return Object.values(v).reduce<number>((n, x) => n + chars(x), 0);
+  };
+  return (d.rows as unknown[]).reduce<number>((n, row) => n + 64 + 2 * chars(row), 0);
+}
+
 function finish<D extends Dataset>(d: D): D {
   d.report.kept = d.rows.length;
   if (d.rows.length === 0) {

@@ -54,7 +54,7 @@ export interface CardInput {
   scoreSettings?: string;
 }
 
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+const mb = (bytes: number) => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 2 ** 20).toFixed(2)} MB`);
 
 export function modelCard(input: CardInput): string {
   const { record, parameters, files, scores } = input;

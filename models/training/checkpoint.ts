@@ -77,18 +77,32 @@ export class CheckpointStore implements CheckpointSink {
       models: this.models.map((m) => ({ name: m.name, prefix: m.prefix })),
     };
     writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(file, null, 1));
-    rmSync(final, { recursive: true, force: true });
+    // A folder of the same step (an earlier run into this folder) is moved aside rather than deleted first, so the
+    // step's folder is missing only between two renames, never for the time a deletion takes.
+    const aside = existsSync(final) ? path.join(this.dir, `.old-${stepDirName(state.step)}-${process.pid}`) : undefined;
+    if (aside !== undefined) {
+      rmSync(aside, { recursive: true, force: true });
+      renameSync(final, aside);
+    }
     renameSync(tmp, final);
     writeFileAtomicSync(path.join(this.dir, 'latest.json'), JSON.stringify({ step: state.step, dir: path.basename(final) }));
-    this.prune(path.basename(final));
+    if (aside !== undefined) rmSync(aside, { recursive: true, force: true });
+    this.prune(state.step);
     return final;
   }
 
-  private prune(current: string): void {
-    const steps = readdirSync(this.dir).filter((n) => /^step-\d{8}$/.test(n)).sort();
-    for (const old of steps.slice(0, Math.max(0, steps.length - this.keep))) {
-      if (old !== current) rmSync(path.join(this.dir, old), { recursive: true, force: true });
-    }
+  /**
+   * Keep the `keep` newest step folders of this run. Folders of later steps belong to an earlier, longer run into
+   * the same folder that this run has replaced (latest.json no longer names them): they go too, else they would
+   * outlive this run's own checkpoints.
+   */
+  private prune(current: number): void {
+    const steps = readdirSync(this.dir)
+      .filter((n) => /^step-\d{8}$/.test(n))
+      .map((n) => Number(n.slice(5)))
+      .sort((a, b) => a - b);
+    const kept = steps.filter((s) => s <= current).slice(-Math.max(1, this.keep));
+    for (const s of steps) if (!kept.includes(s)) rmSync(path.join(this.dir, stepDirName(s)), { recursive: true, force: true });
   }
 
   /** The last complete checkpoint in `dir`, or undefined when there is none. */

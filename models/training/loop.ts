@@ -37,6 +37,12 @@ export interface TrainConfig {
   seed: number;
   /** Save every N steps (0: only at the end); needs `checkpoint`. */
   checkpointEvery: number;
+  /**
+   * Measure the loss on fixed data with fixed noise (`TrainOptions.evaluate`) before the first step, after every
+   * N steps and after the last (0 or absent: never). The training loss of a step is one noisy sample; this one
+   * is comparable from step to step.
+   */
+  evalEvery?: number;
 }
 
 export interface StepMetrics {
@@ -46,6 +52,14 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   stepsPerSecond: number;
+  /** The evaluation loss after this step, when one was due (`evalEvery`). */
+  evalLoss?: number;
+}
+
+/** One evaluation: the loss on the fixed evaluation data after `step` optimisation steps. */
+export interface EvalPoint {
+  step: number;
+  loss: number;
 }
 
 /** Everything a resumed run needs (weights are the parameters themselves). */
@@ -73,6 +87,10 @@ export interface TrainOptions<L> {
   checkpoint?: CheckpointSink;
   signal?: AbortSignal;
   onStep?: (m: StepMetrics) => void;
+  /** The loss on fixed evaluation data, without gradients or updates; called when `config.evalEvery` is due. */
+  evaluate?: (step: number) => Promise<number> | number;
+  /** Told of the evaluation before the first step (later ones come with `onStep`'s `evalLoss`). */
+  onEval?: (e: EvalPoint) => void;
 }
 
 export interface TrainResult {
@@ -80,6 +98,8 @@ export interface TrainResult {
   /** Losses of the steps this call ran. */
   losses: number[];
   lastCheckpoint?: string;
+  /** The evaluations this call ran, in order (empty without `evalEvery` and `evaluate`). */
+  evals: EvalPoint[];
 }
 
 /** The seed of a micro-step's randomness (noise, timesteps, dropout choices). */
@@ -92,7 +112,16 @@ function checkConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.accumulate) || c.accumulate < 1) {
     throw new TrainError('TRAIN_CONFIG', `accumulate must be a positive integer, got ${c.accumulate}`);
   }
+  if (c.evalEvery !== undefined && (!Number.isInteger(c.evalEvery) || c.evalEvery < 0)) {
+    throw new TrainError('TRAIN_CONFIG', `evalEvery must be a non-negative integer, got ${c.evalEvery}`);
+  }
   checkSchedule({ ...c.schedule, totalSteps: c.steps });
+}
+
+async function evaluateAt(o: TrainOptions<unknown>, step: number): Promise<EvalPoint> {
+  const loss = await o.evaluate!(step);
+  if (!Number.isFinite(loss)) throw new TrainError('TRAIN_NONFINITE', `evaluation after step ${step}: loss is ${loss}`);
+  return { step, loss };
 }
 
 export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
@@ -110,6 +139,12 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
   const schedule: LrSchedule = { ...c.schedule, totalSteps: c.steps };
   const ran: number[] = [];
   let lastCheckpoint: string | undefined;
+  const evalEvery = o.evaluate ? (c.evalEvery ?? 0) : 0;
+  const evals: EvalPoint[] = [];
+  if (evalEvery > 0 && state.step < c.steps) {
+    evals.push(await evaluateAt(o as TrainOptions<unknown>, state.step));
+    o.onEval?.(evals[0]!);
+  }
   const started = performance.now();
   for (let step = state.step; step < c.steps; step++) {
     if (o.signal?.aborted) throw new TrainError('CANCELLED', `training cancelled before step ${step}`);
@@ -140,9 +175,16 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
     state.step = step + 1;
     state.losses.push(loss);
     ran.push(loss);
-    o.onStep?.({ step, steps: c.steps, loss, lr, gradNorm, stepsPerSecond: ran.length / ((performance.now() - started) / 1000) });
+    const stepsPerSecond = ran.length / ((performance.now() - started) / 1000);
+    let evalLoss: number | undefined;
+    if (evalEvery > 0 && (state.step % evalEvery === 0 || state.step === c.steps)) {
+      const e = await evaluateAt(o as TrainOptions<unknown>, state.step);
+      evals.push(e);
+      evalLoss = e.loss;
+    }
+    o.onStep?.({ step, steps: c.steps, loss, lr, gradNorm, stepsPerSecond, ...(evalLoss !== undefined ? { evalLoss } : {}) });
     const due = c.checkpointEvery > 0 && state.step % c.checkpointEvery === 0;
     if (o.checkpoint && (due || state.step === c.steps)) lastCheckpoint = await o.checkpoint.save(state, keyed);
   }
-  return { state, losses: ran, lastCheckpoint };
+  return { state, losses: ran, lastCheckpoint, evals };
 }

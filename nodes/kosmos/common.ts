@@ -1,7 +1,6 @@
 // Widgets and helpers the kosmos nodes share.
 import { KosmosError } from '../../engine/errors.ts';
-import { getRunner } from '../../models/runtime/runners.ts';
-import { BACKENDS, type BackendName, type Runner } from '../../models/runtime/runner.ts';
+import { BACKENDS, type BackendName } from '../../models/runtime/runner.ts';
 import { CONFIG_CHOICES, readWeightFile, type ConfigChoice, type WeightFile } from '../../models/kosmosg/weights.ts';
 import type { ImageValue } from '../../models/image.ts';
 
@@ -50,10 +49,6 @@ export function asBackend(name: string): BackendName {
 export function asConfig(name: string): ConfigChoice {
   if (!(CONFIG_CHOICES as readonly string[]).includes(name)) throw kosmosError('UNKNOWN_CONFIG', `config '${name}' is not one of ${CONFIG_CHOICES.join(', ')}`);
   return name as ConfigChoice;
-}
-
-export function runnerFor(backend: BackendName): Promise<Runner> {
-  return getRunner(backend);
 }
 
 /** Read the weights, or undefined for an empty path (a random model of the preset); 'from-file' needs a path. */

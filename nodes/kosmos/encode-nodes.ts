@@ -16,7 +16,8 @@ import {
   resample,
   type PromptSequence,
 } from '../../models/kosmosg/encode.ts';
-import { collectImages, IMAGE_INPUTS, kosmosError, runnerFor } from './common.ts';
+import { getRunner } from '../../models/runtime/runners.ts';
+import { collectImages, IMAGE_INPUTS, kosmosError } from './common.ts';
 import type { CLIPTextModel } from '../../models/clip/text-model.ts';
 import type { ImageFeaturesValue, MLLMStatesValue, ModelValue, TokensValue } from './types.ts';
 
@@ -42,7 +43,7 @@ export const CLIPVisionEncode = defineNode({
   async execute({ clip_vision, ...rest }) {
     const images = collectImages(rest);
     if (images.length === 0) throw kosmosError('KOSMOS_NO_IMAGE', 'CLIPVisionEncode: connect at least one image');
-    const tensor = await encodeImages(await runnerFor(clip_vision.backend), clip_vision.model, images);
+    const tensor = await encodeImages(await getRunner(clip_vision.backend), clip_vision.model, images);
     const features: ImageFeaturesValue = { tensor, stage: 'clip-vision', images: tensor.shape[0]! };
     return { features };
   },
@@ -57,7 +58,7 @@ export const Resample = defineNode({
   outputs: { features: { type: 'IMAGE_FEATURES' } },
   async execute({ connector, features }) {
     if (features.stage !== 'clip-vision') throw kosmosError('KOSMOS_FEATURES_STAGE', 'Resample: these features are already resampled; connect CLIPVisionEncode’s output');
-    const tensor = await resample(await runnerFor(connector.backend), connector.model, features.tensor);
+    const tensor = await resample(await getRunner(connector.backend), connector.model, features.tensor);
     const out: ImageFeaturesValue = { tensor, stage: 'connector', images: features.images };
     return { features: out };
   },
@@ -72,7 +73,7 @@ export const MLLMEncode = defineNode({
   outputs: { states: { type: 'MLLM_STATES' } },
   async execute({ mllm, tokens, features }) {
     if (features && features.stage !== 'connector') throw kosmosError('KOSMOS_FEATURES_STAGE', 'MLLMEncode: image features must go through Resample first');
-    const out = await mllmEncode(await runnerFor(mllm.backend), mllm.model, sequences(tokens, 'MLLMEncode'), features?.tensor);
+    const out = await mllmEncode(await getRunner(mllm.backend), mllm.model, sequences(tokens, 'MLLMEncode'), features?.tensor);
     const states: MLLMStatesValue = { states: out.states, tokens: out.tokens, padId: mllm.model.config.padIdx };
     return { states };
   },
@@ -86,7 +87,7 @@ export const AlignerEncode = defineNode({
   widgets: {},
   outputs: { conditioning: { type: 'CONDITIONING' } },
   async execute({ aligner, states, negative }) {
-    const runner = await runnerFor(aligner.backend);
+    const runner = await getRunner(aligner.backend);
     const cond = await alignerEncode(runner, aligner.model, states.states, states.tokens, states.padId);
     const conditioning: Conditioning = { cond, source: 'kosmos-g' };
     if (negative) conditioning.uncond = await alignerEncode(runner, aligner.model, negative.states, negative.tokens, negative.padId);
@@ -104,7 +105,7 @@ export const AlignerReconstruct = defineNode({
   async execute({ aligner, conditioning, states }) {
     if (!aligner.model.hasReconstruction) throw kosmosError('KOSMOS_NO_RECONSTRUCTION', 'AlignerReconstruct: this AlignerNet has no N (load a stage-2 checkpoint or turn on reconstruction)');
     const length = states.states.shape[1]!;
-    const rec = await alignerReconstruct(await runnerFor(aligner.backend), aligner.model, conditioning.cond, length);
+    const rec = await alignerReconstruct(await getRunner(aligner.backend), aligner.model, conditioning.cond, length);
     const out: MLLMStatesValue = { states: rec, tokens: states.tokens, padId: states.padId };
     return { states: out };
   },
@@ -113,7 +114,7 @@ export const AlignerReconstruct = defineNode({
 async function clipEncode(clip: ModelValue<CLIPTextModel>, tokens: TokensValue): Promise<HostTensor> {
   if (tokens.kind !== 'clip') throw kosmosError('KOSMOS_TOKENS_KIND', 'CLIPTextEncode: these are MLLM tokens; tokenize with a CLIP tokenizer');
   const forward: ForwardFn = (ops, [ids]) => [clip.model.forward(ops, ids!)];
-  const runner = await runnerFor(clip.backend);
+  const runner = await getRunner(clip.backend);
   return (await runner.run(clip.model, 'clip-text', forward, [hostTensor(tokens.ids, tokens.shape)]))[0]!;
 }
 
@@ -145,7 +146,7 @@ export const KosmosGEncode = defineNode({
     const images = collectImages(rest);
     const count = images.reduce((n, i) => n + i.batch, 0);
     const built = buildInterleavedPrompt(prompt, count, tokenizer);
-    const runner = await runnerFor(kosmos_g.backend);
+    const runner = await getRunner(kosmos_g.backend);
     const model = kosmos_g.model;
     if (tokenizer.vocabSize > model.config.mllm.vocabSize) {
       throw kosmosError('KOSMOS_VOCAB', `KosmosGEncode: the tokenizer has ${tokenizer.vocabSize} ids but the MLLM embeds ${model.config.mllm.vocabSize}`);

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Module } from '../../models/nn/module.ts';
 import { Linear } from '../../models/nn/layers.ts';
@@ -152,6 +152,23 @@ test('kill and resume reproduces the uninterrupted losses exactly', async () => 
   const names = Object.keys(JSON.parse(readFileSync(path.join(resumed.lastCheckpoint!, 'state.json'), 'utf8')));
   assert.ok(names.includes('losses'));
   assert.deepEqual([...(await CheckpointStore.latest(dir))!.weights.keys()].sort(), ['net.encoder.bias', 'net.encoder.weight', 'net.head.bias', 'net.head.weight']);
+});
+
+test('a new run into a used checkpoint folder keeps its own newest checkpoints, not the older run\'s later steps', async () => {
+  const dir = tempDir();
+  const run = async (steps: number) => {
+    const { net, lossAt, gradients } = await setup();
+    const models = [{ name: 'net', module: net, prefix: '' }];
+    await train({ models, loss: lossAt, gradients, config: config({ steps, checkpointEvery: 1 }), checkpoint: new CheckpointStore(dir, models) });
+  };
+  const stepFolders = () => readdirSync(dir).filter((n) => n.startsWith('step-')).sort();
+  await run(6);
+  assert.deepEqual(stepFolders(), ['step-00000005', 'step-00000006']);
+  await run(3);
+  assert.deepEqual(stepFolders(), ['step-00000002', 'step-00000003']);
+  assert.equal((await CheckpointStore.latest(dir))!.state.step, 3);
+  await run(3); // the same steps again: each folder is replaced in place
+  assert.deepEqual(readdirSync(dir).sort(), ['latest.json', 'step-00000002', 'step-00000003']);
 });
 
 test('a NaN loss stops with TRAIN_NONFINITE and keeps the last good checkpoint', async () => {

@@ -43,6 +43,16 @@ test('NextBatch takes its rows from the training step; outside a loop it is step
   assert.deepEqual((await at()).indices, batchIndices(5, 2, 0, 9).indices);
 });
 
+test('a dataset value reports the memory its rows hold (base64 image cells included) to the cache', async () => {
+  const dir = tempDir();
+  const png = readFileSync(await writePng(dir, 'red.png', [255, 0, 0])).toString('base64');
+  const cell = png.repeat(200); // a large base64 cell, as the reference TSVs hold (only its first bytes are checked)
+  writeFileSync(path.join(dir, 'pairs.tsv'), ['a red square', 'another red square'].map((c) => `${c}\t${cell}`).join('\n'));
+  const { dataset } = await exec(LoadImageCaptions, { path: path.join(dir, 'pairs.tsv') });
+  assert.equal(dataset.dataset.rows.length, 2);
+  assert.ok(dataset.byteSize() >= 2 * 2 * cell.length, `${dataset.byteSize()} bytes for two ${cell.length}-character cells`);
+});
+
 test('BuildSequences loads spliced and target images, and refuses a mode the dataset cannot feed', async () => {
   const dir = tempDir();
   await writePng(dir, 'in.png', [255, 0, 0]);
