@@ -5,14 +5,8 @@ import { KosmosError } from '../../engine/errors.ts';
 import type { HostTensor } from '../../models/ops/ops.ts';
 import type { Module } from '../../models/nn/module.ts';
 import { getRunner } from '../../models/runtime/runners.ts';
-import { BACKENDS, type BackendName, type ForwardFn } from '../../models/runtime/runner.ts';
-
-export const BACKEND_WIDGET = {
-  kind: 'ENUM',
-  options: BACKENDS,
-  default: 'onnx',
-  description: "Where the model runs: 'onnx' (ONNX Runtime, fast inference) or 'tfjs' (eager reference)",
-} as const;
+import type { BackendName, ForwardFn } from '../../models/runtime/runner.ts';
+export { BACKEND_WIDGET, asBackend } from '../../models/runtime/backend-choice.ts';
 
 export const CONFIG_WIDGET = {
   kind: 'ENUM',
@@ -24,13 +18,6 @@ export const CONFIG_WIDGET = {
 
 export function diffusionError(code: string, message: string): KosmosError {
   return new KosmosError(code, message, { exitCode: 1 });
-}
-
-export function asBackend(name: string): BackendName {
-  if (!(BACKENDS as readonly string[]).includes(name)) {
-    throw diffusionError('UNKNOWN_BACKEND', `backend '${name}' is not one of ${BACKENDS.join(', ')}`);
-  }
-  return name as BackendName;
 }
 
 export async function runEntry(

@@ -85,11 +85,9 @@ declare module '../../engine/node-def.ts' {
   }
 }
 
-/** Bytes of the parameters a module holds in memory now (lazy ones count nothing). */
+/** Bytes the module's parameters take once used (lazily initialised ones included: the cache must plan for them). */
 export function moduleBytes(model: Module): number {
-  let n = 0;
-  for (const p of model.parameters()) if (p.materialized) n += p.size * 4;
-  return n;
+  return model.parameterCount() * 4;
 }
 
 export type { ImageValue, Conditioning };

@@ -1,15 +1,8 @@
 // Widgets and helpers the kosmos nodes share.
 import { KosmosError } from '../../engine/errors.ts';
-import { BACKENDS, type BackendName } from '../../models/runtime/runner.ts';
+export { BACKEND_WIDGET, asBackend } from '../../models/runtime/backend-choice.ts';
 import { CONFIG_CHOICES, readWeightFile, type ConfigChoice, type WeightFile } from '../../models/kosmosg/weights.ts';
 import type { ImageValue } from '../../models/image.ts';
-
-export const BACKEND_WIDGET = {
-  kind: 'ENUM',
-  options: BACKENDS,
-  default: 'onnx',
-  description: "Where this model runs: 'onnx' (ONNX Runtime, fast inference) or 'tfjs' (eager reference, training)",
-} as const;
 
 export const CONFIG_WIDGET = {
   kind: 'ENUM',
@@ -39,11 +32,6 @@ export const IMAGE_INPUTS = {
 
 export function kosmosError(code: string, message: string): KosmosError {
   return new KosmosError(code, message, { exitCode: 1 });
-}
-
-export function asBackend(name: string): BackendName {
-  if (!(BACKENDS as readonly string[]).includes(name)) throw kosmosError('UNKNOWN_BACKEND', `backend '${name}' is not one of ${BACKENDS.join(', ')}`);
-  return name as BackendName;
 }
 
 export function asConfig(name: string): ConfigChoice {

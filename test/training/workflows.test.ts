@@ -26,11 +26,13 @@ const EVAL_EVERY = 8;
 /** The last evaluation loss must be below this fraction of the first (measured: 0.17–0.82 of it, stage 3 highest). */
 const MUST_REACH = 0.9;
 
-let executor: Promise<Executor> | undefined;
-const getExecutor = () => (executor ??= Registry.load({ env: false }).then((r) => {
+let registry: Promise<Registry> | undefined;
+const getRegistry = () => (registry ??= Registry.load({ env: false }).then((r) => {
   assert.deepEqual(r.loadErrors, []);
-  return new Executor(r, { baseDir: root, log: () => {} });
+  return r;
 }));
+let executor: Promise<Executor> | undefined;
+const getExecutor = () => (executor ??= getRegistry().then((r) => new Executor(r, { baseDir: root, log: () => {} })));
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -125,4 +127,36 @@ test('the evaluation loss is fixed data and fixed noise: unchanged weights give 
   assert.equal(evals.length, 4);
   assert.deepEqual(new Set(evals).size, 1, `eval losses of unchanged weights: ${evals}`);
   assert.equal(new Set(losses).size, losses.length, `training losses (a new batch and noise each step): ${losses}`);
+});
+
+test('evaluating does not change training: the same losses and weights with and without eval_every', async () => {
+  const wf = parseWorkflow(readFileSync(path.join(root, 'workflows', 'train-stage1.json'), 'utf8'));
+  const run = async (evalEvery: number) => {
+    // A fresh executor: models are trained in place, so a cached loader value would start where the last run ended.
+    const ex = new Executor(await getRegistry(), { baseDir: root, log: () => {} });
+    const dir = tempDir();
+    const losses: number[] = [];
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      const r = await ex.run(wf, {
+        outputDir: path.join(dir, 'out'),
+        overrides: {
+          'train.steps': 6, 'train.eval_every': evalEvery,
+          'train.checkpoint': path.join(dir, 'ckpt'), 'save.path': path.join(dir, 'weights.safetensors'),
+        },
+        onEvent: (e) => {
+          if (e.type === 'node_progress' && e.metrics?.loss !== undefined) losses.push(e.metrics.loss);
+        },
+      });
+      assert.equal(r.status, 'ok', JSON.stringify(r.errors));
+    } finally {
+      process.chdir(cwd);
+    }
+    const weights = parseSafetensors(readFileSync(path.join(dir, 'weights.safetensors')), 'weights').tensors;
+    return { losses, weights: [...weights].map(([k, t]) => [k, Array.from(t.data as Float32Array)]) };
+  };
+  const plain = await run(0), evaluated = await run(2);
+  assert.deepEqual(evaluated.losses, plain.losses);
+  assert.deepEqual(evaluated.weights, plain.weights);
 });
