@@ -4,7 +4,7 @@
 // half-trained model where the generation workflows look for one.
 
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Executor, parseWorkflow, Registry, formatIssue, type EngineEvent } from '../../engine/index.ts';
 import { writeWorldData } from '../world/write.ts';
@@ -131,10 +131,18 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
   line(`  compositional.jsonl: +${added} colour-free copies (the subject's colour comes from its image)`);
 
   const tokenizers = defaultTokenizers();
-  await rm(path.join(work.dir, 'parts'), { recursive: true, force: true });
+  // A subset of the stages continues from the last complete model (e.g. re-running stage 3 alone); all of them
+  // start from random weights.
+  const continuing = stages.length < STAGES.length && existsSync(out) && existsSync(work.aligner);
   await rm(work.checkpoints, { recursive: true, force: true });
-  await writeInitialWeights(weights, work, { seed: options.seed, tokenizers });
-  line(`tokenizers: MLLM ${tokenizers.mllm.vocabSize} ids, CLIP ${tokenizers.clip.vocabSize} ids; initial weights written`);
+  if (continuing) {
+    await cp(out, partial, { recursive: true });
+    line(`continuing from ${out} and ${path.join(work.dir, 'parts')}`);
+  } else {
+    await rm(path.join(work.dir, 'parts'), { recursive: true, force: true });
+    await writeInitialWeights(weights, work, { seed: options.seed, tokenizers });
+    line(`tokenizers: MLLM ${tokenizers.mllm.vocabSize} ids, CLIP ${tokenizers.clip.vocabSize} ids; initial weights written`);
+  }
 
   const executor = new Executor(await Registry.load({ env: false }), { baseDir: options.baseDir, log: () => {} });
   const configs = partConfigs(tokenizers.mllm.vocabSize, tokenizers.clip.vocabSize, true);
@@ -154,14 +162,17 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
     // Each stage loads its models afresh from the files the previous one saved.
     executor.clearCache();
   }
+  // A continued run keeps the records of the stages it did not re-run, in pipeline order.
+  const earlier = continuing && existsSync(weights.record) ? ((JSON.parse(await readFile(weights.record, 'utf8')) as TrainingRecord).stages ?? []) : [];
+  const merged = STAGES.map((s) => records.find((r) => r.stage === s) ?? earlier.find((r) => r.stage === s)).filter((r): r is StageRecord => r !== undefined);
   const record: TrainingRecord = {
     started: started.toISOString(),
-    seconds: (performance.now() - t0) / 1000,
+    seconds: merged.reduce((n, r) => n + r.seconds, 0) + (performance.now() - t0) / 1000 - records.reduce((n, r) => n + r.seconds, 0),
     scenes: options.scenes,
     seed: options.seed,
     imageSize: DEFAULT_IMAGE_SIZE,
     data,
-    stages: records,
+    stages: merged,
   };
   await writeFile(weights.record, JSON.stringify(record, null, 2) + '\n');
   await rm(out, { recursive: true, force: true });

@@ -46,6 +46,9 @@ export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   stage3: { steps: 1000, batch: 4, lr: 5e-4, warmup: 40 },
 };
 
+/** The VAE's reconstruction loss: L1 keeps flat colours saturated where MSE drifts towards their mean early on. */
+export const VAE_RECONSTRUCTION: 'mse' | 'l1' = 'l1';
+
 interface WorkflowNode {
   id: string;
   type: string;
@@ -145,7 +148,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
       batch('batch', 'data');
       g.add('seq', 'BuildSequences', sequences('image-text', 0), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
-      g.add('loss', 'VAELoss', { reconstruction: 'mse', kl_weight: 1e-6 }, { vae: 'vae.vae', sequences: 'seq.sequences' });
+      g.add('loss', 'VAELoss', { reconstruction: VAE_RECONSTRUCTION, kl_weight: 1e-6 }, { vae: 'vae.vae', sequences: 'seq.sequences' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', vae: 'vae.vae' });
       save('save_vae', W.vae, { vae: 'vae.vae' });
       break;

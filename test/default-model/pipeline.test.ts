@@ -53,6 +53,13 @@ test('train-default --quick runs all six stages into a fresh folder, and the res
     const compositional = readFileSync(work.compositional, 'utf8').trim().split('\n').map((l) => JSON.parse(l).caption as string);
     assert.ok(compositional.some((c) => /^a (circle|square|triangle|star) /.test(c)), 'colour-free copies are in the stage-3 data');
 
+    // A subset of the stages continues from the trained folder instead of starting again from random weights.
+    const before = readFileSync(weights.unet);
+    const again = await trainDefault({ out, scenes: 16, seed: 7, stages: ['stage2'], settings: quickSettings(1, 2), baseDir: root, onLine: (l) => lines.push(l) });
+    assert.deepEqual(again.record.stages.map((s) => s.stage), [...STAGES], 'the other stages\' records are kept');
+    assert.ok(lines.some((l) => l.startsWith('continuing from')));
+    assert.ok(readFileSync(weights.unet).equals(before), 'the U-Net is kept as trained');
+
     // The trained folder loads in the generation graph and gives a 64×64 picture the harness can score.
     const item = buildEvalSet({ perTask: 1 }).find((i) => i.task === 'single')!;
     const g = await modelGenerator({ weights: out, backend: 'tfjs', steps: 2 });
