@@ -10,8 +10,12 @@ function isLink(v: unknown): v is [string | number, number] {
   return Array.isArray(v) && v.length === 2 && (typeof v[0] === 'string' || typeof v[0] === 'number') && Number.isInteger(v[1]);
 }
 
-/** Converts `{id: {class_type, inputs}}`; unknown types and outputs are left for validation to report. */
-export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[]): Record<string, unknown> {
+/**
+ * Converts `{id: {class_type, inputs}}`; unknown types and outputs are left for validation to report.
+ * `uploadedFile` maps the value of a reading PATH widget to a file path when the value names an upload the ComfyUI
+ * way (`name` or `subfolder/name` inside the upload folder, as ComfyUI's LoadImage takes it); else undefined.
+ */
+export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploadedFile?: (value: string) => string | undefined): Record<string, unknown> {
   if (typeof prompt !== 'object' || prompt === null || Array.isArray(prompt)) {
     throw new HttpError(400, 'WORKFLOW_SCHEMA', 'prompt: expected an object {nodeId: {class_type, inputs}}');
   }
@@ -35,7 +39,9 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[]): Record<
         const output = sourceDef?.outputs[value[1]]?.name ?? `_output_${value[1]}`;
         inputs[name] = { node: String(value[0]), output };
       } else {
-        widgets[name] = value;
+        const widget = def?.widgets.find((w) => w.name === name);
+        const readsPath = widget?.kind === 'PATH' && (widget.mode ?? 'read') === 'read';
+        widgets[name] = readsPath && typeof value === 'string' && uploadedFile ? (uploadedFile(value) ?? value) : value;
       }
     }
     const entry: Record<string, unknown> = {

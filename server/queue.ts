@@ -47,11 +47,17 @@ export class JobQueue {
     return this.store.count(['queued', 'running']);
   }
 
-  enqueue(workflow: unknown, clientId: string | null, id: string = randomUUID()): JobRecord {
+  /**
+   * Adds a job. `startAfter` holds the start of an idle queue until it settles: POST /prompt passes the end of its
+   * response, so the client knows the prompt_id before the job's first event. ComfyUI clients (comfyui-sdk's
+   * CallWrapper) match events by the prompt_id they got back and lose the ones that arrive before it.
+   */
+  enqueue(workflow: unknown, clientId: string | null, id: string = randomUUID(), startAfter?: Promise<unknown>): JobRecord {
     const job = this.store.addJob({ id, workflow, clientId });
     this.store.addEvent(job.id, 'queued', { prompt_id: job.id, number: job.number });
     this.announceStatus();
-    this.schedule();
+    if (startAfter) void startAfter.then(() => this.schedule(), () => this.schedule());
+    else this.schedule();
     return job;
   }
 

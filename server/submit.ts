@@ -4,6 +4,8 @@ import type { ServerContext } from './context.ts';
 import type { WorkflowIssue } from './engine-port.ts';
 import { HttpError } from './errors.ts';
 import { fromApiPrompt, toNodeErrors } from './comfy-format.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 export interface Checked {
   workflow: unknown;
@@ -19,7 +21,7 @@ export function checkSubmission(ctx: ServerContext, body: unknown): Checked {
   const b = body as { workflow?: unknown; prompt?: unknown };
   let raw: unknown;
   if (b.workflow !== undefined) raw = b.workflow;
-  else if (b.prompt !== undefined) raw = fromApiPrompt(b.prompt, ctx.engine.nodeTypes());
+  else if (b.prompt !== undefined) raw = fromApiPrompt(b.prompt, ctx.engine.nodeTypes(), uploadedFile(ctx.uploadsDir));
   else throw new HttpError(400, 'BAD_REQUEST', 'body: expected "workflow" (kosmos-g format) or "prompt" (ComfyUI API format)');
   let workflow: unknown;
   try {
@@ -34,4 +36,22 @@ export function checkSubmission(ctx: ServerContext, body: unknown): Checked {
     ((workflow as { nodes?: { id: string; type: string }[] }).nodes ?? []).map((n) => [String(n.id), n.type] as const),
   );
   return { workflow, issues, nodeErrors: toNodeErrors(issues, (id) => types.get(id)) };
+}
+
+/**
+ * ComfyUI clients upload an image and then pass the name it got (`name`, or `subfolder/name`) to LoadImage; our
+ * PATH widgets take a path. A value that is no existing path relative to the working directory but names a file in
+ * the upload folder becomes that file's path (relative to the working directory when inside it, like the upload
+ * route's `path`). Only plain relative names qualify; the path policy still checks the result.
+ */
+function uploadedFile(uploadsDir: string): (value: string) => string | undefined {
+  return (value) => {
+    const parts = value.split('/');
+    if (parts.some((p) => p === '' || p.startsWith('.') || p.includes('\\') || p.includes('\0'))) return undefined;
+    if (existsSync(value)) return undefined;
+    const file = path.join(uploadsDir, ...parts);
+    if (!existsSync(file)) return undefined;
+    const rel = path.relative(process.cwd(), file);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
+  };
 }

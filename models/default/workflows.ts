@@ -46,8 +46,8 @@ export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   stage3: { steps: 1000, batch: 4, lr: 5e-4, warmup: 40 },
 };
 
-/** The VAE's reconstruction loss: L1 keeps flat colours saturated where MSE drifts towards their mean early on. */
-export const VAE_RECONSTRUCTION: 'mse' | 'l1' = 'l1';
+/** The VAE's reconstruction loss (L1 did no better than MSE in a 150-step pilot: docs/default-model.md). */
+export const VAE_RECONSTRUCTION: 'mse' | 'l1' = 'mse';
 
 interface WorkflowNode {
   id: string;

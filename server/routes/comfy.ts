@@ -7,11 +7,14 @@ import type { ServerContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { checkSubmission } from '../submit.ts';
 import { toObjectInfo } from '../comfy-format.ts';
+import { systemStats } from '../system-stats.ts';
 import { outputMessage } from '../comfy-events.ts';
 import { boundaryOf, parseMultipart, sniffImage } from '../multipart.ts';
 import { checkName, resolveExisting, resolveWritableDir } from '../paths.ts';
 import type { JobRecord } from '../store.ts';
 
+/** How long after its POST /prompt answer a job submitted to an idle queue starts. */
+const START_GRACE_MS = 25;
 const PROMPT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const HISTORY_EVENTS = new Set(['execution_start', 'execution_cached', 'execution_success', 'execution_error', 'execution_interrupted']);
 
@@ -119,7 +122,11 @@ export function comfyRoutes(ctx: ServerContext): Router {
       id = body.prompt_id;
     }
     const clientId = typeof body?.client_id === 'string' ? body.client_id.slice(0, 64) : null;
-    const job = ctx.queue.enqueue(checked.workflow, clientId, id);
+    // The job starts a moment after this answer has been sent (or the connection dropped): see JobQueue.enqueue.
+    // The moment covers the client's own handling of the answer; a loopback client reads our WebSocket frames
+    // sooner than its HTTP answer, and ComfyUI itself takes longer than this to start a job.
+    const answered = new Promise<void>((resolve) => res.once('close', () => setTimeout(resolve, START_GRACE_MS)));
+    const job = ctx.queue.enqueue(checked.workflow, clientId, id, answered);
     res.json({ prompt_id: job.id, number: job.number, node_errors: {} });
   });
 
@@ -175,8 +182,25 @@ export function comfyRoutes(ctx: ServerContext): Router {
 
   r.get('/object_info/:type', (req, res) => {
     const node = ctx.engine.nodeTypes().find((n) => n.type === req.params.type);
-    if (!node) throw new HttpError(404, 'UNKNOWN_NODE_TYPE', `no node type "${req.params.type}"`);
+    // ComfyUI answers {} for a type it does not have, and clients read a non-empty body as "installed" (the
+    // comfyui-sdk probes extensions this way). So the body is {}, even though the status says 404.
+    if (!node) return void res.status(404).json({});
     res.json(toObjectInfo([node]));
+  });
+
+  // Read-only routes that ComfyUI clients call while connecting.
+  r.get('/system_stats', (_req, res) => {
+    res.json(systemStats());
+  });
+
+  // No textual-inversion embeddings exist here (prompts are encoded by KOSMOS-G's MLLM).
+  r.get('/embeddings', (_req, res) => {
+    res.json([]);
+  });
+
+  // The editor loads no ComfyUI frontend extensions.
+  r.get('/extensions', (_req, res) => {
+    res.json([]);
   });
 
   r.get('/view', async (req, res) => {
