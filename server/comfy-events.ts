@@ -120,6 +120,14 @@ export function toComfyMessages(e: EngineEvent, state: JobEventState, fileRef: (
  * A preview image as ComfyUI's binary frame 4 (PREVIEW_IMAGE_WITH_METADATA):
  * [u32 BE event type = 4][u32 BE metadata length][metadata JSON][image bytes].
  */
+/** ComfyUI's original preview frame: [u32 1][u32 image type: 1 JPEG, 2 PNG][image bytes]. */
+export function legacyPreviewFrame(mime: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(1, 0);
+  head.writeUInt32BE(mime === 'image/jpeg' ? 1 : 2, 4);
+  return Buffer.concat([head, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
 export function previewFrame(jobId: string, nodeId: string, mime: string, data: Uint8Array): Buffer {
   const meta = Buffer.from(
     JSON.stringify({ node_id: nodeId, display_node_id: nodeId, prompt_id: jobId, image_type: mime, real_node_id: nodeId, parent_node_id: null }),

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { WsMessage } from './comfy-events.ts';
-import { previewFrame } from './comfy-events.ts';
+import { legacyPreviewFrame, previewFrame } from './comfy-events.ts';
 import { requestUrl } from './security.ts';
 
 /** RFC 6455 close codes the hub uses. */
@@ -45,8 +45,12 @@ export interface HubOptions {
 interface Client {
   id: string;
   ws: WebSocket;
-  /** `json`: previews as `kosmos.preview` JSON with base64 data; `binary`: ComfyUI's binary frame 4. */
-  previews: 'binary' | 'json';
+  /**
+   * How this client gets previews, as ComfyUI negotiates it: `legacy` (binary frame 1, the default that every
+   * ComfyUI client reads), `metadata` (binary frame 4 naming job and node, for clients that announce
+   * `supports_preview_metadata` in `feature_flags`), or `json` (`kosmos.preview` with base64 data, `?previews=json`).
+   */
+  previews: 'legacy' | 'metadata' | 'json';
   windowStart: number;
   windowCount: number;
   /** Answered the last heartbeat ping (or connected since). */
@@ -120,7 +124,7 @@ export class EventHub {
     const client: Client = {
       id,
       ws,
-      previews: url.searchParams.get('previews') === 'json' ? 'json' : 'binary',
+      previews: url.searchParams.get('previews') === 'json' ? 'json' : 'legacy',
       windowStart: Date.now(),
       windowCount: 0,
       alive: true,
@@ -157,6 +161,8 @@ export class EventHub {
     }
     const type = (msg as { type: string }).type;
     if (type === 'feature_flags') {
+      const data = (msg as { data?: { supports_preview_metadata?: unknown } }).data;
+      if (client.previews !== 'json' && data?.supports_preview_metadata === true) client.previews = 'metadata';
       this.send(client, JSON.stringify({ type: 'feature_flags', data: this.options.featureFlags ?? {} }));
     } else if (type === 'ping') {
       this.send(client, JSON.stringify({ type: 'pong', data: {} }));
@@ -182,6 +188,7 @@ export class EventHub {
   broadcastPreview(jobId: string, nodeId: string, mime: string, data: Uint8Array): void {
     if (this.clients.size === 0) return;
     let frame: Buffer | undefined;
+    let legacy: Buffer | undefined;
     let json: string | undefined;
     for (const c of this.clients) {
       if (c.previews === 'json') {
@@ -190,9 +197,12 @@ export class EventHub {
           data: { prompt_id: jobId, node: nodeId, mime, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') },
         });
         this.send(c, json);
-      } else {
+      } else if (c.previews === 'metadata') {
         frame ??= previewFrame(jobId, nodeId, mime, data);
         this.send(c, frame);
+      } else {
+        legacy ??= legacyPreviewFrame(mime, data);
+        this.send(c, legacy);
       }
     }
   }

@@ -182,9 +182,9 @@ export function comfyRoutes(ctx: ServerContext): Router {
 
   r.get('/object_info/:type', (req, res) => {
     const node = ctx.engine.nodeTypes().find((n) => n.type === req.params.type);
-    // ComfyUI answers {} for a type it does not have, and clients read a non-empty body as "installed" (the
-    // comfyui-sdk probes extensions this way). So the body is {}, even though the status says 404.
-    if (!node) return void res.status(404).json({});
+    // ComfyUI answers 200 {} for a type it does not have, and clients probe for extensions this way (the
+    // comfyui-sdk reads a non-empty body as "installed"), so do exactly the same.
+    if (!node) return void res.json({});
     res.json(toObjectInfo([node]));
   });
 

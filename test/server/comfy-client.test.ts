@@ -177,9 +177,11 @@ test('comfyui-sdk follows progress through its callbacks, interrupts a running j
   let started = false;
   const progress: number[] = [];
   let failure: Error | undefined;
+  const previews: Blob[] = [];
   const interrupted = new Promise<void>((resolve) => {
     const wrapper = new CallWrapper(api, workflow)
       .onPending((id) => (promptId = id))
+      .onPreview((blob) => void previews.push(blob))
       .onStart(() => (started = true))
       .onProgress((info) => {
         progress.push(info.value);
@@ -196,6 +198,9 @@ test('comfyui-sdk follows progress through its callbacks, interrupts a running j
   assert.equal(started, true, 'onStart fired on the first progress event');
   assert.ok(progress.length >= 2 && progress[0] === 1, `progress values ${progress.join(',')}`);
   assert.equal(failure?.name, 'ExecutionInterruptedError');
+  // The live preview the counter streams on its first step reaches the client's onPreview as a PNG.
+  assert.ok(previews.length >= 1, 'onPreview fired');
+  assert.deepEqual([...new Uint8Array(await previews[0]!.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   assert.ok(promptId);
 
   // The interrupted job is in the history the client reads, and not complete.

@@ -25,6 +25,11 @@ test('POST /prompt (our format) runs the job; ws, history, view and events agree
   const ws = await connectWs(`ws://127.0.0.1:${s.port}/ws?clientId=watcher1`);
   const hello = await ws.waitFor((m) => m.type === 'status');
   assert.equal(hello.data.sid, 'watcher1');
+  // Announce preview metadata, as ComfyUI's own frontend does, to get frame 4 (others get frame 1).
+  ws.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+  await ws.waitFor((m) => m.type === 'feature_flags');
+  const plain = await connectWs(`ws://127.0.0.1:${s.port}/ws?clientId=plain1`);
+  await plain.waitFor((m) => m.type === 'status');
   const r = await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(3, 2, { early: true }), client_id: 'someone-else' });
   assert.equal(r.status, 200);
   assert.deepEqual(Object.keys(r.body).sort(), ['node_errors', 'number', 'prompt_id']);
@@ -52,6 +57,11 @@ test('POST /prompt (our format) runs the job; ws, history, view and events agree
   const meta = JSON.parse(frame.subarray(8, 8 + frame.readUInt32BE(4)).toString());
   assert.equal(meta.prompt_id, id);
   assert.deepEqual([...frame.subarray(8 + frame.readUInt32BE(4), 8 + frame.readUInt32BE(4) + 4)], [0x89, 0x50, 0x4e, 0x47]);
+  // A client that did not announce it gets ComfyUI's original frame 1: [1][2 = PNG][PNG bytes].
+  await waitUntil(() => plain.binary.length > 0 || undefined, 5000, 'a legacy preview frame');
+  const old = plain.binary[0]!;
+  assert.deepEqual([old.readUInt32BE(0), old.readUInt32BE(4)], [1, 2]);
+  assert.deepEqual([...old.subarray(8, 12)], [0x89, 0x50, 0x4e, 0x47]);
 
   const hist = await json(s.base, 'GET', `/history/${id}`);
   const entry = hist.body[id];
@@ -74,6 +84,7 @@ test('POST /prompt (our format) runs the job; ws, history, view and events agree
   const events = await json(s.base, 'GET', `/api/jobs/${id}/events`);
   const recorded = events.body.events.map((e: { type: string }) => e.type);
   for (const t of ['queued', 'execution_start', 'executing', 'kosmos.metrics', 'kosmos.preview', 'executed', 'execution_success']) assert.ok(recorded.includes(t), t);
+  plain.ws.close();
   ws.ws.close();
 });
 
@@ -294,7 +305,8 @@ test('catalogue: /api/nodes and /object_info describe the loaded nodes', async (
   assert.deepEqual(info.body.TestCounter.input.required.steps, ['INT', { default: 3, min: 1, max: 100000 }]);
   assert.deepEqual(info.body.TestImageOut.output_name, ['value']);
   assert.equal(info.body.TestImageOut.output_node, true);
-  assert.equal((await json(s.base, 'GET', '/object_info/Nope')).status, 404);
+  const missing = await json(s.base, 'GET', '/object_info/Nope');
+  assert.deepEqual([missing.status, missing.body], [200, {}], 'as ComfyUI: an unknown type is an empty object');
 });
 
 test('Origin and Host: foreign, null and DNS-rebinding requests are refused before they act', async () => {

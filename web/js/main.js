@@ -372,6 +372,8 @@ function connect() {
   const ws = new WebSocket(wsUrl(clientId));
   ws.binaryType = 'arraybuffer';
   ws.onopen = () => {
+    // Ask for previews that name their job and node (ComfyUI's frame 4); other clients get the older frame 1.
+    ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
     $('conn').textContent = 'online';
     $('conn').classList.add('online');
   };
