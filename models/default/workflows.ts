@@ -39,11 +39,11 @@ export interface StageSettings {
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   clip: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
-  vae: { steps: 300, batch: 8, lr: 1e-3, warmup: 20 },
-  unet: { steps: 1600, batch: 8, lr: 1e-3, warmup: 50 },
+  vae: { steps: 1200, batch: 8, lr: 1e-3, warmup: 20 },
+  unet: { steps: 1300, batch: 8, lr: 1e-3, warmup: 50 },
   stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
   stage2: { steps: 600, batch: 16, lr: 1e-3, warmup: 20 },
-  stage3: { steps: 1000, batch: 4, lr: 5e-4, warmup: 40 },
+  stage3: { steps: 800, batch: 4, lr: 5e-4, warmup: 40 },
 };
 
 /** The VAE's reconstruction loss (L1 did no better than MSE in a 150-step pilot: docs/default-model.md). */
