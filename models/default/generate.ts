@@ -49,7 +49,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
     },
     { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
     { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
-    { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1, seed }, inputs: { vae: { node: 'sd', output: 'vae' } } },
+    { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1 }, inputs: { vae: { node: 'sd', output: 'vae' } } },
     {
       id: 'sample',
       type: 'Sampler',

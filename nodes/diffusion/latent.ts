@@ -1,10 +1,9 @@
-// Latent nodes: EmptyLatent (seeded noise of the right shape), VAEEncode (image → scaled latent) and VAEDecode
+// Latent nodes: EmptyLatent (an empty latent of the right shape; the Sampler's seed fills it with noise), VAEEncode (image → scaled latent) and VAEDecode
 // (scaled latent → image; spec §1.6: decode(z / 0.18215), then (x/2 + 0.5) clamped to [0, 1]).
 
 import { defineNode } from '../../engine/node-def.ts';
 import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import { externalDecode, externalEncodeMoments } from './external.ts';
-import { randn } from '../../models/ops/random.ts';
 import { imageValue } from '../../models/image.ts';
 import { vaeDecodeEntry, vaeEncodeEntry } from '../../models/unet/entries.ts';
 import { samplePosterior, scaleLatent } from '../../models/vae/posterior.ts';
@@ -16,7 +15,7 @@ export const EmptyLatent = defineNode({
   type: 'EmptyLatent',
   category: 'diffusion/latent',
   description:
-    'The starting latent of text-to-image: seeded standard-normal noise [batch, 4, height/f, width/f] (f = 8 for SD 1.5, 4 for the small models); the Sampler scales it by the scheduler\'s init sigma',
+    "The starting latent of text-to-image, [batch, 4, height/f, width/f] (f = 8 for SD 1.5, 4 for the small models): the Sampler fills it with noise from its seed, scaled by the scheduler's init sigma",
   inputs: {
     vae: { type: 'VAE', optional: true, description: 'When connected, its downscale and latent channels replace the widgets' },
   },
@@ -26,10 +25,9 @@ export const EmptyLatent = defineNode({
     batch: { kind: 'INT', default: 1, min: 1, max: 64 },
     downscale: { kind: 'INT', default: 8, min: 1, max: 64, description: 'Image side / latent side of the VAE in use' },
     channels: { kind: 'INT', default: 4, min: 1, max: 64, description: 'Latent channels of the U-Net' },
-    seed: { kind: 'SEED', default: 0 },
   },
   outputs: { latent: { type: 'LATENT' } },
-  execute({ vae, width, height, batch, seed, ...rest }) {
+  execute({ vae, width, height, batch, ...rest }) {
     const v = vae as VAEValue | undefined;
     const downscale = v ? vaeDownscale(v.model.config) : rest.downscale;
     const channels = v ? v.model.config.latentChannels : rest.channels;
@@ -37,8 +35,8 @@ export const EmptyLatent = defineNode({
       throw diffusionError('LATENT_SHAPE', `EmptyLatent: ${width}×${height} is not a multiple of the downscale ${downscale}`);
     }
     const shape = [batch, channels, height / downscale, width / downscale];
-    const samples = hostTensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
-    return { latent: { samples, kind: 'noise' } satisfies LatentValue };
+    const samples = hostTensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    return { latent: { samples, kind: 'empty' } satisfies LatentValue };
   },
 });
 

@@ -1,7 +1,8 @@
 // The Sampler: the guided sampling loop (models/sampling/guided.ts) over this pack's U-Net values, with
 // ControlNets and unmerged LoRAs, per-step progress, an optional preview every N steps and cancellation at every
-// step. Text-to-image starts from EmptyLatent's noise × the scheduler's init sigma (right for Euler too);
-// image latents (VAEEncode) are noised with this node's seed to the step that `denoise` selects.
+// step. As in ComfyUI, this node's seed is the noise: an empty latent (text-to-image) starts from that noise × the
+// scheduler's init sigma (right for Euler too); an image latent (VAEEncode) is noised with it to the step that
+// `denoise` selects.
 
 import { defineNode } from '../../engine/node-def.ts';
 import { hostTensor } from '../../models/ops/ops.ts';
@@ -27,7 +28,7 @@ export const Sampler = defineNode({
   },
   widgets: {
     guidance: { kind: 'FLOAT', default: 7.5, min: 0, max: 50, step: 0.5, description: 'Guidance scale s (1: no guidance)' },
-    seed: { kind: 'SEED', default: 0, description: 'Noise for image latents (denoise < 1)' },
+    seed: { kind: 'SEED', default: 0, description: 'The noise: the start of text-to-image, or what is added to an image latent (denoise < 1)' },
     steps: { kind: 'INT', default: 0, min: 0, max: 1000, description: "0: the Scheduler node's steps" },
     denoise: { kind: 'FLOAT', default: 1, min: 0, max: 1, step: 0.05, description: 'Fraction of the schedule to run on an image latent' },
     preview_every: { kind: 'INT', default: 0, min: 0, max: 1000, description: 'A preview image every N steps (0: none)' },
@@ -59,7 +60,8 @@ export const Sampler = defineNode({
     if (latent.kind === 'noise') {
       start = Float32Array.from(latent.samples.data, (v) => v * scheduler.initNoiseSigma);
     } else {
-      startStep = Math.min(total, total - Math.round(total * args.denoise));
+      // An empty latent has nothing to keep: it always runs the whole schedule.
+      startStep = latent.kind === 'empty' ? 0 : Math.min(total, total - Math.round(total * args.denoise));
       const noise = randn(latent.samples.data.length, args.seed);
       start =
         startStep === 0

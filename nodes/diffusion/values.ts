@@ -51,10 +51,13 @@ export interface ControlValue {
   next?: ControlValue;
 }
 
-/** LATENT: scaled latents [B, C, h, w]. `noise`: EmptyLatent's seeded noise (a text-to-image start). */
+/**
+ * LATENT: scaled latents [B, C, h, w]. `empty`: EmptyLatent's zeros (text-to-image: the Sampler draws the noise from
+ * its seed); `noise`: noise a node drew itself (used as the start, × init sigma); `image`: a real latent.
+ */
 export interface LatentValue {
   samples: HostTensor;
-  kind: 'noise' | 'image';
+  kind: 'empty' | 'noise' | 'image';
 }
 
 /** SCHEDULER: a recipe; the Sampler creates a fresh stateful scheduler from it for every run. */

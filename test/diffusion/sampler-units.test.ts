@@ -1,3 +1,4 @@
+import { randn } from '../../models/ops/random.ts';
 // Sampler details that need no full workflow: Euler's latents start at noise × init sigma (KOSMOS-G forgets this,
 // spec §1.6), the ControlNet start/end window follows diffusers' keep rule, and control images tile over the
 // [uncond; cond] halves.
@@ -56,4 +57,27 @@ test('control images: a batch of 1 repeats; a batch of B tiles over the [uncond;
   const tiled = controlImageBatch(two, 4).data;
   assert.deepEqual([tiled[0], tiled[12], tiled[24], tiled[36]], [0, 1, 0, 1]);
   assert.throws(() => controlImageBatch(two, 3), (e: Error & { code?: string }) => e.code === 'BATCH_MISMATCH');
+});
+
+test('an empty latent starts from the Sampler seed\'s noise × init sigma (ComfyUI semantics: the seed is on the Sampler)', async () => {
+  const model = new UNet2DConditionModel(SMALL_UNET_CONFIG, 3);
+  model.conv_out.weight.set(new Float32Array(model.conv_out.weight.size));
+  model.conv_out.bias!.set(new Float32Array(model.conv_out.bias!.size));
+  const unet: UNetValue = { model, backend: 'tfjs', source: 'test', byteSize: () => 0 };
+  const sigma = createScheduler('euler', {}, { steps: 3 }).initNoiseSigma;
+  const run = async (seed: number) =>
+    ((await exec(Sampler, {
+      unet,
+      conditioning: { cond: randomHost([1, 5, 32], 5), uncond: randomHost([1, 5, 32], 6) },
+      latent: { samples: { data: new Float32Array(256), shape: [1, 4, 8, 8], dtype: 'float32' }, kind: 'empty' } satisfies LatentValue,
+      scheduler: { name: 'euler', steps: 3, config: {}, options: {} } satisfies SchedulerValue,
+      guidance: 7.5,
+      seed,
+      steps: 0,
+      denoise: 0.5, // ignored: an empty latent always runs the whole schedule
+      preview_every: 0,
+    })).latent as LatentValue).samples.data;
+  const expected = randn(256, 11);
+  (await run(11)).forEach((v, i) => assert.ok(Math.abs(v - expected[i]! * sigma) < 1e-4 * sigma, `element ${i}`));
+  assert.notDeepEqual(await run(12), await run(11));
 });
