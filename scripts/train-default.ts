@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quickSettings, trainDefault, PipelineError } from '../models/default/pipeline.ts';
 import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, shippedStageWorkflow, type StageName } from '../models/default/workflows.ts';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomicSync } from '../models/io/atomic.ts';
 import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../models/default/card.ts';
 import { buildEvalSet } from '../models/default/eval-set.ts';
 import { evaluate } from '../models/default/score.ts';
@@ -90,8 +91,7 @@ function writeWorkflows(): void {
   mkdirSync(dir, { recursive: true });
   STAGES.forEach((stage, i) => {
     const file = path.join(dir, `${i + 1}-${stage}.json`);
-    writeFileSync(`${file}.tmp`, JSON.stringify(shippedStageWorkflow(stage, root), null, 2) + '\n');
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomicSync(file, JSON.stringify(shippedStageWorkflow(stage, root), null, 2) + '\n');
     console.log(`wrote ${path.relative(root, file)}`);
   });
 }
