@@ -2,15 +2,16 @@
 // (layout.ts), with each part's config beside it (diffusers config.json for U-Net and VAE, safetensors metadata
 // for the rest) — the loader nodes have presets only for 'small' and 'real', so the default sizes travel as files.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.ts';
 import path from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.ts';
 import { CONFIG_METADATA_KEY, saveWeightFile, type WeightFile } from '../kosmosg/weights.ts';
 import { Rng } from '../ops/random.ts';
 import { UNet2DConditionModel } from '../unet/unet.ts';
-import type { UNetConfig } from '../unet/config.ts';
+import { unetConfigToDiffusers } from '../unet/config.ts';
 import { AutoencoderKL } from '../vae/autoencoder.ts';
-import type { VAEConfig } from '../vae/config.ts';
+import { vaeConfigToDiffusers } from '../vae/config.ts';
 import { CLIPTextModel } from '../clip/text-model.ts';
 import { CLIPVision } from '../clip/vision-model.ts';
 import { XConnector } from '../connector/connector.ts';
@@ -20,43 +21,9 @@ import { saveWordTokenizer, type WordTokenizer } from '../tokenizers/word-tokeni
 import { DEFAULT_ALIGNER, DEFAULT_CONNECTOR, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, defaultClipText, defaultKosmosG, defaultMLLM } from './config.ts';
 import type { WeightsLayout, WorkLayout } from './layout.ts';
 
-export function unetDiffusersConfig(c: UNetConfig): Record<string, unknown> {
-  return {
-    _class_name: 'UNet2DConditionModel',
-    in_channels: c.inChannels,
-    out_channels: c.outChannels,
-    block_out_channels: c.blockOutChannels,
-    layers_per_block: c.layersPerBlock,
-    down_block_types: c.downBlockTypes,
-    up_block_types: c.upBlockTypes,
-    cross_attention_dim: c.crossAttentionDim,
-    attention_head_dim: c.attentionHeads,
-    norm_num_groups: c.normNumGroups,
-    norm_eps: c.normEps,
-    flip_sin_to_cos: c.flipSinToCos,
-    freq_shift: c.freqShift,
-    sample_size: c.sampleSize,
-  };
-}
-
-export function vaeDiffusersConfig(c: VAEConfig): Record<string, unknown> {
-  return {
-    _class_name: 'AutoencoderKL',
-    in_channels: c.inChannels,
-    out_channels: c.outChannels,
-    block_out_channels: c.blockOutChannels,
-    layers_per_block: c.layersPerBlock,
-    latent_channels: c.latentChannels,
-    norm_num_groups: c.normNumGroups,
-    scaling_factor: c.scalingFactor,
-  };
-}
-
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** The configs of the project's own parts, as stored in safetensors metadata (models/kosmosg/weights.ts). */
@@ -87,9 +54,9 @@ export async function writeInitialWeights(weights: WeightsLayout, work: WorkLayo
   saveWordTokenizer(weights.clipTokenizer, tokenizers.clip);
   for (const file of [weights.textEncoder, weights.unet, weights.vae, work.vision]) await mkdir(path.dirname(file), { recursive: true });
 
-  await writeJsonAtomic(path.join(weights.unetDir, 'config.json'), unetDiffusersConfig(DEFAULT_UNET));
+  await writeJsonAtomic(path.join(weights.unetDir, 'config.json'), unetConfigToDiffusers(DEFAULT_UNET));
   await saveSafetensors(weights.unet, new UNet2DConditionModel(DEFAULT_UNET, seed).stateDict());
-  await writeJsonAtomic(path.join(weights.vaeDir, 'config.json'), vaeDiffusersConfig(DEFAULT_VAE));
+  await writeJsonAtomic(path.join(weights.vaeDir, 'config.json'), vaeConfigToDiffusers(DEFAULT_VAE));
   await saveSafetensors(weights.vae, new AutoencoderKL(DEFAULT_VAE, seed + 1).stateDict());
 
   await saveWeightFile(weights.textEncoder, [['', new CLIPTextModel(defaultClipText(tokenizers.clip.vocabSize), new Rng(seed + 2))]], configs);

@@ -116,3 +116,24 @@ export function unetConfigFromDiffusers(json: Record<string, unknown>, where = '
   checkUNetConfig(config);
   return config;
 }
+
+/** The diffusers `config.json` of a config: the inverse of `unetConfigFromDiffusers`. */
+export function unetConfigToDiffusers(c: UNetConfig): Record<string, unknown> {
+  return {
+    _class_name: 'UNet2DConditionModel',
+    in_channels: c.inChannels,
+    out_channels: c.outChannels,
+    block_out_channels: c.blockOutChannels,
+    layers_per_block: c.layersPerBlock,
+    down_block_types: c.downBlockTypes,
+    up_block_types: c.upBlockTypes,
+    cross_attention_dim: c.crossAttentionDim,
+    attention_head_dim: c.attentionHeads,
+    norm_num_groups: c.normNumGroups,
+    norm_eps: c.normEps,
+    flip_sin_to_cos: c.flipSinToCos,
+    freq_shift: c.freqShift,
+    sample_size: c.sampleSize,
+  };
+}
+

@@ -59,3 +59,17 @@ export function vaeConfigFromDiffusers(json: Record<string, unknown>, where = 'v
 export function vaeDownscale(config: VAEConfig): number {
   return 2 ** (config.blockOutChannels.length - 1);
 }
+
+/** The diffusers `config.json` of a config: the inverse of `vaeConfigFromDiffusers`. */
+export function vaeConfigToDiffusers(c: VAEConfig): Record<string, unknown> {
+  return {
+    _class_name: 'AutoencoderKL',
+    in_channels: c.inChannels,
+    out_channels: c.outChannels,
+    block_out_channels: c.blockOutChannels,
+    layers_per_block: c.layersPerBlock,
+    latent_channels: c.latentChannels,
+    norm_num_groups: c.normNumGroups,
+    scaling_factor: c.scalingFactor,
+  };
+}

@@ -5,9 +5,8 @@ import { defaultTokenizers, worldCorpus } from '../../models/default/vocabulary.
 import { DEFAULT_ALIGNER, DEFAULT_CONDITION_DIM, DEFAULT_CONNECTOR, DEFAULT_IMAGE_SIZE, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, SHIPPED_BYTES_LIMIT, defaultClipText, defaultMLLM } from '../../models/default/config.ts';
 import { vaeDownscale } from '../../models/vae/config.ts';
 import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { unetConfigFromDiffusers } from '../../models/unet/config.ts';
-import { vaeConfigFromDiffusers } from '../../models/vae/config.ts';
-import { unetDiffusersConfig, vaeDiffusersConfig } from '../../models/default/init.ts';
+import { unetConfigFromDiffusers, unetConfigToDiffusers } from '../../models/unet/config.ts';
+import { vaeConfigFromDiffusers, vaeConfigToDiffusers } from '../../models/vae/config.ts';
 
 const tokenizers = defaultTokenizers();
 
@@ -33,8 +32,8 @@ test('the parts agree on their widths', () => {
 });
 
 test('diffusers config.json round-trips through the loaders\' readers', () => {
-  assert.deepEqual(unetConfigFromDiffusers(unetDiffusersConfig(DEFAULT_UNET)), DEFAULT_UNET);
-  assert.deepEqual(vaeConfigFromDiffusers(vaeDiffusersConfig(DEFAULT_VAE)), DEFAULT_VAE);
+  assert.deepEqual(unetConfigFromDiffusers(unetConfigToDiffusers(DEFAULT_UNET)), DEFAULT_UNET);
+  assert.deepEqual(vaeConfigFromDiffusers(vaeConfigToDiffusers(DEFAULT_VAE)), DEFAULT_VAE);
 });
 
 test('the tokenizers know every word of the world and of the evaluation prompts', () => {
