@@ -18,6 +18,7 @@ import { alphasCumprod, resolveConfig } from '../models/schedulers/schedule.ts';
 import { hostTensor } from '../models/ops/ops.ts';
 import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
+import { randomSquareCrops } from '../models/data/crops.ts';
 import {
   alignerLoss, contrastiveLoss, diffusionLoss, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../models/training/losses.ts';
@@ -226,26 +227,35 @@ export const VAELoss = defineNode({
   widgets: {
     reconstruction: { kind: 'ENUM', options: ['mse', 'l1'], default: 'mse' },
     kl_weight: { kind: 'FLOAT', default: 1e-6, min: 0, max: 10 },
+    // The VAE is convolutional: training on random windows is ~(size/crop)² cheaper per image and still
+    // reconstructs whole images (docs/default-model.md, VAE recipe pilots). 0 keeps the whole image.
+    crop: { kind: 'INT', default: 0, min: 0, max: 4096 },
   },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
     const ops = await trainingOps();
     const vae = moduleOf(a.vae, AutoencoderKL, 'VAELoss.vae');
     const t = targetsOf(a.sequences, 'VAELoss');
-    const x = signed(t.data);
-    if (t.size % vaeDownscale(vae.config) !== 0) {
-      throw new TrainingInputError('TRAIN_INPUT', `VAELoss: image size ${t.size} is not a multiple of the VAE's downscale ${vaeDownscale(vae.config)}`);
+    const f = vaeDownscale(vae.config);
+    const crop = a.crop ?? 0;
+    if (t.size % f !== 0) {
+      throw new TrainingInputError('TRAIN_INPUT', `VAELoss: image size ${t.size} is not a multiple of the VAE's downscale ${f}`);
     }
+    if (crop !== 0 && (crop % f !== 0 || crop > t.size)) {
+      throw new TrainingInputError('TRAIN_INPUT', `VAELoss.crop: ${crop} must be 0 or a multiple of the VAE's downscale ${f} no larger than the image size ${t.size}`);
+    }
+    const side = crop === 0 ? t.size : crop;
+    // The windows come from their own stream of the step's seed, so ε below is the same with and without crops.
+    const x = signed(crop === 0 ? t.data : randomSquareCrops(t.data, t.batch, t.size, crop, new Rng(mixSeed(a.sequences.seed, 0xc20))));
     const rng = new Rng(mixSeed(a.sequences.seed, 0x7ae));
     // ε of the reparameterised sample, drawn once per step from the step's seed.
-    const f = vaeDownscale(vae.config);
-    const latentShape = [t.batch, vae.config.latentChannels, t.size / f, t.size / f];
+    const latentShape = [t.batch, vae.config.latentChannels, side / f, side / f];
     const eps = Float32Array.from({ length: latentShape.reduce((p, q) => p * q, 1) }, () => rng.normal());
     return {
       loss: {
         name: 'vae',
         compute: () => {
-          const input = ops.tensor(x, [t.batch, 3, t.size, t.size]);
+          const input = ops.tensor(x, [t.batch, 3, side, side]);
           const moments = vae.encodeMoments(ops, input);
           const c2 = ops.shape(moments)[1]!;
           const [mean, logvar] = ops.split(moments, [c2 / 2, c2 / 2], 1);

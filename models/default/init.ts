@@ -40,6 +40,21 @@ export async function stampConfigs(file: string, configs: WeightFile['configs'])
   await saveSafetensors(file, tensors, { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(configs) });
 }
 
+/**
+ * Initial log-variance of the VAE posterior (the logvar half of quant_conv's bias). From the usual 0 the
+ * reparameterised sample is mostly noise (σ = 1 against a latent mean of σ ≈ 1), and with the small KL weight Adam
+ * walks the bias down only ~lr per step: the 600-step VAE of the pilots still had σ ≈ 0.5, so its decoder learnt
+ * colours blurred by latent noise. Starting at −6 (σ ≈ 0.05) removes that (docs/default-model.md, VAE recipe pilots).
+ */
+export const VAE_LOGVAR_INIT = -6;
+
+/** The default VAE's seeded initial weights, with the posterior's log-variance started at `VAE_LOGVAR_INIT`. */
+export function initialVae(seed: number): AutoencoderKL {
+  const vae = new AutoencoderKL(DEFAULT_VAE, seed);
+  vae.quant_conv.bias!.data.fill(VAE_LOGVAR_INIT, DEFAULT_VAE.latentChannels);
+  return vae;
+}
+
 export interface InitOptions {
   seed: number;
   tokenizers: { mllm: WordTokenizer; clip: WordTokenizer };
@@ -57,7 +72,7 @@ export async function writeInitialWeights(weights: WeightsLayout, work: WorkLayo
   await writeJsonAtomic(path.join(weights.unetDir, 'config.json'), unetConfigToDiffusers(DEFAULT_UNET));
   await saveSafetensors(weights.unet, new UNet2DConditionModel(DEFAULT_UNET, seed).stateDict());
   await writeJsonAtomic(path.join(weights.vaeDir, 'config.json'), vaeConfigToDiffusers(DEFAULT_VAE));
-  await saveSafetensors(weights.vae, new AutoencoderKL(DEFAULT_VAE, seed + 1).stateDict());
+  await saveSafetensors(weights.vae, initialVae(seed + 1).stateDict());
 
   await saveWeightFile(weights.textEncoder, [['', new CLIPTextModel(defaultClipText(tokenizers.clip.vocabSize), new Rng(seed + 2))]], configs);
   await saveWeightFile(work.vision, [['img_model.', new CLIPVision(DEFAULT_VISION, new Rng(seed + 3))]], configs);

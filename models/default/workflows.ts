@@ -39,7 +39,7 @@ export interface StageSettings {
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   clip: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
-  vae: { steps: 1200, batch: 8, lr: 1e-3, warmup: 20 },
+  vae: { steps: 1300, batch: 8, lr: 3e-3, warmup: 50 },
   unet: { steps: 1300, batch: 8, lr: 1e-3, warmup: 50 },
   stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
   stage2: { steps: 600, batch: 16, lr: 1e-3, warmup: 20 },
@@ -48,6 +48,11 @@ export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
 
 /** The VAE's reconstruction loss (L1 did no better than MSE in a 150-step pilot: docs/default-model.md). */
 export const VAE_RECONSTRUCTION: 'mse' | 'l1' = 'mse';
+/**
+ * The VAE trains on random 32×32 windows of the 64×64 scenes (VAELoss `crop`): it is convolutional, a window costs
+ * ~¼ of a whole image, and it still reconstructs whole images (docs/default-model.md, VAE recipe pilots).
+ */
+export const VAE_CROP = 32;
 
 interface WorkflowNode {
   id: string;
@@ -142,13 +147,13 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       break;
     case 'vae':
       name = 'Default model 2/6: VAE';
-      description = 'The ×4 VAE trained to reconstruct the world\'s 64×64 images (MSE + a small KL).';
+      description = `The ×4 VAE trained to reconstruct the world's 64×64 images, on random ${VAE_CROP}×${VAE_CROP} windows of them (MSE + a small KL).`;
       clipTok();
       loadVae();
       g.add('data', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
       batch('batch', 'data');
       g.add('seq', 'BuildSequences', sequences('image-text', 0), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
-      g.add('loss', 'VAELoss', { reconstruction: VAE_RECONSTRUCTION, kl_weight: 1e-6 }, { vae: 'vae.vae', sequences: 'seq.sequences' });
+      g.add('loss', 'VAELoss', { reconstruction: VAE_RECONSTRUCTION, kl_weight: 1e-6, crop: VAE_CROP }, { vae: 'vae.vae', sequences: 'seq.sequences' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', vae: 'vae.vae' });
       save('save_vae', W.vae, { vae: 'vae.vae' });
       break;
