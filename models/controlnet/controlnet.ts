@@ -8,7 +8,7 @@ import { Conv2d, constantParam } from '../nn/layers.ts';
 import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
-import { DownBlock, MidBlockCrossAttn, type BlockShape } from '../unet/blocks.ts';
+import { DownBlock, MidBlockCrossAttn, blockShape } from '../unet/blocks.ts';
 import { checkUNetConfig, headsForBlock, type UNetConfig } from '../unet/config.ts';
 import { TimestepEmbedding, timestepFeatures } from '../unet/embeddings.ts';
 import type { ControlResiduals } from '../unet/unet.ts';
@@ -70,8 +70,8 @@ export class ControlNetModel extends Module {
     this._config = config;
     const rng = new Rng(seed);
     const ch = config.blockOutChannels;
-    const tembChannels = ch[0] * 4;
-    const shape: BlockShape = { tembChannels, groups: config.normNumGroups, eps: config.normEps, contextDim: config.crossAttentionDim };
+    const shape = blockShape(config);
+    const { tembChannels } = shape;
 
     this.conv_in = new Conv2d(config.inChannels, ch[0], 3, rng, { padding: 1 });
     this.time_embedding = new TimestepEmbedding(ch[0], tembChannels, rng);

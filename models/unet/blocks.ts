@@ -15,6 +15,16 @@ export interface BlockShape {
   contextDim: number;
 }
 
+/** The shape every block of a U-Net (or of the ControlNet copying its down path) is built with. */
+export function blockShape(config: { blockOutChannels: number[]; normNumGroups: number; normEps: number; crossAttentionDim: number }): BlockShape {
+  return {
+    tembChannels: config.blockOutChannels[0]! * 4,
+    groups: config.normNumGroups,
+    eps: config.normEps,
+    contextDim: config.crossAttentionDim,
+  };
+}
+
 /** DownBlock2D (no attention) or CrossAttnDownBlock2D (`heads` given). */
 export class DownBlock extends Module {
   resnets: ModuleList<ResnetBlock2D>;

@@ -7,7 +7,7 @@ import { Conv2d, GroupNorm } from '../nn/layers.ts';
 import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
-import { DownBlock, MidBlockCrossAttn, UpBlock, type BlockShape } from './blocks.ts';
+import { DownBlock, MidBlockCrossAttn, UpBlock, blockShape } from './blocks.ts';
 import { checkUNetConfig, headsForBlock, type UNetConfig } from './config.ts';
 import { TimestepEmbedding, timestepFeatures } from './embeddings.ts';
 
@@ -32,8 +32,8 @@ export class UNet2DConditionModel extends Module {
     this._config = config;
     const rng = new Rng(seed);
     const ch = config.blockOutChannels;
-    const tembChannels = ch[0] * 4;
-    const shape: BlockShape = { tembChannels, groups: config.normNumGroups, eps: config.normEps, contextDim: config.crossAttentionDim };
+    const shape = blockShape(config);
+    const { tembChannels } = shape;
 
     this.conv_in = new Conv2d(config.inChannels, ch[0], 3, rng, { padding: 1 });
     this.time_embedding = new TimestepEmbedding(ch[0], tembChannels, rng);

@@ -10,7 +10,7 @@ import { saveSafetensors } from '../../models/io/safetensors.ts';
 import type { HostTensor } from '../../models/ops/ops.ts';
 import type { AnyNodeDefinition, NodeContext } from '../../engine/node-def.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
-import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
+import { SMALL_UNET_CONFIG, unetConfigToDiffusers } from '../../models/unet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
 import { LoadStableDiffusion, LoadUNet, LoadVAE } from '../../nodes/diffusion/loaders.ts';
@@ -27,22 +27,8 @@ async function writeFolder(): Promise<{ unet: UNet2DConditionModel; vae: Autoenc
   const vae = new AutoencoderKL(SMALL_VAE_CONFIG, 42);
   mkdirSync(path.join(root, 'unet'), { recursive: true });
   mkdirSync(path.join(root, 'vae'), { recursive: true });
-  const c = SMALL_UNET_CONFIG;
-  writeFileSync(
-    path.join(root, 'unet', 'config.json'),
-    JSON.stringify({
-      _class_name: 'UNet2DConditionModel',
-      in_channels: c.inChannels,
-      out_channels: c.outChannels,
-      block_out_channels: c.blockOutChannels,
-      layers_per_block: c.layersPerBlock,
-      down_block_types: c.downBlockTypes,
-      up_block_types: c.upBlockTypes,
-      cross_attention_dim: c.crossAttentionDim,
-      attention_head_dim: c.attentionHeads,
-      norm_num_groups: c.normNumGroups,
-    }),
-  );
+  writeFileSync(path.join(root, 'unet', 'config.json'), JSON.stringify(unetConfigToDiffusers(SMALL_UNET_CONFIG)));
+  // The VAE's config.json is partial on purpose: missing keys take the diffusers defaults.
   const v = SMALL_VAE_CONFIG;
   writeFileSync(
     path.join(root, 'vae', 'config.json'),
