@@ -16,6 +16,8 @@ import { randn } from '../models/ops/random.ts';
 import { UNet2DConditionModel } from '../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../models/unet/config.ts';
 import { buildWordTokenizer, saveWordTokenizer } from '../models/tokenizers/word-tokenizer.ts';
+import { render, subjectImage } from '../models/world/scene.ts';
+import { rasterToPng } from '../models/world/write.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(here, '..', 'workflows', 'assets');
@@ -44,6 +46,29 @@ mkdirSync(out, { recursive: true });
 for (const [name, data] of Object.entries(ASSETS)) {
   const file = path.join(out, name);
   await writeFileAtomic(file, await sharp(data).png({ compressionLevel: 9 }).toBuffer());
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+// Pictures drawn the way the default model's world draws them (models/world), for the workflows wired to the
+// shipped default model: subjects centred on white, and a two-shape scene to edit.
+const WORLD_ASSETS = {
+  'red-circle.png': subjectImage('circle', 'red'),
+  'blue-square.png': subjectImage('square', 'blue'),
+  'yellow-star.png': subjectImage('star', 'yellow'),
+  'scene-circle-square.png': render({
+    size: 64,
+    background: 'cream',
+    relation: 'left of',
+    entities: [
+      { shape: 'circle', color: 'red', cx: 17, cy: 32, r: 10.5 },
+      { shape: 'square', color: 'blue', cx: 47, cy: 32, r: 10.5 },
+    ],
+  }),
+};
+mkdirSync(path.join(out, 'world'), { recursive: true });
+for (const [name, raster] of Object.entries(WORLD_ASSETS)) {
+  const file = path.join(out, 'world', name);
+  await writeFileAtomic(file, await rasterToPng(raster));
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
 

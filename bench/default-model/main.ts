@@ -1,6 +1,7 @@
 // Scores a generator on the default model's held-out prompt set and prints the table (docs/default-model.md).
-//   npx tsx bench/default-model/main.ts [--generator model|oracle|blank|copy] [--weights DIR] [--per-task N]
+//   npx tsx bench/default-model/main.ts [--generator model|clip-text|oracle|blank|copy] [--weights DIR] [--per-task N]
 //        [--ablation FILE]  also score the stage-2-only KOSMOS-G (default: data/train-default/parts/kosmos-g-stage2.safetensors)
+//        (clip-text: the text-to-image items through the small CLIP text encoder, the U-Net's own conditioning)
 //        [--backend onnx|tfjs] [--steps N] [--guidance G] [--seed N]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const opt = (name: string, fallback: string) => {
 };
 const kind = opt('generator', 'model');
 const perTask = Number(opt('per-task', '24'));
-const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) });
+const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) }).filter((i) => kind !== 'clip-text' || i.task === 'text');
 const weights = path.resolve(root, opt('weights', 'models/default/weights'));
 const settings: GenerateSettings = {
   weights,
@@ -49,15 +50,19 @@ if (kind === 'model') {
   } else {
     console.error(`(no ablation: ${ablation} does not exist)`);
   }
+} else if (kind === 'clip-text') {
+  const clip = await modelGenerator({ ...settings, encoder: 'clip-text' });
+  reports.push(await score('CLIP text', clip.generate));
+  await clip.close();
 } else {
   const generators: Record<string, Generator> = { oracle: oracleGenerator, blank: blankGenerator, copy: copyGenerator };
   const g = generators[kind];
   if (!g) {
-    console.error(`DEFAULT_BAD_OPTION: --generator must be model, oracle, blank or copy (got '${kind}')`);
+    console.error(`DEFAULT_BAD_OPTION: --generator must be model, clip-text, oracle, blank or copy (got '${kind}')`);
     process.exit(1);
   }
   reports.push(await score(kind, g));
 }
-console.log(`held-out set: ${items.length} items (${perTask} per task), generator ${kind}${kind === 'model' ? `, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}` : ''}`);
+console.log(`held-out set: ${items.length} items (${perTask} per task), generator ${kind}${kind === 'model' || kind === 'clip-text' ? `, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}` : ''}`);
 console.log(formatTable(reports));
 for (const r of reports) console.log(`${r.name}: ${(r.report.seconds / items.length).toFixed(2)} s per image`);

@@ -28,7 +28,10 @@ export const DEFAULT_VAE: VAEConfig = {
   layersPerBlock: 1,
   latentChannels: 4,
   normNumGroups: 8,
-  scalingFactor: 0.18215,
+  // SD picks the factor that gives the U-Net latents of unit variance (1 / std of the latents: 0.18215 for its VAE).
+  // This VAE's latents have std ≈ 1.2 (pilot F, docs/default-model.md), so 0.8; SD's 0.18215 would hand the U-Net
+  // σ ≈ 0.22, i.e. a noise schedule 20× poorer in signal than the one it was designed for.
+  scalingFactor: 0.8,
 };
 
 export const DEFAULT_UNET: UNetConfig = {

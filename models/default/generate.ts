@@ -27,26 +27,45 @@ export interface GenerateSettings {
   backend?: 'onnx' | 'tfjs';
   steps?: number;
   guidance?: number;
+  /** 'clip-text': condition on the small CLIP text encoder instead (the U-Net's own teacher; text prompts only). */
+  encoder?: 'kosmos-g' | 'clip-text';
 }
 
 /** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
 export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number): WorkflowDoc {
   const w = weightsLayout(s.weights);
   const backend = s.backend ?? 'onnx';
+  if (s.encoder === 'clip-text' && images.length) throw new GenerateError(`the CLIP text encoder reads no images: "${prompt}"`);
+  const encoder: WorkflowDoc['nodes'] =
+    s.encoder === 'clip-text'
+      ? [
+          { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
+          { id: 'clip', type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
+          { id: 'prompt', type: 'Tokenize', widgets: { text: prompt }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
+          { id: 'empty', type: 'Tokenize', widgets: { text: '' }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
+          {
+            id: 'encode',
+            type: 'CLIPTextEncode',
+            inputs: { clip_text: { node: 'clip', output: 'clip_text' }, tokens: { node: 'prompt', output: 'tokens' }, negative: { node: 'empty', output: 'tokens' } },
+          },
+        ]
+      : [
+          { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.tokenizer) } },
+          { id: 'kosmos', type: 'LoadKosmosG', widgets: { path: s.kosmosG ?? w.kosmosG, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
+          ...images.map((file, i) => ({ id: `image${i + 1}`, type: 'LoadImage', widgets: { image: file } })),
+          {
+            id: 'encode',
+            type: 'KosmosGEncode',
+            widgets: { prompt, negative: '' },
+            inputs: {
+              kosmos_g: { node: 'kosmos', output: 'kosmos_g' },
+              tokenizer: { node: 'tok', output: 'tokenizer' },
+              ...Object.fromEntries(images.map((_, i) => [`image_${i + 1}`, { node: `image${i + 1}`, output: 'image' }])),
+            },
+          },
+        ];
   const nodes: WorkflowDoc['nodes'] = [
-    { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.tokenizer) } },
-    { id: 'kosmos', type: 'LoadKosmosG', widgets: { path: s.kosmosG ?? w.kosmosG, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
-    ...images.map((file, i) => ({ id: `image${i + 1}`, type: 'LoadImage', widgets: { image: file } })),
-    {
-      id: 'encode',
-      type: 'KosmosGEncode',
-      widgets: { prompt, negative: '' },
-      inputs: {
-        kosmos_g: { node: 'kosmos', output: 'kosmos_g' },
-        tokenizer: { node: 'tok', output: 'tokenizer' },
-        ...Object.fromEntries(images.map((_, i) => [`image_${i + 1}`, { node: `image${i + 1}`, output: 'image' }])),
-      },
-    },
+    ...encoder,
     { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
     { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
     { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1 }, inputs: { vae: { node: 'sd', output: 'vae' } } },

@@ -39,7 +39,7 @@ export interface StageSettings {
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   clip: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
-  vae: { steps: 1300, batch: 8, lr: 3e-3, warmup: 50 },
+  vae: { steps: 2000, batch: 8, lr: 3e-3, warmup: 50 },
   unet: { steps: 1300, batch: 8, lr: 1e-3, warmup: 50 },
   stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
   stage2: { steps: 600, batch: 16, lr: 1e-3, warmup: 20 },
