@@ -20,7 +20,7 @@ import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
 import { randomSquareCrops } from '../models/data/crops.ts';
 import {
-  alignerLoss, contrastiveLoss, diffusionLoss, nextTokenCrossEntropy, noiseBatch, vaeLoss,
+  alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../models/training/losses.ts';
 import { moduleOf, trainingOps, TrainingInputError } from './inputs.ts';
 import { alignerInputs, clipPixels, mllmStates, up } from './forward.ts';
@@ -103,9 +103,17 @@ export const DiffusionLoss = defineNode({
   type: 'DiffusionLoss',
   category: 'training/loss',
   description:
-    'Stage 3 / text-to-image: ε-MSE through the U-Net. Latents = frozen VAE(target)·scale, t ~ U[0, 1000), xₜ = √ᾱ x₀ + √(1−ᾱ) ε, per-sample mean.',
+    'Stage 3 / text-to-image: ε-MSE through the U-Net. Latents = frozen VAE(target)·scale, t ~ U[0, 1000), xₜ = √ᾱ x₀ + √(1−ᾱ) ε, per-sample mean (optionally Min-SNR-γ weighted).',
   inputs: { unet: { type: 'UNET' }, vae: { type: 'VAE' }, condition: { type: 'TRAIN_CONDITION' } },
-  widgets: {},
+  widgets: {
+    snr_gamma: {
+      kind: 'FLOAT',
+      default: 0,
+      min: 0,
+      max: 100,
+      description: "Min-SNR-γ weighting of each sample's loss (diffusers' --snr_gamma; 5 is the paper's value); 0: plain mean",
+    },
+  },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
     const ops = await trainingOps();
@@ -119,15 +127,17 @@ export const DiffusionLoss = defineNode({
     const moments = ops.toHost(momentsT);
     momentsT.dispose();
     const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
-    const noised = noiseBatch(latents.data as Float32Array, t.batch, alphasCumprod(resolveConfig()), rng);
+    const acp = alphasCumprod(resolveConfig());
+    const noised = noiseBatch(latents.data as Float32Array, t.batch, acp, rng);
     const timesteps = Float32Array.from(noised.timesteps);
+    const weights = a.snr_gamma > 0 ? minSnrWeights(noised.timesteps, acp, a.snr_gamma) : undefined;
     return {
       loss: {
         name: 'diffusion',
         compute: () => {
           const cond = a.condition.compute(ops);
           const eps = unet.forward(ops, ops.tensor(noised.noisy, latents.shape), ops.tensor(timesteps, [t.batch]), cond);
-          return diffusionLoss(ops, eps, ops.tensor(noised.eps, latents.shape));
+          return diffusionLoss(ops, eps, ops.tensor(noised.eps, latents.shape), weights ? ops.tensor(weights, [t.batch]) : undefined);
         },
       },
     };

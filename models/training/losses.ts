@@ -52,10 +52,25 @@ export function alignerLoss<T>(ops: Ops<T>, mOut: T, clipStates: T, reconstructe
 /**
  * Diffusion ε-MSE (stage 3 and text-to-image): Σ_b mean_{C,H,W}(ε̂ − ε)² / B, fairseq's per-sample mean.
  */
-export function diffusionLoss<T>(ops: Ops<T>, epsPred: T, eps: T): T {
+export function diffusionLoss<T>(ops: Ops<T>, epsPred: T, eps: T, sampleWeights?: T): T {
   const shape = ops.shape(epsPred);
   const perSample = ops.mean(ops.square(ops.sub(epsPred, eps)), shape.slice(1).map((_, i) => i + 1));
-  return ops.mean(perSample);
+  return ops.mean(sampleWeights ? ops.mul(perSample, sampleWeights) : perSample);
+}
+
+/**
+ * Min-SNR-γ loss weights for ε-prediction (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting";
+ * diffusers' `--snr_gamma`): w(t) = min(SNR(t), γ) / SNR(t) with SNR = ᾱ / (1 − ᾱ). The nearly clean timesteps,
+ * whose easy ε-targets otherwise dominate the gradient, are weighted down; the noisy ones, where the layout is
+ * decided, keep weight 1. γ = 5 is the paper's choice.
+ */
+export function minSnrWeights(timesteps: ArrayLike<number>, alphasCumprod: ArrayLike<number>, gamma: number): Float32Array {
+  if (!(gamma > 0)) throw new Error(`minSnrWeights: gamma must be > 0 (got ${gamma})`);
+  return Float32Array.from(timesteps, (t) => {
+    const a = alphasCumprod[t]!;
+    const snr = a / (1 - a);
+    return Math.min(snr, gamma) / snr;
+  });
 }
 
 export interface NoisedBatch {

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  alignerLoss, contrastiveLoss, diffusionLoss, mse, nextTokenCrossEntropy, noiseBatch, vaeLoss,
+  alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, mse, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../../models/training/losses.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { trainingOps, tf } from './tf.ts';
@@ -51,6 +51,17 @@ test('diffusion ε-MSE is the per-sample mean; noising follows √ᾱ·x₀ + �
   const counts = [0, 0, 0];
   noiseBatch(new Float32Array(3000), 3000, acp, new Rng(1)).timesteps.forEach((t) => counts[t]!++);
   assert.ok(counts.every((c) => c > 900 && c < 1100), `${counts}`);
+});
+
+test('Min-SNR-γ: w = min(SNR, γ)/SNR weights each sample of the ε-MSE', async () => {
+  const ops = await trainingOps();
+  // ᾱ = 0.9 → SNR 9 → w = 5/9; ᾱ = 0.5 → SNR 1 → w = 1; ᾱ = 0.1 → SNR 1/9 → w = 1.
+  const w = minSnrWeights([0, 1, 2], [0.9, 0.5, 0.1], 5);
+  [5 / 9, 1, 1].forEach((x, i) => close(w[i]!, x));
+  assert.throws(() => minSnrWeights([0], [0.5], 0), /gamma/);
+  const pred = [0, 0, 0, 0, 1, 1, 1, 1], eps = [1, 1, 1, 1, 1, 1, 1, 3]; // per-sample means 1 and 1
+  const loss = tf.tidy(() => value(diffusionLoss(ops, ops.tensor(Float32Array.from(pred), [2, 1, 2, 2]), ops.tensor(Float32Array.from(eps), [2, 1, 2, 2]), ops.tensor(Float32Array.from([5 / 9, 1]), [2]))));
+  close(loss, (5 / 9 + 1) / 2);
 });
 
 test('contrastive loss: symmetric cross-entropy over exp(logit_scale)·cosine similarities', async () => {
