@@ -1,5 +1,6 @@
 // Every generation workflow in workflows/ parses, validates against the built-in packs, and runs end to end on
-// the small random models it ships with (2 sampler steps here, to stay fast), writing one PNG.
+// the models it ships with — the embedded default model or small random ones (2 sampler steps here, to stay
+// fast), writing one PNG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,7 +32,7 @@ test('every workflow in workflows/ parses and validates', () => {
 });
 
 for (const f of GENERATION) {
-  test(`workflows/${f} runs on the small random models`, async () => {
+  test(`workflows/${f} runs end to end on its shipped models`, async () => {
     const wf = parseWorkflow(readFileSync(path.join(dir, f), 'utf8'), `workflows/${f}`);
     const executor = new Executor(registry, { baseDir: root });
     const cwd = process.cwd();

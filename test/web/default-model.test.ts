@@ -1,0 +1,67 @@
+// The issue's "done when", in a real browser: the server started as `npm start` starts it (the editor opens
+// workflows/generate.json, wired to the shipped default model), press Queue, and the picture that appears holds the
+// prompted shape in the subject's colour — read back from the served PNG by the pixel evaluator.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { startServer, type TestServer } from '../server/helpers.ts';
+import { contains, readImage } from '../../models/world/evaluate.ts';
+import { weightsLayout } from '../../models/default/layout.ts';
+import { SHIPPED_WEIGHTS_DIR } from '../../models/default/workflows.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const weights = weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR));
+const skip = !existsSync(CHROMIUM)
+  ? `chromium is not installed at ${CHROMIUM} (apt-get install chromium)`
+  : !existsSync(weights.kosmosG)
+    ? `${SHIPPED_WEIGHTS_DIR} has no trained weights yet (npm run train:default)`
+    : undefined;
+if (skip) console.log(`# skip: ${skip}`);
+
+let s: TestServer;
+let browser: Browser;
+let page: Page;
+let cwd: string;
+
+before(async () => {
+  if (skip) return;
+  cwd = process.cwd();
+  process.chdir(root); // npm start runs from the repository root: the workflow's paths are relative to it
+  const { chromium } = await import('playwright-core');
+  s = await startServer({ openDefault: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  await page.goto(`${s.base}/`);
+  await page.waitForFunction(() => (window as any).kosmos?.ready === true, null, { timeout: 15_000 });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await s?.close();
+  process.chdir(cwd);
+});
+
+test('npm start: the editor opens generate.json on the default model; Queue draws the prompted subject', { skip, timeout: 120_000 }, async () => {
+  const shipped = JSON.parse(readFileSync(path.join(root, 'workflows', 'generate.json'), 'utf8'));
+  const image = shipped.nodes.find((n: any) => n.id === 'image1').widgets.image as string;
+  assert.match(image, /red-circle/, 'the shipped prompt image is the red circle this test looks for');
+  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('kosmos') !== null);
+  const kosmosPath = await page.evaluate(() => (window as any).kosmos.currentWorkflow().nodes.find((n: any) => n.id === 'kosmos').widgets.path);
+  assert.equal(kosmosPath, path.relative(root, weights.kosmosG));
+  await page.click('#btn-queue');
+  await page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'finished', null, { timeout: 100_000 });
+  const src = await page.waitForFunction(() => {
+    const img = Array.from(document.querySelectorAll('#outputs img.output')).find((i) => (i as HTMLImageElement).naturalWidth === 64);
+    return img ? (img as HTMLImageElement).src : undefined;
+  });
+  const png = Buffer.from(await (await fetch((await src.jsonValue()) as string)).arrayBuffer());
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const reading = readImage({ width: info.width, height: info.height, data: new Uint8ClampedArray(data) });
+  assert.ok(contains(reading, 'red', 'circle'), `read: ${reading.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing'} / ${reading.background}`);
+});
