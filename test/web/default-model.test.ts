@@ -9,18 +9,17 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../server/helpers.ts';
+import { noChromium, openEditor } from './browser.ts';
 import { contains, readImage } from '../../models/world/evaluate.ts';
 import { weightsLayout } from '../../models/default/layout.ts';
 import { SHIPPED_WEIGHTS_DIR } from '../../models/default/workflows.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const weights = weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR));
-const skip = !existsSync(CHROMIUM)
-  ? `chromium is not installed at ${CHROMIUM} (apt-get install chromium)`
-  : !existsSync(weights.kosmosG)
+const skip = noChromium
+  ?? (!existsSync(weights.kosmosG)
     ? `${SHIPPED_WEIGHTS_DIR} has no trained weights yet (npm run train:default)`
-    : undefined;
+    : undefined);
 if (skip) console.log(`# skip: ${skip}`);
 
 let s: TestServer;
@@ -32,12 +31,8 @@ before(async () => {
   if (skip) return;
   cwd = process.cwd();
   process.chdir(root); // npm start runs from the repository root: the workflow's paths are relative to it
-  const { chromium } = await import('playwright-core');
   s = await startServer({ openDefault: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-  await page.goto(`${s.base}/`);
-  await page.waitForFunction(() => (window as any).kosmos?.ready === true, null, { timeout: 15_000 });
+  ({ browser, page } = await openEditor(s.base));
 });
 
 after(async () => {

@@ -3,17 +3,17 @@
 // the right node and widget, cancel from the queue panel. The PNG is dropped on the canvas like a user's file. Screenshots go to test-output/web/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { counterWorkflow, json, startServer, waitUntil, type TestServer } from '../server/helpers.ts';
 import { pngWithText } from './png-text.ts';
+import { noChromium, openEditor } from './browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output', 'web');
-const skip = existsSync(CHROMIUM) ? undefined : `chromium is not installed at ${CHROMIUM} (apt-get install chromium)`;
+const skip = noChromium;
 if (skip) console.log(`# skip: ${skip}`);
 
 let s: TestServer;
@@ -24,18 +24,10 @@ const pageErrors: string[] = [];
 
 before(async () => {
   if (skip) return;
-  const { chromium } = await import('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
   tmp = mkdtempSync(path.join(tmpdir(), 'kosmos-web-'));
   s = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${s.base}/`);
-  await page.waitForFunction(() => (window as any).kosmos?.ready === true, null, { timeout: 15_000 });
+  ({ browser, page } = await openEditor(s.base, (m) => pageErrors.push(m)));
 });
 
 after(async () => {
