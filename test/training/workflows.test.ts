@@ -36,6 +36,34 @@ const getExecutor = () => (executor ??= getRegistry().then((r) => new Executor(r
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/**
+ * Run a training workflow from the repository root (the workflows name their data relative to it), with its
+ * checkpoint and saved weights in `dir`, handing every step's metrics (and the step) to `onMetrics`.
+ */
+async function runTraining(
+  ex: Executor,
+  wf: ReturnType<typeof parseWorkflow>,
+  dir: string,
+  overrides: Record<string, number>,
+  onMetrics: (metrics: Record<string, number>, step: number) => void,
+) {
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    const r = await ex.run(wf, {
+      outputDir: path.join(dir, 'out'),
+      overrides: { ...overrides, 'train.checkpoint': path.join(dir, 'ckpt'), 'save.path': path.join(dir, 'weights.safetensors') },
+      onEvent: (e) => {
+        if (e.type === 'node_progress' && e.metrics) onMetrics(e.metrics, e.value);
+      },
+    });
+    assert.equal(r.status, 'ok', JSON.stringify(r.errors));
+    return r;
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
 for (const name of WORKFLOWS) {
   test(`${name} validates, trains ${STEPS} steps and lowers its evaluation loss`, async () => {
     const ex = await getExecutor();
@@ -45,30 +73,14 @@ for (const name of WORKFLOWS) {
     const losses: number[] = [];
     const evals: { step: number; loss: number }[] = [];
     const tensors: number[] = [];
-    const cwd = process.cwd();
-    process.chdir(root); // the workflows name their data relative to the repository root
-    let checkpoint: CheckpointValue | undefined;
-    try {
-      const r = await ex.run(wf, {
-        outputDir: path.join(dir, 'out'),
-        overrides: {
-          'train.steps': STEPS, 'train.eval_every': EVAL_EVERY,
-          'train.checkpoint': path.join(dir, 'ckpt'), 'save.path': path.join(dir, 'weights.safetensors'),
-        },
-        onEvent: (e) => {
-          if (e.type !== 'node_progress' || !e.metrics) return;
-          if (e.metrics.eval_loss !== undefined) evals.push({ step: e.value, loss: e.metrics.eval_loss });
-          if (e.metrics.loss !== undefined) {
-            losses.push(e.metrics.loss);
-            tensors.push(tf.memory().numTensors);
-          }
-        },
-      });
-      assert.equal(r.status, 'ok', JSON.stringify(r.errors));
-      checkpoint = r.outputs.train?.values?.checkpoint as CheckpointValue | undefined;
-    } finally {
-      process.chdir(cwd);
-    }
+    const r = await runTraining(ex, wf, dir, { 'train.steps': STEPS, 'train.eval_every': EVAL_EVERY }, (m, step) => {
+      if (m.eval_loss !== undefined) evals.push({ step, loss: m.eval_loss });
+      if (m.loss !== undefined) {
+        losses.push(m.loss);
+        tensors.push(tf.memory().numTensors);
+      }
+    });
+    const checkpoint = r.outputs.train?.values?.checkpoint as CheckpointValue | undefined;
     assert.equal(losses.length, STEPS);
     assert.ok(losses.every(Number.isFinite), `${losses}`);
     // No tensor leaks from one step to the next (the first step creates the parameters' variables; evaluations
@@ -105,25 +117,10 @@ test('the evaluation loss is fixed data and fixed noise: unchanged weights give 
   const dir = tempDir();
   const losses: number[] = [];
   const evals: number[] = [];
-  const cwd = process.cwd();
-  process.chdir(root);
-  try {
-    const r = await ex.run(wf, {
-      outputDir: path.join(dir, 'out'),
-      overrides: {
-        'train.steps': 3, 'train.eval_every': 1, 'train.lr': 0, 'train.weight_decay': 0,
-        'train.checkpoint': path.join(dir, 'ckpt'), 'save.path': path.join(dir, 'weights.safetensors'),
-      },
-      onEvent: (e) => {
-        if (e.type !== 'node_progress' || !e.metrics) return;
-        if (e.metrics.eval_loss !== undefined) evals.push(e.metrics.eval_loss);
-        if (e.metrics.loss !== undefined) losses.push(e.metrics.loss);
-      },
-    });
-    assert.equal(r.status, 'ok', JSON.stringify(r.errors));
-  } finally {
-    process.chdir(cwd);
-  }
+  await runTraining(ex, wf, dir, { 'train.steps': 3, 'train.eval_every': 1, 'train.lr': 0, 'train.weight_decay': 0 }, (m) => {
+    if (m.eval_loss !== undefined) evals.push(m.eval_loss);
+    if (m.loss !== undefined) losses.push(m.loss);
+  });
   assert.equal(evals.length, 4);
   assert.deepEqual(new Set(evals).size, 1, `eval losses of unchanged weights: ${evals}`);
   assert.equal(new Set(losses).size, losses.length, `training losses (a new batch and noise each step): ${losses}`);
@@ -136,23 +133,9 @@ test('evaluating does not change training: the same losses and weights with and 
     const ex = new Executor(await getRegistry(), { baseDir: root, log: () => {} });
     const dir = tempDir();
     const losses: number[] = [];
-    const cwd = process.cwd();
-    process.chdir(root);
-    try {
-      const r = await ex.run(wf, {
-        outputDir: path.join(dir, 'out'),
-        overrides: {
-          'train.steps': 6, 'train.eval_every': evalEvery,
-          'train.checkpoint': path.join(dir, 'ckpt'), 'save.path': path.join(dir, 'weights.safetensors'),
-        },
-        onEvent: (e) => {
-          if (e.type === 'node_progress' && e.metrics?.loss !== undefined) losses.push(e.metrics.loss);
-        },
-      });
-      assert.equal(r.status, 'ok', JSON.stringify(r.errors));
-    } finally {
-      process.chdir(cwd);
-    }
+    await runTraining(ex, wf, dir, { 'train.steps': 6, 'train.eval_every': evalEvery }, (m) => {
+      if (m.loss !== undefined) losses.push(m.loss);
+    });
     const weights = parseSafetensors(readFileSync(path.join(dir, 'weights.safetensors')), 'weights').tensors;
     return { losses, weights: [...weights].map(([k, t]) => [k, Array.from(t.data as Float32Array)]) };
   };
