@@ -17,6 +17,7 @@ import { UNet2DConditionModel } from '../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../models/unet/config.ts';
 import { buildWordTokenizer, saveWordTokenizer } from '../models/tokenizers/word-tokenizer.ts';
 import { render, subjectImage } from '../models/world/scene.ts';
+import { pair } from '../models/default/eval-set.ts';
 import { rasterToPng } from '../models/world/write.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -55,15 +56,7 @@ const WORLD_ASSETS = {
   'red-circle.png': subjectImage('circle', 'red'),
   'blue-square.png': subjectImage('square', 'blue'),
   'yellow-star.png': subjectImage('star', 'yellow'),
-  'scene-circle-square.png': render({
-    size: 64,
-    background: 'cream',
-    relation: 'left of',
-    entities: [
-      { shape: 'circle', color: 'red', cx: 17, cy: 32, r: 10.5 },
-      { shape: 'square', color: 'blue', cx: 47, cy: 32, r: 10.5 },
-    ],
-  }),
+  'scene-circle-square.png': render(pair({ shape: 'circle', color: 'red' }, { shape: 'square', color: 'blue' }, 'left of', 'cream', 64)),
 };
 mkdirSync(path.join(out, 'world'), { recursive: true });
 for (const [name, raster] of Object.entries(WORLD_ASSETS)) {

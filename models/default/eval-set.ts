@@ -41,7 +41,7 @@ function centred(thing: Thing, background: BackgroundName, size: number): Scene 
 }
 
 /** Two entities laid out as the world lays out pairs (scene.ts), the first where `relation` says. */
-function pair(a: Thing, b: Thing, relation: Relation, background: BackgroundName, size: number): Scene {
+export function pair(a: Thing, b: Thing, relation: Relation, background: BackgroundName, size: number): Scene {
   const r = size * 0.165;
   const along = [size * 0.27, size * 0.73];
   const firstAtStart = relation === 'left of' || relation === 'above';
