@@ -1,14 +1,15 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-//                                    [--lr X] (every stage) [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
+//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup; repeatable)
+//                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
 // Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quickSettings, trainDefault, PipelineError } from '../models/default/pipeline.ts';
-import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, shippedStageWorkflow, type StageName } from '../models/default/workflows.ts';
+import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, shippedStageWorkflow, type StageName, type StageSettings } from '../models/default/workflows.ts';
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomicSync } from '../models/io/atomic.ts';
 import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../models/default/card.ts';
@@ -28,6 +29,8 @@ interface Args {
   stages?: StageName[];
   steps?: number;
   lr?: number;
+  /** Per-stage overrides from --set, applied over --steps / --lr. */
+  set: Partial<Record<StageName, Partial<StageSettings>>>;
   eval: number;
   writeWorkflows: boolean;
   backend: 'onnx' | 'tfjs';
@@ -38,7 +41,7 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, backend: 'onnx', writeWorkflows: false };
+  const args: Args = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, backend: 'onnx', writeWorkflows: false, set: {} };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -66,6 +69,16 @@ function parseArgs(argv: string[]): Args {
         const b = value();
         if (b !== 'onnx' && b !== 'tfjs') fail('--backend is onnx or tfjs');
         args.backend = b;
+        break;
+      }
+      case '--set': {
+        const m = /^(\w+)\.(steps|batch|lr|warmup)=(.+)$/.exec(value());
+        if (!m || !STAGES.includes(m[1] as StageName)) fail(`--set needs STAGE.KEY=VALUE with STAGE one of ${STAGES.join(', ')} and KEY one of steps, batch, lr, warmup`);
+        const v = Number(m[3]);
+        const key = m[2] as keyof StageSettings;
+        if (!(v >= 0) || (key !== 'lr' && !Number.isInteger(v)) || (key === 'lr' && !(v > 0 && v < 1))) fail(`--set ${m[1]}.${key}: bad value '${m[3]}'`);
+        const stage = m[1] as StageName;
+        args.set[stage] = { ...args.set[stage], [key]: v };
         break;
       }
       case '--stages': {
@@ -102,7 +115,8 @@ async function main(): Promise<void> {
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
   const common = { ...(args.steps ? { steps: args.steps } : {}), ...(args.lr ? { lr: args.lr } : {}) };
-  const settings = args.quick ? quickSettings(args.steps ?? 2) : Object.fromEntries(STAGES.map((s) => [s, common]));
+  const base = args.quick ? quickSettings(args.steps ?? 2) : Object.fromEntries(STAGES.map((s) => [s, common]));
+  const settings = Object.fromEntries(STAGES.map((s) => [s, { ...base[s], ...args.set[s] }]));
   const { record, weights, work } = await trainDefault({
     out: args.out,
     work: args.work,

@@ -42,7 +42,9 @@ export const DEFAULT_UNET: UNetConfig = {
   downBlockTypes: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
   upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
   crossAttentionDim: DEFAULT_CONDITION_DIM,
-  attentionHeads: 4,
+  // Heads of width 32 at every level: 4 heads of width 8 at 16×16 cost 1.04 s per training step against 0.79 s
+  // (wasm, batch 8): per-head products of [256, 8] are all overhead.
+  attentionHeads: [1, 2, 4],
   normNumGroups: 8,
   normEps: 1e-5,
   flipSinToCos: true,

@@ -43,3 +43,25 @@ test('a training step (gradients + AdamW) leaves tf.memory().numTensors unchange
   assert.ok(last < first, `loss did not go down: ${first} → ${last}`);
   ops.release(params);
 });
+
+test('frozen convolutions (non-trainable weights: their gradient is skipped) pass the same gradient to what feeds them', () => {
+  const conv = fixtures()[1]!;
+  const weights = outputWeights(ops, conv);
+  const params = conv.model.parameters();
+  const upstream = params.filter((p) => p.key.startsWith('conv_in.'));
+  const all = parameterGrads(ops, params, () => lossOf(ops, conv, weights));
+  for (const p of params) if (!p.key.startsWith('conv_in.')) p.trainable = false;
+  const frozen = parameterGrads(ops, params, () => lossOf(ops, conv, weights));
+  const before = tf.memory().numTensors;
+  parameterGrads(ops, params, () => lossOf(ops, conv, weights));
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked by a step through frozen convolutions');
+  assert.equal(frozen.grads.size, upstream.length, 'only conv_in is trainable');
+  assert.ok(Math.abs(all.loss - frozen.loss) < 1e-6);
+  for (const p of upstream) {
+    const a = all.grads.get(p)!, b = frozen.grads.get(p)!;
+    const scale = Math.max(...a.map(Math.abs));
+    assert.ok(scale > 0);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-5 * scale, `${p.key}[${i}]: ${v} vs ${b[i]}`));
+  }
+  ops.release(params);
+});
