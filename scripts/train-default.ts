@@ -8,8 +8,9 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quickSettings, trainDefault, PipelineError } from '../models/default/pipeline.ts';
-import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, shippedStageWorkflow, type StageName, type StageSettings } from '../models/default/workflows.ts';
+import { trainDefault } from '../models/default/pipeline.ts';
+import { parseArgs, stageSettings } from '../models/default/args.ts';
+import { STAGES, shippedStageWorkflow } from '../models/default/workflows.ts';
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomicSync } from '../models/io/atomic.ts';
 import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../models/default/card.ts';
@@ -19,79 +20,6 @@ import { modelGenerator } from '../models/default/generate.ts';
 import { defaultTokenizers } from '../models/default/vocabulary.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Args {
-  quick: boolean;
-  out: string;
-  work?: string;
-  scenes?: number;
-  seed: number;
-  stages?: StageName[];
-  steps?: number;
-  lr?: number;
-  /** Per-stage overrides from --set, applied over --steps / --lr. */
-  set: Partial<Record<StageName, Partial<StageSettings>>>;
-  eval: number;
-  writeWorkflows: boolean;
-  backend: 'onnx' | 'tfjs';
-}
-
-function fail(message: string): never {
-  throw new PipelineError('DEFAULT_BAD_OPTION', `train-default: ${message}`);
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, backend: 'onnx', writeWorkflows: false, set: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => argv[++i] ?? fail(`${flag} needs a value`);
-    const int = () => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0) fail(`${flag} needs a non-negative integer`);
-      return v;
-    };
-    switch (flag) {
-      case '--quick': args.quick = true; break;
-      case '--write-workflows': args.writeWorkflows = true; break;
-      case '--out': args.out = value(); break;
-      case '--work': args.work = value(); break;
-      case '--scenes': args.scenes = int(); break;
-      case '--seed': args.seed = int(); break;
-      case '--steps': args.steps = int(); break;
-      case '--eval': args.eval = int(); break;
-      case '--lr': {
-        const v = Number(value());
-        if (!(v > 0 && v < 1)) fail('--lr needs a learning rate in (0, 1)');
-        args.lr = v;
-        break;
-      }
-      case '--backend': {
-        const b = value();
-        if (b !== 'onnx' && b !== 'tfjs') fail('--backend is onnx or tfjs');
-        args.backend = b;
-        break;
-      }
-      case '--set': {
-        const m = /^(\w+)\.(steps|batch|lr|warmup)=(.+)$/.exec(value());
-        if (!m || !STAGES.includes(m[1] as StageName)) fail(`--set needs STAGE.KEY=VALUE with STAGE one of ${STAGES.join(', ')} and KEY one of steps, batch, lr, warmup`);
-        const v = Number(m[3]);
-        const key = m[2] as keyof StageSettings;
-        if (!(v >= 0) || (key !== 'lr' && !Number.isInteger(v)) || (key === 'lr' && !(v > 0 && v < 1))) fail(`--set ${m[1]}.${key}: bad value '${m[3]}'`);
-        const stage = m[1] as StageName;
-        args.set[stage] = { ...args.set[stage], [key]: v };
-        break;
-      }
-      case '--stages': {
-        const names = value().split(',').map((s) => s.trim());
-        for (const n of names) if (!STAGES.includes(n as StageName)) fail(`unknown stage '${n}' (one of ${STAGES.join(', ')})`);
-        args.stages = names as StageName[];
-        break;
-      }
-      default: fail(`unknown argument '${flag}'`);
-    }
-  }
-  return args;
-}
 
 function bar(done: number, total: number, width = 24): string {
   const n = Math.round((done / Math.max(1, total)) * width);
@@ -114,9 +42,7 @@ async function main(): Promise<void> {
   if (args.writeWorkflows) return writeWorkflows();
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
-  const common = { ...(args.steps ? { steps: args.steps } : {}), ...(args.lr ? { lr: args.lr } : {}) };
-  const base = args.quick ? quickSettings(args.steps ?? 2) : Object.fromEntries(STAGES.map((s) => [s, common]));
-  const settings = Object.fromEntries(STAGES.map((s) => [s, { ...base[s], ...args.set[s] }]));
+  const settings = stageSettings(args);
   const { record, weights, work } = await trainDefault({
     out: args.out,
     work: args.work,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quickSettings, trainDefault, type TrainingRecord } from '../../models/default/pipeline.ts';
+import { parseArgs, stageSettings } from '../../models/default/args.ts';
 import { STAGES } from '../../models/default/workflows.ts';
 import { readSafetensorsHeader } from '../../models/io/safetensors.ts';
 import { CONFIG_METADATA_KEY } from '../../models/kosmosg/weights.ts';
@@ -86,5 +87,17 @@ test('an unknown stage is refused with a code before anything is written', async
     assert.ok(!existsSync(path.join(dir, 'w.partial')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train-default arguments: --set overrides one stage over --steps, and bad values are refused with a code', () => {
+  const args = parseArgs(['--steps', '5', '--set', 'unet.batch=16', '--set', 'unet.lr=2e-3', '--set', 'vae.steps=7']);
+  const s = stageSettings(args);
+  assert.deepEqual(s.unet, { steps: 5, batch: 16, lr: 2e-3 });
+  assert.deepEqual(s.vae, { steps: 7 });
+  assert.deepEqual(s.clip, { steps: 5 });
+  assert.deepEqual(stageSettings(parseArgs(['--quick', '--set', 'stage3.steps=3'])).stage3, { steps: 3, batch: 2, warmup: 0 });
+  for (const bad of [['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']]) {
+    assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));
   }
 });
