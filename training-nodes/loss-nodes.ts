@@ -13,6 +13,7 @@ import { CLIPVision } from '../models/clip/vision-model.ts';
 import { UNet2DConditionModel } from '../models/unet/unet.ts';
 import { AutoencoderKL } from '../models/vae/autoencoder.ts';
 import { samplePosterior, scaleLatent } from '../models/vae/posterior.ts';
+import { frozenVaeMoments } from '../models/training/latent-cache.ts';
 import { vaeDownscale } from '../models/vae/config.ts';
 import { alphasCumprod, resolveConfig } from '../models/schedulers/schedule.ts';
 import { hostTensor } from '../models/ops/ops.ts';
@@ -122,10 +123,8 @@ export const DiffusionLoss = defineNode({
     const b = a.condition.batch;
     const t = targetsOf(b, 'DiffusionLoss');
     const rng = new Rng(mixSeed(b.seed, 0xd1ff));
-    // The VAE is frozen (§1.9): its latents are data, computed outside the gradient.
-    const momentsT = ops.tidy(() => vae.encodeMoments(ops, ops.tensor(signed(t.data), [t.batch, 3, t.size, t.size])));
-    const moments = ops.toHost(momentsT);
-    momentsT.dispose();
+    // The VAE is frozen (§1.9): its latents are data, computed outside the gradient, once per image.
+    const moments = frozenVaeMoments(ops, vae, signed(t.data), t.batch, t.size);
     const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
     const acp = alphasCumprod(resolveConfig());
     const noised = noiseBatch(latents.data as Float32Array, t.batch, acp, rng);
