@@ -47,7 +47,7 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inShape: [number, number, nu
  * gradient. Reversing both spatial axes reverses the flattened tap index, so the flip is a product with the
  * anti-identity: tf.reverse runs outside XNNPACK on wasm and measured 5.3 ms on a 3×3×128×128 kernel against 0.6 ms.
  */
-function flipKernel(w: tf.Tensor4D): tf.Tensor4D {
+export function flipKernel(w: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, cin, cout] = w.shape;
     const taps = kh * kw;
@@ -70,9 +70,9 @@ const CONV_WEIGHT_GRAD_MIN_PIXELS = 64;
  * Weight gradient as a convolution: with the batch as the channel axis, correlating the input ([in, H, W, n]) with
  * the output gradient as the kernel ([oh, ow, n, out], dilated by the forward stride) gives [in, kh', kw', out]
  * (kh' ≥ kh when the forward pass dropped trailing rows; those are cut) — one call into XNNPACK instead of kh·kw
- * transposes and small products.
+ * transposes and small products. Exported for bench/training/conv-grad.ts.
  */
-function weightGradAsConv(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, number], stride: [number, number]): tf.Tensor4D {
+export function weightGradAsConv(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, number], stride: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw] = kernel;
     const c = x.shape[3];
@@ -83,16 +83,20 @@ function weightGradAsConv(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, numb
   });
 }
 
-/**
- * Weight gradient: dW[i, j, c, o] = Σ_{n, y, x} X[n, y·s + i, x·s + j, c] · dy[n, y, x, o], one plain matrix
- * product per kernel tap (a window of the input, transposed explicitly) — the FLOPs of the forward pass, in the
- * backend's fastest kernel, with one window in memory at a time.
- */
+/** Weight gradient dW[i, j, c, o] = Σ_{n, y, x} X[n, y·s + i, x·s + j, c] · dy[n, y, x, o], in the faster form. */
 function weightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, number], stride: [number, number]): tf.Tensor4D {
   const [, oh, ow] = dy.shape;
   const [kh, kw] = kernel;
   const strided = stride[0] > 1 || stride[1] > 1;
   if (kh * kw > 1 && (strided || oh * ow >= CONV_WEIGHT_GRAD_MIN_PIXELS)) return weightGradAsConv(x, dy, kernel, stride);
+  return weightGradPerTap(x, dy, kernel, stride);
+}
+
+/**
+ * The weight gradient as one plain matrix product per kernel tap (a window of the input, transposed explicitly):
+ * the forward pass's FLOPs with one window in memory at a time. Exported for bench/training/conv-grad.ts.
+ */
+export function weightGradPerTap(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [number, number], stride: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, oh, ow, o] = dy.shape;
     const c = x.shape[3];
