@@ -5,8 +5,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic.ts';
 import path from 'node:path';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.ts';
-import { CONFIG_METADATA_KEY, saveWeightFile, type WeightFile } from '../kosmosg/weights.ts';
+import { saveSafetensors } from '../io/safetensors.ts';
+import { saveWeightFile, type WeightFile } from '../kosmosg/weights.ts';
 import { Rng } from '../ops/random.ts';
 import { UNet2DConditionModel } from '../unet/unet.ts';
 import { unetConfigToDiffusers } from '../unet/config.ts';
@@ -29,15 +29,6 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
 /** The configs of the project's own parts, as stored in safetensors metadata (models/kosmosg/weights.ts). */
 export function partConfigs(mllmVocab: number, clipVocab: number, reconstruction: boolean): WeightFile['configs'] {
   return { ...defaultKosmosG(mllmVocab, reconstruction), clipText: defaultClipText(clipVocab) };
-}
-
-/**
- * Rewrites a safetensors file that SaveCheckpoint wrote (keys only) with the parts' configs in its metadata, so
- * the loaders' 'from-file' reads the real sizes instead of guessing head counts from shapes.
- */
-export async function stampConfigs(file: string, configs: WeightFile['configs']): Promise<void> {
-  const tensors = await loadSafetensors(file);
-  await saveSafetensors(file, tensors, { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(configs) });
 }
 
 /**

@@ -1,5 +1,6 @@
 // The train-default pipeline: world data (held-out triples removed) → tokenizers → random initial weights → the six
-// stage workflows run in order by the engine's Executor → configs stamped into the saved parts → a training record.
+// stage workflows run in order by the engine's Executor → a training record.
+// SaveCheckpoint stores each part's config beside its weights, so every stage loads its inputs with 'from-file'.
 // Everything is written into `<out>.partial` and renamed to `<out>` at the end, so a killed run never leaves a
 // half-trained model where the generation workflows look for one.
 
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { Executor, parseWorkflow, Registry, formatIssue, type EngineEvent } from '../../engine/index.ts';
 import { writeWorldData } from '../world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
-import { partConfigs, stampConfigs, writeInitialWeights } from './init.ts';
+import { writeInitialWeights } from './init.ts';
 import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
 import { removeHeldOut, type SplitCounts } from './split-data.ts';
 import { addColourFreeRows } from './colour-free.ts';
@@ -145,16 +146,11 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
   }
 
   const executor = new Executor(await Registry.load({ env: false }), { baseDir: options.baseDir, log: () => {} });
-  const configs = partConfigs(tokenizers.mllm.vocabSize, tokenizers.clip.vocabSize, true);
   const records: StageRecord[] = [];
   for (const stage of stages) {
     const settings = { ...STAGE_SETTINGS[stage], ...options.settings?.[stage] };
     line(`${stage}: ${STAGE_TITLES[stage]} — ${settings.steps} steps, batch ${settings.batch}`);
     const record = await runStage(executor, stage, weights, work, settings, options);
-    // SaveCheckpoint writes keys only: put the parts' configs back so 'from-file' reads the real sizes.
-    for (const file of [weights.textEncoder, work.vision, work.connector, work.mllm, work.aligner, work.kosmosGStage2, weights.kosmosG]) {
-      if (existsSync(file)) await stampConfigs(file, configs);
-    }
     const loss = record.firstLoss !== undefined ? `, loss ${record.firstLoss.toFixed(3)} → ${record.lastLoss!.toFixed(3)}` : '';
     const rate = record.stepsPerSecond ? `, steady ${(1 / record.stepsPerSecond).toFixed(3)} s/step` : '';
     line(`  done in ${record.seconds.toFixed(1)} s (${record.secondsPerStep.toFixed(3)} s/step${rate}${loss})`);

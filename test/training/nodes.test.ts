@@ -18,6 +18,7 @@ import { BuildSequences } from '../../training-nodes/sequence-nodes.ts';
 import { MixLosses } from '../../training-nodes/mix-node.ts';
 import { LMLoss } from '../../training-nodes/loss-nodes.ts';
 import { SaveCheckpoint } from '../../training-nodes/save-checkpoint-node.ts';
+import { mllmFrom, readWeightFile } from '../../models/kosmosg/weights.ts';
 import pack from '../../training-nodes/index.ts';
 import { checkDefinition } from '../../engine/definition-check.ts';
 import { exec, nodeContext } from './node-context.ts';
@@ -98,6 +99,19 @@ test('SaveCheckpoint writes reference keys that load back into the model', async
   copy.loadStateDict(tensors, { prefix: 'gpt_model.decoder.' });
   assert.deepEqual(copy.embed_tokens.weight.data, mllm.embed_tokens.weight.data);
   await assert.rejects(exec(SaveCheckpoint, { path: file }), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
+});
+
+test("SaveCheckpoint stores the parts' configs, so 'from-file' reloads a non-preset size exactly", async () => {
+  const config = { ...mllmSmall(tok.vocabSize), layers: 1, heads: 2, ffnDim: 48 };
+  const mllm = new MLLM(config, new Rng(6));
+  const connector = new XConnector(CONNECTOR_SMALL, new Rng(7));
+  const file = path.join(tempDir(), 'parts.safetensors');
+  await exec(SaveCheckpoint, { mllm: { model: mllm }, connector: { model: connector }, path: file });
+  const saved = await readWeightFile(file);
+  assert.deepEqual(saved.configs, { mllm: config, connector: CONNECTOR_SMALL });
+  const back = mllmFrom(saved, 'from-file');
+  assert.deepEqual(back.config, config);
+  assert.deepEqual(back.embed_tokens.weight.data, mllm.embed_tokens.weight.data);
 });
 
 test('TrainLoop: train_only freezes the rest for the run and restores the flags; metrics stream as progress', async () => {
