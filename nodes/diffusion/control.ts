@@ -4,12 +4,12 @@
 
 import { defineNode } from '../../engine/node-def.ts';
 import { diffusionError } from './common.ts';
-import type { ControlNetValue, ControlValue, ImageValue } from './values.ts';
+import type { ControlFit, ControlNetValue, ControlValue, ImageValue } from './values.ts';
 
 export const ApplyControlNet = defineNode({
   type: 'ApplyControlNet',
   category: 'diffusion/control',
-  description: 'Use a ControlNet with a control image (RGB in [0, 1], the output size) at a scale, within a start/end fraction of the steps',
+  description: 'Use a ControlNet with a control image (RGB in [0, 1]; fitted to the output size) at a scale, within a start/end fraction of the steps',
   inputs: {
     controlnet: { type: 'CONTROLNET' },
     image: { type: 'IMAGE' },
@@ -19,6 +19,12 @@ export const ApplyControlNet = defineNode({
     scale: { kind: 'FLOAT', default: 1, min: 0, max: 4, step: 0.05 },
     start: { kind: 'FLOAT', default: 0, min: 0, max: 1, step: 0.01 },
     end: { kind: 'FLOAT', default: 1, min: 0, max: 1, step: 0.01 },
+    fit: {
+      kind: 'ENUM',
+      options: ['crop', 'stretch', 'exact'],
+      default: 'crop',
+      description: 'a control image of another size: crop = scale to cover and cut the centre, stretch = scale each side, exact = refuse',
+    },
   },
   outputs: { control: { type: 'CONTROL' } },
   execute(args) {
@@ -26,6 +32,7 @@ export const ApplyControlNet = defineNode({
     const control: ControlValue = {
       controlnet: args.controlnet as ControlNetValue,
       image: args.image as ImageValue,
+      fit: args.fit as ControlFit,
       scale: args.scale,
       start: args.start,
       end: args.end,

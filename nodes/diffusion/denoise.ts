@@ -7,6 +7,8 @@ import { controlNetEntry, unetEntry } from '../../models/unet/entries.ts';
 import type { ForwardFn } from '../../models/runtime/runner.ts';
 import type { UnmergedLora } from '../../models/unet/lora-hook.ts';
 import { diffusionError, runEntry } from './common.ts';
+import { resize } from '../core/image-nodes.ts';
+import { imageValue } from '../../models/image.ts';
 import type { ControlValue, ImageValue, UNetValue } from './values.ts';
 
 /** A [N] float tensor of one timestep repeated over the batch (the diffusers ONNX layout, spec §4.2). */
@@ -25,15 +27,44 @@ export function controlImageBatch(image: ImageValue, n: number): HostTensor {
   return hostTensor(data, [n, 3, image.height, image.width]);
 }
 
-function checkControlSize(control: ControlValue, latents: HostTensor): void {
+/** A centre window of the image with the given aspect ratio (width / height). */
+function centreCrop(image: ImageValue, aspect: number): ImageValue {
+  const { width: w, height: h } = image;
+  const cw = Math.min(w, Math.round(h * aspect));
+  const ch = Math.min(h, Math.round(w / aspect));
+  if (cw === w && ch === h) return image;
+  const left = Math.floor((w - cw) / 2), top = Math.floor((h - ch) / 2);
+  const out = new Float32Array(image.batch * 3 * cw * ch);
+  for (let plane = 0; plane < image.batch * 3; plane++) {
+    for (let y = 0; y < ch; y++) out.set(image.data.subarray(plane * w * h + (top + y) * w + left, plane * w * h + (top + y) * w + left + cw), (plane * ch + y) * cw);
+  }
+  return imageValue(out, image.batch, ch, cw);
+}
+
+/** Fitted control images, per control and size: the sampler asks at every step. */
+const fitted = new WeakMap<ControlValue, Map<string, ImageValue>>();
+
+/** The control image at the size the latents need (latent size × the ControlNet's downscale), as `fit` says. */
+export function fitControlImage(control: ControlValue, latents: HostTensor): ImageValue {
   const f = control.controlnet.model.imageDownscale;
   const [, , h, w] = latents.shape;
-  if (control.image.height !== h * f || control.image.width !== w * f) {
+  const { image } = control;
+  if (image.height === h * f && image.width === w * f) return image;
+  if (control.fit === 'exact') {
     throw diffusionError(
       'CONTROL_SIZE',
-      `ApplyControlNet: control image is ${control.image.width}×${control.image.height}, the latents need ${w * f}×${h * f} (latent ${w}×${h} × ${f})`,
+      `ApplyControlNet: control image is ${image.width}×${image.height}, the latents need ${w * f}×${h * f} (latent ${w}×${h} × ${f}; fit 'crop' or 'stretch' resizes it)`,
     );
   }
+  const key = `${control.fit}:${w * f}x${h * f}`;
+  let sizes = fitted.get(control);
+  if (!sizes) fitted.set(control, (sizes = new Map()));
+  let out = sizes.get(key);
+  if (!out) {
+    out = resize(control.fit === 'crop' ? centreCrop(image, w / h) : image, w * f, h * f, false);
+    sizes.set(key, out);
+  }
+  return out;
 }
 
 export interface StepPosition {
@@ -61,9 +92,8 @@ export async function controlResiduals(
   let sum: HostTensor[] | undefined;
   for (let c = control; c; c = c.next) {
     if (!controlActive(c, step) || c.scale === 0) continue;
-    checkControlSize(c, latents);
     const n = latents.shape[0];
-    const inputs = [latents, timestepTensor(t, n), cond, controlImageBatch(c.image, n), hostTensor(new Float32Array([c.scale]), [1])];
+    const inputs = [latents, timestepTensor(t, n), cond, controlImageBatch(fitControlImage(c, latents), n), hostTensor(new Float32Array([c.scale]), [1])];
     const out = await runEntry(c.controlnet.backend, c.controlnet.model, 'controlnet', controlNetEntry(c.controlnet.model), inputs);
     if (!sum) sum = out;
     else sum = sum.map((s, i) => addHost(s, out[i]));

@@ -39,10 +39,14 @@ export interface VAEValue extends ModelValue<AutoencoderKL> {
 export type ControlNetValue = ModelValue<ControlNetModel>;
 
 /** A ControlNet bound to its control image: what ApplyControlNet gives the Sampler. */
+export type ControlFit = 'crop' | 'stretch' | 'exact';
+
 export interface ControlValue {
   controlnet: ControlNetValue;
-  /** [B | 1, 3, H, W] in [0, 1], H×W = latent size × the ControlNet's downscale. */
+  /** [B | 1, 3, H, W] in [0, 1]; fitted to the latent size × the ControlNet's downscale as `fit` says. */
   image: ImageValue;
+  /** crop: scale to cover, then cut the centre (ComfyUI's hint handling); stretch: scale each side; exact: refuse. */
+  fit: ControlFit;
   scale: number;
   /** Active for step fractions in [start, end] (spec §1.8 keep window). */
   start: number;

@@ -10,10 +10,12 @@ import { Executor, type EngineEvent } from '../../engine/index.ts';
 import { saveSafetensors } from '../../models/io/safetensors.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
-import type { HostTensor } from '../../models/ops/ops.ts';
+import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
+import { imageValue } from '../../models/image.ts';
+import { fitControlImage } from '../../nodes/diffusion/denoise.ts';
 import { captured, testRegistry, workflow } from './fixtures.ts';
 import { assertClose, maxAbsDiff, randomHost } from './helpers.ts';
-import type { LatentValue } from '../../nodes/diffusion/values.ts';
+import type { ControlValue, LatentValue } from '../../nodes/diffusion/values.ts';
 
 const registry = await testRegistry();
 const outputDir = mkdtempSync(path.join(os.tmpdir(), 'kosmos-diffusion-'));
@@ -128,11 +130,31 @@ test('ControlNet with zero convs leaves the image unchanged; ApplyControlNet che
     ['cn', 'LoadControlNet', { config: 'small', backend: 'tfjs' }],
     ['img', 'EmptyLatent', { width: 64, height: 64, downscale: 4 }],
     ['hint', 'VAEDecode', {}, { vae: 'sd.vae', latent: 'img.latent' }],
-    ['apply', 'ApplyControlNet', {}, { controlnet: 'cn.controlnet', image: 'hint.image' }],
+    ['apply', 'ApplyControlNet', { fit: 'exact' }, { controlnet: 'cn.controlnet', image: 'hint.image' }],
   ]);
   badSize.nodes.find((n) => n.id === 'sample')!.inputs!.control = { node: 'apply', output: 'control' };
   const bad = await run(badSize);
   assert.equal(bad.errors[0]?.code, 'CONTROL_SIZE');
+  // By default (fit 'crop') a control image of another size is fitted instead, as ComfyUI does.
+  badSize.nodes.find((n) => n.id === 'apply')!.widgets = {};
+  assert.equal((await run(badSize)).status, 'ok');
+});
+
+test('fitControlImage: crop scales to cover and cuts the centre, stretch scales each side, the right size passes through', () => {
+  // 8 wide × 4 high, every column its own value, for a ControlNet with downscale 1 and 4×4 latents.
+  const data = new Float32Array(3 * 4 * 8);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < 4; y++) for (let x = 0; x < 8; x++) data[(c * 4 + y) * 8 + x] = x / 8;
+  const image = imageValue(data, 1, 4, 8);
+  const control = (fit: 'crop' | 'stretch') => ({ controlnet: { model: { imageDownscale: 1 } }, image, fit, scale: 1, start: 0, end: 1 }) as unknown as ControlValue;
+  const latents = hostTensor(new Float32Array(16 * 4), [1, 4, 4, 4]);
+  const crop = fitControlImage(control('crop'), latents);
+  assert.deepEqual([crop.width, crop.height], [4, 4]);
+  assert.deepEqual([...crop.data.subarray(0, 4)], [2 / 8, 3 / 8, 4 / 8, 5 / 8], 'the centre four columns, unscaled');
+  const stretch = fitControlImage(control('stretch'), latents);
+  assert.deepEqual([stretch.width, stretch.height], [4, 4]);
+  assert.deepEqual([...stretch.data.subarray(0, 4)].map((v) => +v.toFixed(4)), [0.0625, 0.3125, 0.5625, 0.8125], 'pairs of columns averaged');
+  const exact = { ...control('crop'), image: imageValue(new Float32Array(3 * 16), 1, 4, 4) };
+  assert.equal(fitControlImage(exact, latents), exact.image);
 });
 
 test('LoRA file (kohya keys): merged and unmerged give the same image, which differs from the base; unknown modules are reported', async () => {
