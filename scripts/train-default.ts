@@ -2,6 +2,7 @@
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
 //                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup; repeatable)
+//                                    [--lanes N] (stages at once; default 2 on 2+ cores, 1 = in order in this process)
 //                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
 // Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.writeWorkflows) return writeWorkflows();
   const tty = process.stderr.isTTY;
-  let lastPrint = 0;
+  const lastPrint = new Map<string, number>();
+  const running = new Map<string, string>();
   const settings = stageSettings(args);
   const { record, weights, work } = await trainDefault({
     out: args.out,
@@ -50,18 +52,23 @@ async function main(): Promise<void> {
     seed: args.seed,
     stages: args.stages,
     settings,
+    ...(args.lanes ? { lanes: args.lanes } : {}),
     baseDir: root,
     onLine: (l) => {
       if (tty) process.stderr.write('\r\x1b[K');
       console.log(l);
     },
     onProgress: (stage, step, steps, m) => {
+      // Stages running side by side share the line (tty) or print a line each (log files).
+      const text = `${stage} ${bar(step, steps, tty ? 16 : 24)} ${step}/${steps} loss ${m.loss?.toFixed(4) ?? '?'}${tty ? '' : ` lr ${m.lr?.toExponential(2) ?? '?'}`} ${m.steps_per_s?.toFixed(2) ?? '?'} steps/s`;
+      if (step < steps) running.set(stage, text);
+      else running.delete(stage);
       const now = performance.now();
-      if (step < steps && now - lastPrint < (tty ? 200 : 30_000)) return;
-      lastPrint = now;
-      const text = `  ${stage} ${bar(step, steps)} ${step}/${steps} loss ${m.loss?.toFixed(4) ?? '?'} lr ${m.lr?.toExponential(2) ?? '?'} ${m.steps_per_s?.toFixed(2) ?? '?'} steps/s`;
-      if (tty) process.stderr.write(`\r\x1b[K${text}`);
-      else console.log(text);
+      const last = lastPrint.get(stage) ?? 0;
+      if (step < steps && now - (tty ? Math.max(...lastPrint.values(), 0) : last) < (tty ? 200 : 30_000)) return;
+      lastPrint.set(stage, now);
+      if (tty) process.stderr.write(`\r\x1b[K  ${[...running.values()].join(' | ')}`);
+      else console.log(`  ${text}`);
     },
   });
   if (tty) process.stderr.write('\r\x1b[K');

@@ -1,6 +1,7 @@
 // Command-line arguments of scripts/train-default.ts, and the per-stage settings they ask for.
 
-import { quickSettings, PipelineError } from './pipeline.ts';
+import { quickSettings } from './pipeline.ts';
+import { PipelineError } from './errors.ts';
 import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, type StageName, type StageSettings } from './workflows.ts';
 
 export interface TrainDefaultArgs {
@@ -15,6 +16,8 @@ export interface TrainDefaultArgs {
   /** Per-stage overrides from --set, applied over --steps / --lr. */
   set: Partial<Record<StageName, Partial<StageSettings>>>;
   eval: number;
+  /** Stages at once (default: the pipeline's, 2 where there are 2 cores). */
+  lanes?: number;
   writeWorkflows: boolean;
   backend: 'onnx' | 'tfjs';
 }
@@ -42,6 +45,12 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
       case '--seed': args.seed = int(); break;
       case '--steps': args.steps = int(); break;
       case '--eval': args.eval = int(); break;
+      case '--lanes': {
+        const n = int();
+        if (n < 1) fail('--lanes needs at least 1');
+        args.lanes = n;
+        break;
+      }
       case '--lr': {
         const v = Number(value());
         if (!(v > 0 && v < 1)) fail('--lr needs a learning rate in (0, 1)');

@@ -88,7 +88,7 @@ export function modelCard(input: CardInput): string {
     '',
     '## Training',
     '',
-    `All stages as workflows (workflows/default/), tfjs, on this machine: ${(record.seconds / 60).toFixed(1)} min in all (started ${record.started}).`,
+    `All stages as workflows (workflows/default/), tfjs, on this machine: ${(record.seconds / 60).toFixed(1)} min in all (started ${record.started}), ${(record.lanes ?? 1) > 1 ? `${record.lanes} independent stages at a time, each on one core` : 'one stage after another'}.`,
     '',
     '| stage | steps | batch | lr | s/step | minutes | loss first → last |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -1,5 +1,6 @@
 // The train-default pipeline: world data (held-out triples removed) → tokenizers → random initial weights → the six
-// stage workflows run in order by the engine's Executor → a training record.
+// stage workflows run by the engine's Executor in dependency order, two at a time where there are two cores
+// (models/default/lanes.ts) → a training record.
 // SaveCheckpoint stores each part's config beside its weights, so every stage loads its inputs with 'from-file'.
 // Everything is written into `<out>.partial` and renamed to `<out>` at the end, so a killed run never leaves a
 // half-trained model where the generation workflows look for one.
@@ -7,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Executor, parseWorkflow, Registry, formatIssue, type EngineEvent } from '../../engine/index.ts';
+import os from 'node:os';
+import { Executor, Registry } from '../../engine/index.ts';
 import { writeWorldData } from '../world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
 import { writeInitialWeights } from './init.ts';
@@ -15,16 +17,13 @@ import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from '
 import { removeHeldOut, type SplitCounts } from './split-data.ts';
 import { addColourFreeRows } from './colour-free.ts';
 import { defaultTokenizers } from './vocabulary.ts';
-import { STAGES, STAGE_SETTINGS, STAGE_TITLES, stageWorkflow, type StageName, type StageSettings } from './workflows.ts';
+import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName, type StageSettings } from './workflows.ts';
+import { PipelineError } from './errors.ts';
+import { inProcessOfItsOwn, inThisProcess, runLanes } from './lanes.ts';
+import type { StageRecord } from './stage-run.ts';
 
-export class PipelineError extends Error {
-  constructor(
-    readonly code: 'DEFAULT_STAGE_FAILED' | 'DEFAULT_BAD_OPTION',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { PipelineError };
+export type { StageRecord };
 
 export interface PipelineOptions {
   out: string;
@@ -40,20 +39,13 @@ export interface PipelineOptions {
   /** Repository root: relative paths in the workflows resolve against it. */
   baseDir: string;
   onLine?: (line: string) => void;
-  /** Live progress of the current stage (for a progress bar). */
+  /** Live progress of the running stages (for a progress bar). */
   onProgress?: (stage: StageName, step: number, steps: number, metrics: Record<string, number>) => void;
-}
-
-export interface StageRecord {
-  stage: StageName;
-  title: string;
-  settings: StageSettings;
-  seconds: number;
-  secondsPerStep: number;
-  /** Steady-state rate reported by the loop at its last step (loading and the first step excluded). */
-  stepsPerSecond?: number;
-  firstLoss?: number;
-  lastLoss?: number;
+  /**
+   * Stages run at once, each in a process of its own when more than one (default: 2 where there are 2 cores, else 1;
+   * 1 runs them in this process, in order).
+   */
+  lanes?: number;
 }
 
 export interface TrainingRecord {
@@ -63,52 +55,9 @@ export interface TrainingRecord {
   seed: number;
   imageSize: number;
   data: SplitCounts[];
+  /** Stages run at once (1: one after the other). */
+  lanes?: number;
   stages: StageRecord[];
-}
-
-function mean(xs: number[]): number | undefined {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
-}
-
-async function runStage(
-  executor: Executor,
-  stage: StageName,
-  weights: WeightsLayout,
-  work: WorkLayout,
-  settings: StageSettings,
-  options: PipelineOptions,
-): Promise<StageRecord> {
-  const doc = stageWorkflow(stage, { weights, work }, settings);
-  const losses: number[] = [];
-  let stepsPerSecond: number | undefined;
-  const t0 = performance.now();
-  let trainStart = 0;
-  const result = await executor.run(parseWorkflow(doc, `default ${stage}`), {
-    outputDir: path.join(work.dir, 'outputs', stage),
-    onEvent: (e: EngineEvent) => {
-      if (e.type === 'node_started' && e.nodeType === 'TrainLoop') trainStart = performance.now();
-      if (e.type !== 'node_progress' || !e.metrics || e.nodeId !== 'train') return;
-      if (typeof e.metrics.loss === 'number') losses.push(e.metrics.loss);
-      if (typeof e.metrics.steps_per_s === 'number') stepsPerSecond = e.metrics.steps_per_s;
-      options.onProgress?.(stage, e.value, e.max, e.metrics);
-    },
-  });
-  if (result.status !== 'ok') {
-    throw new PipelineError('DEFAULT_STAGE_FAILED', `train-default: stage ${stage} failed: ${result.errors.map((i) => formatIssue(i)).join('; ')}`);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const trainSeconds = trainStart ? result.nodes.train?.seconds ?? (performance.now() - trainStart) / 1000 : seconds;
-  const k = Math.max(1, Math.min(10, Math.floor(losses.length / 4)));
-  return {
-    stage,
-    title: STAGE_TITLES[stage],
-    settings,
-    seconds,
-    secondsPerStep: trainSeconds / settings.steps,
-    ...(stepsPerSecond !== undefined ? { stepsPerSecond } : {}),
-    firstLoss: mean(losses.slice(0, k)),
-    lastLoss: mean(losses.slice(-k)),
-  };
 }
 
 export async function trainDefault(options: PipelineOptions): Promise<{ record: TrainingRecord; weights: WeightsLayout; work: WorkLayout }> {
@@ -145,25 +94,34 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
     line(`tokenizers: MLLM ${tokenizers.mllm.vocabSize} ids, CLIP ${tokenizers.clip.vocabSize} ids; initial weights written`);
   }
 
-  const executor = new Executor(await Registry.load({ env: false }), { baseDir: options.baseDir, log: () => {} });
-  const records: StageRecord[] = [];
-  for (const stage of stages) {
-    const settings = { ...STAGE_SETTINGS[stage], ...options.settings?.[stage] };
-    line(`${stage}: ${STAGE_TITLES[stage]} — ${settings.steps} steps, batch ${settings.batch}`);
-    const record = await runStage(executor, stage, weights, work, settings, options);
-    const loss = record.firstLoss !== undefined ? `, loss ${record.firstLoss.toFixed(3)} → ${record.lastLoss!.toFixed(3)}` : '';
-    const rate = record.stepsPerSecond ? `, steady ${(1 / record.stepsPerSecond).toFixed(3)} s/step` : '';
-    line(`  done in ${record.seconds.toFixed(1)} s (${record.secondsPerStep.toFixed(3)} s/step${rate}${loss})`);
-    records.push(record);
-    // Each stage loads its models afresh from the files the previous one saved.
-    executor.clearCache();
-  }
+  const lanes = options.lanes ?? Math.min(2, os.availableParallelism());
+  if (!(Number.isInteger(lanes) && lanes >= 1)) throw new PipelineError('DEFAULT_BAD_OPTION', `train-default: lanes must be a whole number ≥ 1, got ${lanes}`);
+  if (lanes > 1) line(`${lanes} stages at a time where they do not depend on each other, each in a process of its own`);
+  let shared: Executor | undefined;
+  // One lane: one executor in this process; each stage loads its models afresh from the files the last one saved.
+  const executor = async () => {
+    shared ??= new Executor(await Registry.load({ env: false }), { baseDir: options.baseDir, log: () => {} });
+    shared.clearCache();
+    return shared;
+  };
+  const jobs = stages.map((stage) => ({ stage, weightsDir: weights.dir, workDir: work.dir, settings: { ...STAGE_SETTINGS[stage], ...options.settings?.[stage] }, baseDir: options.baseDir }));
+  const records = await runLanes(jobs, lanes, lanes === 1 ? inThisProcess(executor) : inProcessOfItsOwn, {
+    onStart: (job) => line(`${job.stage}: ${STAGE_TITLES[job.stage]} — ${job.settings.steps} steps, batch ${job.settings.batch}`),
+    onProgress: options.onProgress,
+    onDone: (record) => {
+      const loss = record.firstLoss !== undefined ? `, loss ${record.firstLoss.toFixed(3)} → ${record.lastLoss!.toFixed(3)}` : '';
+      const rate = record.stepsPerSecond ? `, steady ${(1 / record.stepsPerSecond).toFixed(3)} s/step` : '';
+      line(`  ${record.stage} done in ${record.seconds.toFixed(1)} s (${record.secondsPerStep.toFixed(3)} s/step${rate}${loss})`);
+    },
+  });
   // A continued run keeps the records of the stages it did not re-run, in pipeline order.
   const earlier = continuing && existsSync(weights.record) ? ((JSON.parse(await readFile(weights.record, 'utf8')) as TrainingRecord).stages ?? []) : [];
   const merged = STAGES.map((s) => records.find((r) => r.stage === s) ?? earlier.find((r) => r.stage === s)).filter((r): r is StageRecord => r !== undefined);
   const record: TrainingRecord = {
     started: started.toISOString(),
-    seconds: merged.reduce((n, r) => n + r.seconds, 0) + (performance.now() - t0) / 1000 - records.reduce((n, r) => n + r.seconds, 0),
+    // This run's wall time, plus the recorded time of earlier stages a continued run did not re-run.
+    seconds: (performance.now() - t0) / 1000 + merged.filter((r) => !stages.includes(r.stage)).reduce((n, r) => n + r.seconds, 0),
+    lanes,
     scenes: options.scenes,
     seed: options.seed,
     imageSize: DEFAULT_IMAGE_SIZE,

@@ -16,7 +16,7 @@ import { DEFAULT_IMAGE_SIZE } from '../../models/default/config.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-test('train-default --quick runs all six stages into a fresh folder, and the result generates through the graph', async () => {
+test('train-default --quick runs all six stages into a fresh folder (two at a time, each in a process of its own), and the result generates through the graph', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'train-default-'));
   try {
     const out = path.join(dir, 'weights');
@@ -28,9 +28,11 @@ test('train-default --quick runs all six stages into a fresh folder, and the res
       seed: 7,
       settings: quickSettings(1, 2),
       baseDir: root,
+      lanes: 2,
       onLine: (l) => lines.push(l),
       onProgress: (stage, step, steps) => progress.push(`${stage} ${step}/${steps}`),
     });
+    assert.equal(record.lanes, 2);
     assert.equal(weights.dir, out);
     assert.ok(!existsSync(`${out}.partial`), 'the partial folder is renamed into place');
     assert.deepEqual(record.stages.map((s) => s.stage), [...STAGES]);
@@ -56,7 +58,7 @@ test('train-default --quick runs all six stages into a fresh folder, and the res
 
     // A subset of the stages continues from the trained folder instead of starting again from random weights.
     const before = readFileSync(weights.unet);
-    const again = await trainDefault({ out, scenes: 16, seed: 7, stages: ['stage2'], settings: quickSettings(1, 2), baseDir: root, onLine: (l) => lines.push(l) });
+    const again = await trainDefault({ out, scenes: 16, seed: 7, stages: ['stage2'], settings: quickSettings(1, 2), baseDir: root, lanes: 1, onLine: (l) => lines.push(l) });
     assert.deepEqual(again.record.stages.map((s) => s.stage), [...STAGES], 'the other stages\' records are kept');
     assert.ok(lines.some((l) => l.startsWith('continuing from')));
     assert.ok(readFileSync(weights.unet).equals(before), 'the U-Net is kept as trained');
@@ -97,7 +99,8 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   assert.deepEqual(s.vae, { steps: 7 });
   assert.deepEqual(s.clip, { steps: 5 });
   assert.deepEqual(stageSettings(parseArgs(['--quick', '--set', 'stage3.steps=3'])).stage3, { steps: 3, batch: 2, warmup: 0 });
-  for (const bad of [['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']]) {
+  assert.equal(parseArgs(['--lanes', '1']).lanes, 1);
+  for (const bad of [['--lanes', '0'], ['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']]) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));
   }
 });

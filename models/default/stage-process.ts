@@ -1,0 +1,27 @@
+// One stage of the default pipeline in a process of its own, so that two independent stages use two cores (tfjs's
+// wasm backend runs one thread per process). The parent (models/default/lanes.ts) sends the job; this process
+// answers with progress messages and the stage record, or the error, then exits.
+
+import { Executor, Registry } from '../../engine/index.ts';
+import { runStage, type StageJob, type StageMessage } from './stage-run.ts';
+
+function send(message: StageMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, () => resolve()));
+}
+
+process.once('message', (job: StageJob) => {
+  void (async () => {
+    try {
+      const executor = new Executor(await Registry.load({ env: false }), { baseDir: job.baseDir, log: () => {} });
+      const record = await runStage(executor, job, (step, steps, metrics) => {
+        process.send!({ type: 'progress', step, steps, metrics } satisfies StageMessage);
+      });
+      await send({ type: 'done', record });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      await send({ type: 'failed', code: err.code, message: err.message ?? String(e) });
+    } finally {
+      process.disconnect?.();
+    }
+  })();
+});
