@@ -44,7 +44,7 @@ test('a training step (gradients + AdamW) leaves tf.memory().numTensors unchange
   ops.release(params);
 });
 
-test('frozen convolutions (non-trainable weights: their gradient is skipped) pass the same gradient to what feeds them', () => {
+test('frozen convolutions (non-trainable weights, or weights outside the gradient: their gradient is skipped) pass the same gradient to what feeds them', () => {
   const conv = fixtures()[1]!;
   const weights = outputWeights(ops, conv);
   const params = conv.model.parameters();
@@ -57,11 +57,34 @@ test('frozen convolutions (non-trainable weights: their gradient is skipped) pas
   assert.equal(tf.memory().numTensors, before, 'tensors leaked by a step through frozen convolutions');
   assert.equal(frozen.grads.size, upstream.length, 'only conv_in is trainable');
   assert.ok(Math.abs(all.loss - frozen.loss) < 1e-6);
+  // Trainable parameters left out of the gradient are constants for it in the same way.
+  for (const p of params) p.trainable = true;
+  const subset = parameterGrads(ops, upstream, () => lossOf(ops, conv, weights));
+  assert.equal(subset.grads.size, upstream.length);
   for (const p of upstream) {
-    const a = all.grads.get(p)!, b = frozen.grads.get(p)!;
+    const a = all.grads.get(p)!, b = frozen.grads.get(p)!, c = subset.grads.get(p)!;
+    a.forEach((v, i) => assert.ok(Math.abs(v - c[i]!) <= 1e-5 * Math.max(...a.map(Math.abs)), `${p.key}[${i}] (subset): ${v} vs ${c[i]}`));
     const scale = Math.max(...a.map(Math.abs));
     assert.ok(scale > 0);
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-5 * scale, `${p.key}[${i}]: ${v} vs ${b[i]}`));
   }
+  ops.release(params);
+});
+
+test('linear layers outside the gradient get no weight gradient and pass the same gradient upstream', () => {
+  const block = fixtures()[2]!; // embedding → attention → layer norm → fc1 → fc2
+  const weights = outputWeights(ops, block);
+  const params = block.model.parameters();
+  const upstream = params.filter((p) => p.key.startsWith('embed_tokens.'));
+  const all = parameterGrads(ops, params, () => lossOf(ops, block, weights));
+  const subset = parameterGrads(ops, upstream, () => lossOf(ops, block, weights));
+  for (const p of upstream) {
+    const a = all.grads.get(p)!, c = subset.grads.get(p)!;
+    const scale = Math.max(...a.map(Math.abs));
+    assert.ok(scale > 0);
+    a.forEach((v, i) => assert.ok(Math.abs(v - c[i]!) <= 1e-5 * scale, `${p.key}[${i}]: ${v} vs ${c[i]}`));
+  }
+  // The left-out parameters read as trainable again afterwards (the next full step must see them).
+  assert.ok(params.every((p) => ops.variableOf(p).trainable));
   ops.release(params);
 });

@@ -21,11 +21,20 @@ export function parameterGrads(ops: TfjsOps, params: readonly Parameter[], lossF
   if (vars.length === 0) {
     throw Object.assign(new Error('parameterGrads: no trainable parameters given'), { code: 'NO_TRAINABLE_PARAMETERS' });
   }
-  const { value, grads } = tf.variableGrads(() => {
-    const loss = lossFn();
-    if (loss.rank !== 0) throw new Error(`parameterGrads: loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
-    return loss as tf.Scalar;
-  }, vars);
+  const outer = ops.differentiating;
+  ops.differentiating = new Set(trainable);
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = tf.variableGrads(() => {
+      const loss = lossFn();
+      if (loss.rank !== 0) throw new Error(`parameterGrads: loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
+      return loss as tf.Scalar;
+    }, vars);
+  } finally {
+    ops.differentiating = outer;
+    for (const v of vars) v.trainable = true;
+  }
+  const { value, grads } = result;
   const out = new Map<Parameter, Float32Array>();
   trainable.forEach((p, i) => {
     const g = grads[vars[i]!.name];

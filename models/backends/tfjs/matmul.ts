@@ -76,6 +76,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
 export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([x, w]);
+  const frozen = w instanceof tf.Variable && !w.trainable;
   return {
     // x·Wᵀ or (W·xᵀ)ᵀ, whichever transposes fewer values (few rows against a large W: the second).
     value: tf.tidy(() => {
@@ -85,7 +86,8 @@ export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
     }),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-      return tf.tidy(() => [tf.matMul(dy, sw), gradRight(dy, sx)]);
+      // A weight outside the gradient (a frozen variable, see TfjsOps.differentiating) gets zeros, not a product.
+      return tf.tidy(() => [tf.matMul(dy, sw), frozen ? tf.zerosLike(sw) : gradRight(dy, sx)]);
     },
   };
 });

@@ -60,9 +60,16 @@ export class TfjsOps implements Ops<tf.Tensor> {
       fresh.dispose();
       slot.version = p.version;
     }
-    slot.variable.trainable = p.trainable;
+    slot.variable.trainable = p.trainable && (!this.differentiating || this.differentiating.has(p));
     return slot.variable;
   }
+
+  /**
+   * The parameters a gradient is being taken for (parameterGrads sets it for the duration of the call). Every other
+   * parameter's variable reads as non-trainable meanwhile, so kernels can skip gradients nobody asked for: e.g. the
+   * frozen U-Net's weight gradients in instruction tuning, as costly as its forward pass.
+   */
+  differentiating: ReadonlySet<Parameter> | undefined;
 
   /** The variable of a parameter (created on first use), e.g. to take gradients with respect to it. */
   variableOf(p: Parameter): tf.Variable {
