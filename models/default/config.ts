@@ -42,9 +42,10 @@ export const DEFAULT_UNET: UNetConfig = {
   downBlockTypes: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
   upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
   crossAttentionDim: DEFAULT_CONDITION_DIM,
-  // Heads of width 32 at every level: 4 heads of width 8 at 16×16 cost 1.04 s per training step against 0.79 s
-  // (wasm, batch 8): per-head products of [256, 8] are all overhead.
-  attentionHeads: [1, 2, 4],
+  // 4 heads everywhere, as the shipped weights were trained. Heads of width 32 ([1, 2, 4]) train 1.6× faster on wasm
+  // (bench/training/conv-grad.ts: per-head products of [256, 8] are mostly overhead) and scored the same through
+  // CLIP text in two full runs (docs/default-model.md), but would not reproduce the shipped weights.
+  attentionHeads: 4,
   normNumGroups: 8,
   normEps: 1e-5,
   flipSinToCos: true,

@@ -40,7 +40,7 @@ export interface StageSettings {
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   clip: { steps: 400, batch: 16, lr: 1e-3, warmup: 20 },
   vae: { steps: 2000, batch: 8, lr: 3e-3, warmup: 50 },
-  unet: { steps: 3300, batch: 8, lr: 1e-3, warmup: 50 },
+  unet: { steps: 1800, batch: 8, lr: 2e-3, warmup: 50 },
   stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
   stage2: { steps: 600, batch: 16, lr: 1e-3, warmup: 20 },
   stage3: { steps: 800, batch: 4, lr: 5e-4, warmup: 40 },
