@@ -90,6 +90,9 @@ async function main(): Promise<void> {
       console.log(`scored ${name}: ${report.tasks.map((t) => `${t.task} ${(100 * t.fidelity).toFixed(0)} %`).join(', ')}`);
     }
     card.scoreSettings = `${items.length} items, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}`;
+    // The scores go into training.json too, for scripts comparing runs.
+    record.scores = { settings: card.scoreSettings, models: card.scores.map((s) => ({ name: s.name, tasks: s.report.tasks })) };
+    writeFileAtomicSync(weights.record, JSON.stringify(record, null, 2) + '\n');
   }
   await writeModelCard(weights.card, card);
   console.log(`trained in ${(record.seconds / 60).toFixed(1)} min → ${path.relative(root, weights.dir) || weights.dir}`);

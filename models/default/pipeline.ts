@@ -21,6 +21,7 @@ import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName, type StageSetting
 import { PipelineError } from './errors.ts';
 import { inProcessOfItsOwn, inThisProcess, runLanes } from './lanes.ts';
 import type { StageRecord } from './stage-run.ts';
+import type { TaskScore } from './score.ts';
 
 export { PipelineError };
 export type { StageRecord };
@@ -58,6 +59,8 @@ export interface TrainingRecord {
   /** Stages run at once (1: one after the other). */
   lanes?: number;
   stages: StageRecord[];
+  /** Held-out scores when the run was evaluated (`--eval N`): per model (full, stage-2 only), per task. */
+  scores?: { settings: string; models: { name: string; tasks: TaskScore[] }[] };
 }
 
 export async function trainDefault(options: PipelineOptions): Promise<{ record: TrainingRecord; weights: WeightsLayout; work: WorkLayout }> {
