@@ -3,6 +3,7 @@
 // U-Net step on the default model (wasm, batch 8). The VAE encoder is per-sample (group norm, no batch statistics),
 // so encoding the misses alone gives the moments a whole batch would; posterior sampling stays per step.
 
+import { createHash } from 'node:crypto';
 import { hostTensor, type HostTensor } from '../ops/ops.ts';
 import type { TfjsOps } from '../backends/tfjs/ops.ts';
 import type { AutoencoderKL } from '../vae/autoencoder.ts';
@@ -24,16 +25,9 @@ function weightsVersion(vae: AutoencoderKL): number {
   return vae.parameters().reduce((n, p) => n + p.version, 0);
 }
 
-/** Two independent 32-bit FNV-1a hashes of the image's bits, plus its length: a collision is not a practical risk. */
+/** The image's bytes, hashed. */
 function imageKey(data: Float32Array, from: number, length: number): string {
-  const bits = new Uint32Array(data.buffer, data.byteOffset + from * 4, length);
-  let a = 0x811c9dc5, b = 0x01000193 ^ length;
-  for (let i = 0; i < bits.length; i++) {
-    const v = bits[i]!;
-    a = Math.imul(a ^ v, 0x01000193);
-    b = Math.imul(b ^ (v >>> 16) ^ (v << 16), 0x5bd1e995);
-  }
-  return `${length}:${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
+  return createHash('sha1').update(new Uint8Array(data.buffer, data.byteOffset + from * 4, length * 4)).digest('base64');
 }
 
 /**

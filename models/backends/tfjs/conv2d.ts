@@ -6,6 +6,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { ConvGeometry } from '../shapes.ts';
+import { isFrozen } from './grads.ts';
 
 /**
  * Input gradient of a 'valid' strided convolution as a plain convolution (XNNPACK's fast path; tf.conv2dTranspose
@@ -119,26 +120,10 @@ export function weightGradPerTap(x: tf.Tensor4D, dy: tf.Tensor4D, kernel: [numbe
 }
 
 /**
- * 'valid' NHWC convolution, stride s, dilation 1; weight [kh, kw, in, out]. A frozen weight (`weightGrad` false:
- * e.g. the U-Net of instruction tuning) is closed over rather than passed in, so its gradient — as costly as the
- * forward pass — is never computed.
+ * 'valid' NHWC convolution, stride s, dilation 1; weight [kh, kw, in, out]. A frozen weight (e.g. the U-Net of
+ * instruction tuning) gets zeros for its gradient instead of a computation as costly as the forward pass.
  */
-function validConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number], needsWeightGrad: boolean): tf.Tensor4D {
-  if (!needsWeightGrad) {
-    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [x4, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-      // Saved, not just closed over: the weight is an intermediate of the caller's tidy and must outlive it.
-      save([x4, w]);
-      return {
-        value: tf.conv2d(x4, w, stride, 'valid'),
-        gradFunc: (g: tf.Tensor4D, saved: tf.Tensor[]) => {
-          const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-          return [inputGrad(g, ws, xs.shape, stride)];
-        },
-      };
-    });
-    return f(x) as tf.Tensor4D;
-  }
+function validConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number], frozen: boolean): tf.Tensor4D {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([x4, w4]);
@@ -146,7 +131,7 @@ function validConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number], nee
       value: tf.conv2d(x4, w4, stride, 'valid'),
       gradFunc: (g: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        return [inputGrad(g, ws, xs.shape, stride), weightGrad(xs, g, [ws.shape[0], ws.shape[1]], stride)];
+        return [inputGrad(g, ws, xs.shape, stride), frozen ? tf.zerosLike(ws) : weightGrad(xs, g, [ws.shape[0], ws.shape[1]], stride)];
       },
     };
   });
@@ -184,15 +169,14 @@ export function conv2dNCHW(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | un
       ]);
     }
     const wh = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]) as tf.Tensor4D, g.dilation);
-    // Only a non-trainable variable is known to be frozen; a computed weight (e.g. LoRA-merged) may need its gradient.
-    const needsWeightGrad = !(weight instanceof tf.Variable && !weight.trainable);
+    const frozen = isFrozen(weight);
     let y: tf.Tensor4D;
-    if (g.groups === 1) y = validConv(xh, wh, g.stride, needsWeightGrad);
+    if (g.groups === 1) y = validConv(xh, wh, g.stride, frozen);
     else {
       const xs = tf.split(xh, g.groups, 3) as tf.Tensor4D[];
       const ws = tf.split(wh, g.groups, 3) as tf.Tensor4D[];
       y = tf.concat(
-        xs.map((xi, i) => validConv(xi, ws[i]!, g.stride, needsWeightGrad)),
+        xs.map((xi, i) => validConv(xi, ws[i]!, g.stride, frozen)),
         3,
       );
     }

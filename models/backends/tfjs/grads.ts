@@ -6,6 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { Parameter } from '../../nn/module.ts';
 import type { TfjsOps } from './ops.ts';
 
+/**
+ * Whether a kernel may skip the gradient of this operand: a non-trainable variable (a frozen parameter, or one left
+ * out of parameterGrads' list: TfjsOps.differentiating). A computed tensor (e.g. a LoRA-merged weight) may need it.
+ */
+export function isFrozen(t: tf.Tensor): boolean {
+  return t instanceof tf.Variable && !t.trainable;
+}
+
 export interface ParameterGrads {
   loss: number;
   grads: Map<Parameter, Float32Array>;

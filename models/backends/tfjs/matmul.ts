@@ -6,6 +6,7 @@
 // So products and their gradients here use plain 2-D products only. Operands must already share batch dims.
 
 import * as tf from '@tensorflow/tfjs';
+import { isFrozen } from './grads.ts';
 
 /** Above this many batch entries the per-product overhead outweighs the unrolling gain. */
 const MAX_UNROLL = 256;
@@ -76,7 +77,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
 export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([x, w]);
-  const frozen = w instanceof tf.Variable && !w.trainable;
+  const frozen = isFrozen(w);
   return {
     // x·Wᵀ or (W·xᵀ)ᵀ, whichever transposes fewer values (few rows against a large W: the second).
     value: tf.tidy(() => {
@@ -86,7 +87,7 @@ export const linear2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
     }),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor, tf.Tensor];
-      // A weight outside the gradient (a frozen variable, see TfjsOps.differentiating) gets zeros, not a product.
+      // A frozen weight gets zeros, not a product.
       return tf.tidy(() => [tf.matMul(dy, sw), frozen ? tf.zerosLike(sw) : gradRight(dy, sx)]);
     },
   };
