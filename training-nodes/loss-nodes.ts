@@ -114,6 +114,14 @@ export const DiffusionLoss = defineNode({
       max: 100,
       description: "Min-SNR-γ weighting of each sample's loss (diffusers' --snr_gamma; 5 is the paper's value); 0: plain mean",
     },
+    offset_noise: {
+      kind: 'FLOAT',
+      default: 0,
+      min: 0,
+      max: 1,
+      description:
+        'offset noise: ε plus this × N(0, 1) constant per sample and latent channel, so the overall colour must come from the condition, not from what the noise schedule leaves of the latent (0.1 is the usual value for SD; 0: off)',
+    },
   },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
@@ -127,7 +135,7 @@ export const DiffusionLoss = defineNode({
     const moments = frozenVaeMoments(ops, vae, signed(t.data), t.batch, t.size);
     const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
     const acp = alphasCumprod(resolveConfig());
-    const noised = noiseBatch(latents.data as Float32Array, t.batch, acp, rng);
+    const noised = noiseBatch(latents.data as Float32Array, t.batch, acp, rng, { offset: a.offset_noise, channels: latents.shape[1] });
     const timesteps = Float32Array.from(noised.timesteps);
     const weights = a.snr_gamma > 0 ? minSnrWeights(noised.timesteps, acp, a.snr_gamma) : undefined;
     return {

@@ -82,10 +82,28 @@ export interface NoisedBatch {
   noisy: Float32Array;
 }
 
+export interface NoiseOptions {
+  /**
+   * Offset noise (Guttenberg 2023, "Diffusion with offset noise"): ε gets an extra per-(sample, channel) constant
+   * offset·N(0, 1). SD's schedule never destroys a latent completely (√ᾱ at t = 999 is 0.068), so a small latent's
+   * mean colour survives even the noisiest training inputs and the U-Net learns to read it from there instead of from
+   * the caption; at generation, started from pure noise, it then draws the colour the noise suggests. The offset hides
+   * that residual mean. 0: plain N(0, I), and the same draws as without the option.
+   */
+  offset?: number;
+  /** Channels of x₀ ([B, C, H, W]); needed with an offset, which is constant over H × W. */
+  channels?: number;
+}
+
 /** Forward diffusion for a training batch (DDPMScheduler.add_noise): t and ε from the seeded Rng. */
-export function noiseBatch(x0: Float32Array, batch: number, alphasCumprod: ArrayLike<number>, rng: Rng): NoisedBatch {
+export function noiseBatch(x0: Float32Array, batch: number, alphasCumprod: ArrayLike<number>, rng: Rng, o: NoiseOptions = {}): NoisedBatch {
   const per = x0.length / batch;
   if (!Number.isInteger(per)) throw new Error(`noiseBatch: ${x0.length} values do not split into ${batch} samples`);
+  const offset = o.offset ?? 0;
+  const channels = o.channels ?? 1;
+  if (!(offset >= 0)) throw new Error(`noiseBatch: offset must be ≥ 0 (got ${offset})`);
+  if (!Number.isInteger(per / channels)) throw new Error(`noiseBatch: ${per} values per sample do not split into ${channels} channels`);
+  const plane = per / channels;
   const timesteps = new Int32Array(batch);
   const eps = new Float32Array(x0.length);
   const noisy = new Float32Array(x0.length);
@@ -93,10 +111,14 @@ export function noiseBatch(x0: Float32Array, batch: number, alphasCumprod: Array
     const t = rng.int(alphasCumprod.length);
     timesteps[b] = t;
     const a = Math.sqrt(alphasCumprod[t]!), s = Math.sqrt(1 - alphasCumprod[t]!);
-    for (let i = b * per; i < (b + 1) * per; i++) {
-      eps[i] = rng.normal();
-      noisy[i] = a * x0[i]! + s * eps[i]!;
+    for (let i = b * per; i < (b + 1) * per; i++) eps[i] = rng.normal();
+    if (offset > 0) {
+      for (let c = 0; c < channels; c++) {
+        const shift = offset * rng.normal();
+        for (let i = b * per + c * plane; i < b * per + (c + 1) * plane; i++) eps[i] += shift;
+      }
     }
+    for (let i = b * per; i < (b + 1) * per; i++) noisy[i] = a * x0[i]! + s * eps[i]!;
   }
   return { timesteps, eps, noisy };
 }

@@ -53,6 +53,32 @@ test('diffusion ε-MSE is the per-sample mean; noising follows √ᾱ·x₀ + �
   assert.ok(counts.every((c) => c > 900 && c < 1100), `${counts}`);
 });
 
+test('offset noise: ε gets one extra N(0, offset²) shift per sample and channel; offset 0 draws what no option draws', () => {
+  const acp = [0.9, 0.5, 0.1];
+  const x0 = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i / 10);
+  assert.deepEqual(noiseBatch(x0, 2, acp, new Rng(5), { offset: 0, channels: 3 }), noiseBatch(x0, 2, acp, new Rng(5)));
+  // Many samples of [4 channels × 32 × 32]: a plane's mean of ε is its shift plus N(0, 1/1024).
+  const batch = 150, channels = 4, plane = 32 * 32, offset = 0.5;
+  const nb = noiseBatch(new Float32Array(batch * channels * plane), batch, acp, new Rng(9), { offset, channels });
+  const means: number[] = [];
+  for (let k = 0; k < batch * channels; k++) {
+    let s = 0;
+    for (let i = k * plane; i < (k + 1) * plane; i++) s += nb.eps[i]!;
+    means.push(s / plane);
+  }
+  const std = Math.sqrt(means.reduce((a, m) => a + m * m, 0) / means.length);
+  assert.ok(Math.abs(std - Math.sqrt(offset ** 2 + 1 / plane)) < 0.06, `plane-mean std ${std}`);
+  // Within a plane the shift is shared, so the deviations from the plane mean are still unit normal.
+  let dev = 0;
+  for (let i = 0; i < plane; i++) dev += (nb.eps[i]! - means[0]!) ** 2;
+  assert.ok(Math.abs(Math.sqrt(dev / plane) - 1) < 0.08);
+  // x_t is still √ᾱ·x₀ + √(1−ᾱ)·ε with the shifted ε (x₀ = 0 here).
+  const t = nb.timesteps[0]!;
+  close(nb.noisy[7]!, Math.sqrt(1 - acp[t]!) * nb.eps[7]!);
+  assert.throws(() => noiseBatch(x0, 2, acp, new Rng(5), { offset: 0.1, channels: 5 }), /channels/);
+  assert.throws(() => noiseBatch(x0, 2, acp, new Rng(5), { offset: -1, channels: 3 }), /offset/);
+});
+
 test('Min-SNR-γ: w = min(SNR, γ)/SNR weights each sample of the ε-MSE', async () => {
   const ops = await trainingOps();
   // ᾱ = 0.9 → SNR 9 → w = 5/9; ᾱ = 0.5 → SNR 1 → w = 1; ᾱ = 0.1 → SNR 1/9 → w = 1.
