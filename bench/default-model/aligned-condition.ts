@@ -10,31 +10,20 @@ import { fileURLToPath } from 'node:url';
 import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
 import { getRunner } from '../../models/runtime/runners.ts';
 import { loadTokenizer } from '../../models/tokenizers/load.ts';
-import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
-import { readWeightFile, clipTextFrom, kosmosGFrom } from '../../models/kosmosg/weights.ts';
+import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
 import { weightsLayout } from '../../models/default/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeKosmosG } from '../../models/kosmosg/encode.ts';
-import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
+import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [dirArg, ...files] = process.argv.slice(2);
 const w = weightsLayout(path.resolve(dirArg ?? path.join(root, 'models/default/weights')));
 const kosmosFiles = files.length ? files.map((f) => path.resolve(f)) : [w.kosmosG];
-const ops = await createTfjsOps();
 const runner = await getRunner('tfjs');
-
-const clipTokenizer = await loadTokenizer(path.dirname(w.clipTokenizer));
 const mllmTokenizer = await loadTokenizer(path.dirname(w.tokenizer));
-const clip = clipTextFrom(await readWeightFile(w.textEncoder), 'from-file');
-const L = clip.config.maxPositions;
-const clipCondition = (text: string) =>
-  ops.toHost(ops.tidy(() => clip.forward(ops, ops.tensor(Int32Array.from(encodePadded(clipTokenizer, text, { maxLength: L })), [1, L], 'int32')))).data as Float32Array;
-
-const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-const relDiff = (a: Float32Array, b: Float32Array) => norm(a.map((x, i) => x - b[i]!)) / norm(a);
-const mean = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3);
-const caption = (c: string, s: string, b: string) => `a ${c} ${s} on a ${b} background`;
+const clip = await clipTextCondition(await createTfjsOps(), w);
+const clipCondition = (text: string) => clip([text]).data as Float32Array;
 const CASES = 6;
 
 console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word |');
@@ -46,22 +35,16 @@ for (const file of kosmosFiles) {
     return (await encodeKosmosG(runner, model, [{ tokens: built.tokens, imageMask: built.imageMask }])).data as Float32Array;
   };
   const error: number[] = [];
-  const moves = { colour: [[], []], shape: [[], []], background: [[], []] } as Record<string, [number[], number[]]>;
+  const moves = new Map<WordKind, [number[], number[]]>(WORD_KINDS.map((k) => [k, [[], []]]));
   for (let i = 0; i < CASES; i++) {
-    const c = COLOR_NAMES[i % COLOR_NAMES.length]!, s = SHAPES[i % SHAPES.length]!, b = BACKGROUND_NAMES[(i + 2) % BACKGROUND_NAMES.length]!;
-    const base = caption(c, s, b);
+    const { base, others } = wordPairs(i, i + 2);
     const [clipBase, alignedBase] = [clipCondition(base), await aligned(base)];
     error.push(relDiff(clipBase, alignedBase));
-    const others = {
-      colour: caption(COLOR_NAMES[(i + 1) % COLOR_NAMES.length]!, s, b),
-      shape: caption(c, SHAPES[(i + 1) % SHAPES.length]!, b),
-      background: caption(c, s, BACKGROUND_NAMES[(i + 3) % BACKGROUND_NAMES.length]!),
-    };
-    for (const [kind, other] of Object.entries(others)) {
-      moves[kind]![0].push(relDiff(clipBase, clipCondition(other)));
-      moves[kind]![1].push(relDiff(alignedBase, await aligned(other)));
+    for (const kind of WORD_KINDS) {
+      moves.get(kind)![0].push(relDiff(clipBase, clipCondition(others[kind])));
+      moves.get(kind)![1].push(relDiff(alignedBase, await aligned(others[kind])));
     }
   }
-  const cell = (k: string) => `${mean(moves[k]![0])} / ${mean(moves[k]![1])}`;
-  console.log(`| ${path.relative(root, file) || file} | ${mean(error)} | ${cell('colour')} | ${cell('shape')} | ${cell('background')} |`);
+  const cell = (k: WordKind) => moves.get(k)!.map((xs) => mean(xs).toFixed(3)).join(' / ');
+  console.log(`| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} |`);
 }

@@ -6,22 +6,15 @@
 // whatever the caption and low in (b); one that follows the caption scores high with the right caption in both.
 //   npx tsx bench/default-model/noise-leak.ts [WEIGHTS_DIR ...]   (default: models/default/weights)
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
-import { readWeightFile, clipTextFrom } from '../../models/kosmosg/weights.ts';
-import { loadTokenizer } from '../../models/tokenizers/load.ts';
-import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
 import { weightsLayout } from '../../models/default/layout.ts';
-import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
-import { vaeConfigFromDiffusers } from '../../models/vae/config.ts';
-import { UNet2DConditionModel } from '../../models/unet/unet.ts';
-import { unetConfigFromDiffusers } from '../../models/unet/config.ts';
-import { loadSafetensors } from '../../models/io/safetensors.ts';
+import { buildUNet, buildVAE } from '../../nodes/diffusion/build.ts';
 import { samplePosterior, scaleLatent } from '../../models/vae/posterior.ts';
 import { alphasCumprod, resolveConfig } from '../../models/schedulers/schedule.ts';
 import { caption, render, sampleScene } from '../../models/world/scene.ts';
 import { Rng } from '../../models/ops/random.ts';
+import { clipTextCondition, mean } from './conditions.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dirs = process.argv.slice(2).length ? process.argv.slice(2) : [path.join(root, 'models/default/weights')];
@@ -29,9 +22,7 @@ const SCENES = 16;
 const TIMESTEPS = [999, 961, 900, 800, 600];
 const ops = await createTfjsOps();
 const acp = alphasCumprod(resolveConfig());
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function correlation(a: number[], b: number[]): number {
   const ma = mean(a), mb = mean(b);
   let ab = 0, aa = 0, bb = 0;
@@ -54,13 +45,9 @@ console.log('| weights | t | √ᾱ | noised latent, right caption | noised late
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const dir of dirs) {
   const w = weightsLayout(path.resolve(dir));
-  const tokenizer = await loadTokenizer(path.dirname(w.clipTokenizer));
-  const clip = clipTextFrom(await readWeightFile(w.textEncoder), 'from-file');
-  const vae = new AutoencoderKL(vaeConfigFromDiffusers(json(path.join(w.vaeDir, 'config.json'))), 0);
-  vae.loadStateDict(await loadSafetensors(w.vae), { where: w.vae });
-  const unet = new UNet2DConditionModel(unetConfigFromDiffusers(json(path.join(w.unetDir, 'config.json'))), 0);
-  unet.loadStateDict(await loadSafetensors(w.unet), { where: w.unet });
-  const L = clip.config.maxPositions;
+  const encode = await clipTextCondition(ops, w);
+  const vae = (await buildVAE(w.vaeDir, 'from-file', 0)).model;
+  const unet = (await buildUNet(w.unetDir, 'from-file', 0)).model;
   const moments = ops.toHost(ops.tidy(() => vae.encodeMoments(ops, ops.tensor(pixels, [SCENES, 3, 64, 64]))));
   const latent = scaleLatent(samplePosterior(moments, 'mean', 0), vae.config.scalingFactor);
   const x0 = latent.data as Float32Array;
@@ -73,10 +60,10 @@ for (const dir of dirs) {
     const a = Math.sqrt(acp[t]!), s = Math.sqrt(1 - acp[t]!);
     const score = (leak: boolean, texts: string[]) => {
       const xt = Float32Array.from(x0, (x, i) => (leak ? a * x : 0) + s * eps[i]!);
-      const pred = ops.toHost(ops.tidy(() => {
-        const ids = ops.tensor(Int32Array.from(texts.flatMap((c) => encodePadded(tokenizer, c, { maxLength: L }))), [SCENES, L], 'int32');
-        return unet.forward(ops, ops.tensor(xt, latent.shape), ops.tensor(new Float32Array(SCENES).fill(t), [SCENES]), clip.forward(ops, ids));
-      })).data as Float32Array;
+      const c = encode(texts);
+      const condition = ops.tensor(c.data, c.shape);
+      const pred = ops.toHost(ops.tidy(() => unet.forward(ops, ops.tensor(xt, latent.shape), ops.tensor(new Float32Array(SCENES).fill(t), [SCENES]), condition))).data as Float32Array;
+      condition.dispose();
       return correlation(channelMeans(Float32Array.from(xt, (v, i) => (v - s * pred[i]!) / a)), truth).toFixed(2);
     };
     console.log(`| ${path.relative(root, w.dir) || w.dir} | ${t} | ${a.toFixed(3)} | ${score(true, captions)} | ${score(true, others)} | ${score(false, captions)} | ${score(false, others)} |`);

@@ -1,0 +1,48 @@
+// What the default-model benches that probe conditions share: the small CLIP text condition of a weights folder,
+// the one-word caption pairs they compare, and the relative L2 difference they compare them by.
+import path from 'node:path';
+import type { TfjsOps } from '../../models/backends/tfjs/index.ts';
+import type { HostTensor } from '../../models/ops/ops.ts';
+import { readWeightFile, clipTextFrom } from '../../models/kosmosg/weights.ts';
+import { loadTokenizer } from '../../models/tokenizers/load.ts';
+import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
+import type { WeightsLayout } from '../../models/default/layout.ts';
+import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
+
+export type WordKind = 'colour' | 'shape' | 'background';
+export const WORD_KINDS: readonly WordKind[] = ['colour', 'shape', 'background'];
+
+/** The CLIP text encoder of a default-model weights folder, as a function from captions to conditions [n, L, D]. */
+export async function clipTextCondition(ops: TfjsOps, w: WeightsLayout): Promise<(texts: string[]) => HostTensor> {
+  const tokenizer = await loadTokenizer(path.dirname(w.clipTokenizer));
+  const clip = clipTextFrom(await readWeightFile(w.textEncoder), 'from-file');
+  const length = clip.config.maxPositions;
+  return (texts) => {
+    const ids = Int32Array.from(texts.flatMap((t) => encodePadded(tokenizer, t, { maxLength: length })));
+    return ops.toHost(ops.tidy(() => clip.forward(ops, ops.tensor(ids, [texts.length, length], 'int32'))));
+  };
+}
+
+const caption = (c: string, s: string, b: string) => `a ${c} ${s} on a ${b} background`;
+const at = <T>(xs: readonly T[], i: number) => xs[i % xs.length]!;
+
+/**
+ * Case i: a single-entity caption and, per kind of word, the caption with only that word changed (the next colour,
+ * shape or background). `background` is the base caption's background index (the benches differ in it).
+ */
+export function wordPairs(i: number, background = i): { base: string; others: Record<WordKind, string> } {
+  const c = at(COLOR_NAMES, i), s = at(SHAPES, i), b = at(BACKGROUND_NAMES, background);
+  return {
+    base: caption(c, s, b),
+    others: {
+      colour: caption(at(COLOR_NAMES, i + 1), s, b),
+      shape: caption(c, at(SHAPES, i + 1), b),
+      background: caption(c, s, at(BACKGROUND_NAMES, background + 1)),
+    },
+  };
+}
+
+const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+/** ‖a − b‖ / ‖a‖. */
+export const relDiff = (a: Float32Array, b: Float32Array): number => norm(a.map((x, i) => x - b[i]!)) / norm(a);
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
