@@ -9,8 +9,8 @@ import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
 import { DownBlock, MidBlockCrossAttn, blockShape } from '../unet/blocks.ts';
-import { checkUNetConfig, headsForBlock, type UNetConfig } from '../unet/config.ts';
-import { TimestepEmbedding, timestepFeatures } from '../unet/embeddings.ts';
+import { checkUNetConfig, DEFAULT_ADDITION_EMBED_HEADS, headsForBlock, type UNetConfig } from '../unet/config.ts';
+import { blockEmbedding, TextTimeEmbedding, TimestepEmbedding } from '../unet/embeddings.ts';
 import type { ControlResiduals } from '../unet/unet.ts';
 
 export interface ControlNetConfig extends UNetConfig {
@@ -62,6 +62,8 @@ export class ControlNetModel extends Module {
   controlnet_down_blocks: ModuleList<Conv2d>;
   mid_block: MidBlockCrossAttn;
   controlnet_mid_block: Conv2d;
+  /** As in the U-Net it steers (addition_embed_type 'text'). */
+  add_embedding?: TextTimeEmbedding;
   readonly _config: ControlNetConfig;
 
   constructor(config: ControlNetConfig, seed = 0) {
@@ -99,6 +101,9 @@ export class ControlNetModel extends Module {
     const top = ch[ch.length - 1];
     this.mid_block = new MidBlockCrossAttn(top, headsForBlock(config, ch.length - 1), shape, rng);
     this.controlnet_mid_block = zeroConv(top, top, 1, rng);
+    if (config.additionEmbedType === 'text') {
+      this.add_embedding = new TextTimeEmbedding(config.crossAttentionDim, tembChannels, config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS, rng);
+    }
   }
 
   get config(): ControlNetConfig {
@@ -116,7 +121,7 @@ export class ControlNetModel extends Module {
    */
   forward<T>(ops: Ops<T>, sample: T, timesteps: T, context: T, image: T, scale: T): ControlResiduals<T> {
     const c = this._config;
-    const temb = this.time_embedding.forward(ops, timestepFeatures(ops, timesteps, c.blockOutChannels[0], c.flipSinToCos, c.freqShift));
+    const temb = blockEmbedding(ops, c, this.time_embedding, this.add_embedding, timesteps, context);
     let h = ops.add(this.conv_in.forward(ops, sample), this.controlnet_cond_embedding.forward(ops, image));
     const skips: T[] = [h];
     for (const block of this.down_blocks) {

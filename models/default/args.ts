@@ -2,7 +2,7 @@
 
 import { quickSettings } from './pipeline.ts';
 import { PipelineError } from './errors.ts';
-import { DEFAULT_WORK_DIR, SHIPPED_WEIGHTS_DIR, STAGES, type StageName, type StageSettings } from './workflows.ts';
+import { DEFAULT_WORK_DIR, SETTING_KEYS, SHIPPED_WEIGHTS_DIR, STAGES, type StageName, type StageSettings } from './workflows.ts';
 
 export interface TrainDefaultArgs {
   quick: boolean;
@@ -64,13 +64,13 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
         break;
       }
       case '--set': {
-        const m = /^(\w+)\.(steps|batch|lr|warmup)=(.+)$/.exec(value());
-        if (!m || !STAGES.includes(m[1] as StageName)) fail(`--set needs STAGE.KEY=VALUE with STAGE one of ${STAGES.join(', ')} and KEY one of steps, batch, lr, warmup`);
-        const v = Number(m[3]);
-        const key = m[2] as keyof StageSettings;
-        if (!(v >= 0) || (key !== 'lr' && !Number.isInteger(v)) || (key === 'lr' && !(v > 0 && v < 1))) fail(`--set ${m[1]}.${key}: bad value '${m[3]}'`);
-        const stage = m[1] as StageName;
-        args.set[stage] = { ...args.set[stage], [key]: v };
+        const keys = Object.keys(SETTING_KEYS).join(', ');
+        const m = /^(\w+)\.(\w+)=(.+)$/.exec(value());
+        if (!m || !STAGES.includes(m[1] as StageName) || !(m[2]! in SETTING_KEYS)) fail(`--set needs STAGE.KEY=VALUE with STAGE one of ${STAGES.join(', ')} and KEY one of ${keys}`);
+        const [, stage, key, text] = m as unknown as [string, StageName, keyof typeof SETTING_KEYS, string];
+        const v = Number(text);
+        if (!settingValueOk(stage, key, v)) fail(`--set ${stage}.${key}: bad value '${text}' (${SETTING_RULES[key]})`);
+        args.set[stage] = { ...args.set[stage], [SETTING_KEYS[key]]: v };
         break;
       }
       case '--stages': {
@@ -83,6 +83,24 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
     }
   }
   return args;
+}
+
+const SETTING_RULES: Record<keyof typeof SETTING_KEYS, string> = {
+  steps: 'an integer ≥ 0',
+  batch: 'an integer ≥ 0',
+  warmup: 'an integer ≥ 0',
+  lr: 'a learning rate in (0, 1)',
+  offset_noise: 'in [0, 1], for the unet and stage3 stages',
+  align: 'a share of steps in [0, 1), for stage3',
+};
+
+function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: number): boolean {
+  switch (key) {
+    case 'lr': return v > 0 && v < 1;
+    case 'offset_noise': return (stage === 'unet' || stage === 'stage3') && v >= 0 && v <= 1;
+    case 'align': return stage === 'stage3' && v >= 0 && v < 1;
+    default: return Number.isInteger(v) && v >= 0;
+  }
 }
 
 /** Per-stage overrides: --quick (or --steps / --lr for every stage), then --set for one stage. */

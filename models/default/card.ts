@@ -94,7 +94,12 @@ export function modelCard(input: CardInput): string {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...record.stages.map((s) => {
       const loss = s.firstLoss !== undefined ? `${s.firstLoss.toFixed(3)} → ${s.lastLoss!.toFixed(3)}` : '–';
-      return `| ${s.title} | ${s.settings.steps} | ${s.settings.batch} | ${s.settings.lr} | ${s.secondsPerStep.toFixed(2)} | ${(s.seconds / 60).toFixed(1)} | ${loss} |`;
+      const extras = [
+        ...(s.settings.offsetNoise ? [`offset noise ${s.settings.offsetNoise}`] : []),
+        ...(s.settings.align ? [`${Math.round(s.settings.align * 100)} % of steps on the alignment loss`] : []),
+      ];
+      const title = extras.length ? `${s.title} (${extras.join(', ')})` : s.title;
+      return `| ${title} | ${s.settings.steps} | ${s.settings.batch} | ${s.settings.lr} | ${s.secondsPerStep.toFixed(2)} | ${(s.seconds / 60).toFixed(1)} | ${loss} |`;
     }),
     '',
     '## Files',

@@ -34,7 +34,18 @@ export interface StageSettings {
   batch: number;
   lr: number;
   warmup: number;
+  /** DiffusionLoss `offset_noise` of the U-Net and stage-3 losses (0: off; docs/default-model.md, offset noise). */
+  offsetNoise?: number;
+  /**
+   * Stage 3 only: the share of steps that train stage 2's alignment loss (MSE to the CLIP text condition +
+   * reconstruction) instead of the diffusion loss, to keep the condition in the space the U-Net was trained on
+   * (0: the paper's diffusion loss alone; docs/default-model.md, what stage 3 does to the aligned condition).
+   */
+  align?: number;
 }
+
+/** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -113,6 +124,15 @@ function sequences(mode: string, nullProb: number): Record<string, unknown> {
 
 const TFJS = { backend: 'tfjs', config: 'from-file', seed: 0 };
 
+/** The DiffusionLoss widget for the stage's offset noise; absent when off, so the default graphs stay as they were. */
+function offsetNoise(s: StageSettings): Record<string, unknown> {
+  return s.offsetNoise ? { offset_noise: s.offsetNoise } : {};
+}
+
+function round(x: number): number {
+  return Number(x.toFixed(6));
+}
+
 export function stageWorkflow(stage: StageName, paths: StagePaths, settings: StageSettings = STAGE_SETTINGS[stage]): WorkflowDoc {
   const rel = (p: string) => (paths.base ? path.relative(paths.base, p) || '.' : p);
   const { weights: W, work: K } = paths;
@@ -172,7 +192,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       batch('batch', 'data');
       g.add('seq', 'BuildSequences', sequences('image-text', 0.1), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
       g.add('cond', 'ClipTextCondition', {}, { clip_text: 'clip_text.clip_text', tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences' });
-      g.add('loss', 'DiffusionLoss', { snr_gamma: UNET_SNR_GAMMA }, { unet: 'unet.unet', vae: 'vae.vae', condition: 'cond.condition' });
+      g.add('loss', 'DiffusionLoss', { snr_gamma: UNET_SNR_GAMMA, ...offsetNoise(settings) }, { unet: 'unet.unet', vae: 'vae.vae', condition: 'cond.condition' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet' });
       save('save_unet', W.unet, { unet: 'unet.unet' });
       break;
@@ -230,15 +250,29 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         batch(`batch_${key}`, `data_${key}`);
         g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0.1), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
         g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
-        g.add(`loss_${key}`, 'DiffusionLoss', {}, { unet: 'unet.unet', vae: 'vae.vae', condition: `cond_${key}.condition` });
+        g.add(`loss_${key}`, 'DiffusionLoss', offsetNoise(settings), { unet: 'unet.unet', vae: 'vae.vae', condition: `cond_${key}.condition` });
       };
       branch('comp', 'LoadCompositional', K.compositional, 'compositional');
       branch('edit', 'LoadEditTriples', K.edits, 'edit');
       branch('t2i', 'LoadImageCaptions', K.imageCaptions, 'image-text');
       g.add('mix', 'MixLosses', { weights: '2,2,1', mode: 'sample' }, { a: 'loss_comp.loss', b: 'loss_edit.loss', c: 'loss_t2i.loss' });
+      let loss = 'mix.loss';
+      const align = settings.align ?? 0;
+      if (align > 0) {
+        // Stage 2's loss kept beside the diffusion loss: the AlignerNet needs its decoder N for the reconstruction term.
+        (g.nodes.find((n) => n.id === 'aligner')!.widgets as Record<string, unknown>).reconstruction = true;
+        clipTok();
+        loadText();
+        g.add('data_align', 'LoadCaptions', { path: rel(K.captions) });
+        batch('batch_align', 'data_align', STAGE_SETTINGS.stage2.batch);
+        g.add('seq_align', 'BuildSequences', sequences('text-condition', 0), { batch: 'batch_align.batch', tokenizer: 'tok.tokenizer' });
+        g.add('loss_align', 'AlignerLoss', {}, { mllm: 'mllm.mllm', aligner: 'aligner.aligner', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer', sequences: 'seq_align.sequences' });
+        g.add('mix_align', 'MixLosses', { weights: `${round(1 - align)},${round(align)}`, mode: 'sample' }, { a: 'mix.loss', b: 'loss_align.loss' });
+        loss = 'mix_align.loss';
+      }
       const lastBlock = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.`;
       const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${lastBlock},img_model.visual.ln_post.`;
-      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { train_only: trainOnly }), { loss: 'mix.loss', ...kosmosParts });
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { train_only: trainOnly }), { loss, ...kosmosParts });
       save('save_kosmos', W.kosmosG, kosmosParts);
       break;
     }

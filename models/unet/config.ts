@@ -22,6 +22,13 @@ export interface UNetConfig {
   flipSinToCos: boolean;
   freqShift: number;
   sampleSize: number;
+  /**
+   * diffusers `addition_embed_type`: 'text' adds the pooled condition to the timestep embedding (TextTimeEmbedding,
+   * as in DeepFloyd IF); absent or null (SD 1.5): none.
+   */
+  additionEmbedType?: 'text' | null;
+  /** diffusers `addition_embed_type_num_heads` (default 64): the heads of that pooling. */
+  additionEmbedHeads?: number;
 }
 
 export const SD15_UNET_CONFIG: UNetConfig = {
@@ -57,6 +64,9 @@ export const SMALL_UNET_CONFIG: UNetConfig = {
   sampleSize: 8,
 };
 
+/** diffusers' default `addition_embed_type_num_heads`. */
+export const DEFAULT_ADDITION_EMBED_HEADS = 64;
+
 export function headsForBlock(config: UNetConfig, block: number): number {
   const h = config.attentionHeads;
   return Array.isArray(h) ? h[block] : h;
@@ -73,6 +83,11 @@ export function checkUNetConfig(config: UNetConfig): void {
   if (config.upBlockTypes.length !== n) fail(`upBlockTypes has ${config.upBlockTypes.length} entries, expected ${n}`);
   for (const c of config.blockOutChannels) {
     if (c % config.normNumGroups !== 0) fail(`channels ${c} not divisible by normNumGroups ${config.normNumGroups}`);
+  }
+  if (config.additionEmbedType) {
+    const heads = config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS;
+    if (config.additionEmbedType !== 'text') fail(`additionEmbedType "${String(config.additionEmbedType)}" is not supported (only "text")`);
+    if (!(heads >= 1) || config.crossAttentionDim % heads !== 0) fail(`the pooled condition's ${config.crossAttentionDim} channels are not divisible by ${heads} heads`);
   }
   for (let i = 0; i < n; i++) {
     const heads = headsForBlock(config, i);
@@ -102,6 +117,16 @@ export function unetConfigFromDiffusers(json: Record<string, unknown>, where = '
     freqShift: get('freq_shift', base.freqShift),
     sampleSize: get('sample_size', base.sampleSize),
   };
+  const addition = get<unknown>('addition_embed_type', null);
+  if (addition !== null) {
+    // SDXL's 'text_time' and the image kinds need inputs this U-Net does not take: refuse rather than load wrongly.
+    if (addition !== 'text') throw Object.assign(new Error(`${where}: addition_embed_type "${String(addition)}" is not supported (only "text")`), { code: 'UNET_CONFIG' });
+    config.additionEmbedType = 'text';
+    config.additionEmbedHeads = get('addition_embed_type_num_heads', DEFAULT_ADDITION_EMBED_HEADS);
+  }
+  if (get<unknown>('encoder_hid_dim', null) !== null) {
+    throw Object.assign(new Error(`${where}: encoder_hid_dim is not supported (the condition must already be cross_attention_dim wide)`), { code: 'UNET_CONFIG' });
+  }
   const known: string[] = ['CrossAttnDownBlock2D', 'DownBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'];
   for (const t of [...config.downBlockTypes, ...config.upBlockTypes]) {
     if (!known.includes(t)) {
@@ -134,6 +159,7 @@ export function unetConfigToDiffusers(c: UNetConfig): Record<string, unknown> {
     flip_sin_to_cos: c.flipSinToCos,
     freq_shift: c.freqShift,
     sample_size: c.sampleSize,
+    ...(c.additionEmbedType ? { addition_embed_type: c.additionEmbedType, addition_embed_type_num_heads: c.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS } : {}),
   };
 }
 

@@ -8,8 +8,8 @@ import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
 import { DownBlock, MidBlockCrossAttn, UpBlock, blockShape } from './blocks.ts';
-import { checkUNetConfig, headsForBlock, type UNetConfig } from './config.ts';
-import { TimestepEmbedding, timestepFeatures } from './embeddings.ts';
+import { checkUNetConfig, DEFAULT_ADDITION_EMBED_HEADS, headsForBlock, type UNetConfig } from './config.ts';
+import { blockEmbedding, TextTimeEmbedding, TimestepEmbedding } from './embeddings.ts';
 
 export interface ControlResiduals<T> {
   down: T[];
@@ -24,6 +24,8 @@ export class UNet2DConditionModel extends Module {
   up_blocks: ModuleList<UpBlock>;
   conv_norm_out: GroupNorm;
   conv_out: Conv2d;
+  /** The pooled condition added to the timestep embedding, when the config asks for it (addition_embed_type 'text'). */
+  add_embedding?: TextTimeEmbedding;
   readonly _config: UNetConfig;
 
   constructor(config: UNetConfig, seed = 0) {
@@ -62,6 +64,10 @@ export class UNet2DConditionModel extends Module {
 
     this.conv_norm_out = new GroupNorm(config.normNumGroups, ch[0], config.normEps);
     this.conv_out = new Conv2d(ch[0], config.outChannels, 3, rng, { padding: 1 });
+    // Drawn last, so a U-Net without it initialises exactly as before.
+    if (config.additionEmbedType === 'text') {
+      this.add_embedding = new TextTimeEmbedding(config.crossAttentionDim, tembChannels, config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS, rng);
+    }
   }
 
   get config(): UNetConfig {
@@ -84,10 +90,7 @@ export class UNet2DConditionModel extends Module {
    */
   forward<T>(ops: Ops<T>, sample: T, timesteps: T, context: T, control?: ControlResiduals<T>): T {
     const c = this._config;
-    const temb = this.time_embedding.forward(
-      ops,
-      timestepFeatures(ops, timesteps, c.blockOutChannels[0], c.flipSinToCos, c.freqShift),
-    );
+    const temb = blockEmbedding(ops, c, this.time_embedding, this.add_embedding, timesteps, context);
 
     let h = this.conv_in.forward(ops, sample);
     let skips: T[] = [h];

@@ -51,12 +51,16 @@ test('the model card reports data, parameters, stages, sizes and says when score
     record: {
       started: '2026-01-01T00:00:00Z', seconds: 120, scenes: 10, seed: 1, imageSize: 64,
       data: [{ file: '/x/captions.jsonl', kept: 8, dropped: 2 }],
-      stages: [{ stage: 'vae', title: 'VAE', settings: { steps: 3, batch: 2, lr: 0.001, warmup: 0 }, seconds: 6, secondsPerStep: 2, firstLoss: 0.5, lastLoss: 0.25 }],
+      stages: [
+        { stage: 'vae', title: 'VAE', settings: { steps: 3, batch: 2, lr: 0.001, warmup: 0 }, seconds: 6, secondsPerStep: 2, firstLoss: 0.5, lastLoss: 0.25 },
+        { stage: 'stage3', title: 'stage 3', settings: { steps: 4, batch: 2, lr: 0.001, warmup: 0, offsetNoise: 0.3, align: 0.25 }, seconds: 8, secondsPerStep: 2 },
+      ],
     },
     parameters: [{ part: 'U-Net', parameters: 1234 }],
     files: [{ file: 'unet/diffusion_pytorch_model.safetensors', bytes: 30 * 2 ** 20 }],
   });
-  for (const s of ['| captions.jsonl | 8 | 2 |', '| U-Net | 1,234 |', '| VAE | 3 | 2 | 0.001 | 2.00 | 0.1 | 0.500 → 0.250 |', 'OVER', 'Not measured']) {
+  for (const s of ['| captions.jsonl | 8 | 2 |', '| U-Net | 1,234 |', '| VAE | 3 | 2 | 0.001 | 2.00 | 0.1 | 0.500 → 0.250 |',
+    '| stage 3 (offset noise 0.3, 25 % of steps on the alignment loss) | 4 |', 'OVER', 'Not measured']) {
     assert.ok(card.includes(s), `${s} missing in\n${card}`);
   }
 });

@@ -100,7 +100,13 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   assert.deepEqual(s.clip, { steps: 5 });
   assert.deepEqual(stageSettings(parseArgs(['--quick', '--set', 'stage3.steps=3'])).stage3, { steps: 3, batch: 2, warmup: 0 });
   assert.equal(parseArgs(['--lanes', '1']).lanes, 1);
-  for (const bad of [['--lanes', '0'], ['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']]) {
+  const recipe = stageSettings(parseArgs(['--set', 'unet.offset_noise=0.3', '--set', 'stage3.align=0.25', '--set', 'stage3.offset_noise=0.1']));
+  assert.deepEqual(recipe.unet, { offsetNoise: 0.3 });
+  assert.deepEqual(recipe.stage3, { align: 0.25, offsetNoise: 0.1 });
+  const refused = [['--lanes', '0'], ['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']];
+  // offset noise belongs to the diffusion stages, the alignment share to stage 3, and each has a range.
+  refused.push(['--set', 'vae.offset_noise=0.3'], ['--set', 'unet.offset_noise=2'], ['--set', 'stage2.align=0.5'], ['--set', 'stage3.align=1']);
+  for (const bad of refused) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));
   }
 });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWorkflow, Registry, validateWorkflow } from '../../engine/index.ts';
-import { STAGES, shippedStageWorkflow } from '../../models/default/workflows.ts';
+import { STAGE_SETTINGS, STAGES, shippedStageWorkflow, stageWorkflow } from '../../models/default/workflows.ts';
+import { weightsLayout, workLayout } from '../../models/default/layout.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,4 +23,29 @@ test('workflows/default/ holds the six stage graphs the pipeline runs, and each 
       for (const v of Object.values(n.widgets ?? {})) if (typeof v === 'string') assert.ok(!path.isAbsolute(v), `${stage} ${n.id}: ${v}`);
     }
   }
+});
+
+test('recipe settings: offset noise reaches the diffusion losses; an alignment share adds stage 2\'s loss to stage 3', async () => {
+  const registry = await Registry.load({ env: false });
+  const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
+  const node = (doc: { nodes: { id: string; type: string; widgets?: Record<string, unknown>; inputs?: Record<string, { node: string }> }[] }, id: string) =>
+    doc.nodes.find((n) => n.id === id)!;
+
+  const plain = stageWorkflow('stage3', paths);
+  assert.equal(node(plain, 'train').inputs!.loss!.node, 'mix', 'the default stage 3 is the paper\'s diffusion loss alone');
+  assert.ok(!plain.nodes.some((n) => n.type === 'AlignerLoss'));
+  assert.ok(plain.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => !('offset_noise' in (n.widgets ?? {}))));
+
+  const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, offsetNoise: 0.3 });
+  assert.equal(node(unet, 'loss').widgets!.offset_noise, 0.3);
+
+  const doc = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0.3, align: 0.25 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(doc, 'stage3'), registry), []);
+  assert.ok(doc.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => n.widgets!.offset_noise === 0.3));
+  assert.equal(node(doc, 'train').inputs!.loss!.node, 'mix_align');
+  assert.equal(node(doc, 'mix_align').widgets!.weights, '0.75,0.25');
+  assert.equal(node(doc, 'aligner').widgets!.reconstruction, true, 'the reconstruction term needs decoder N');
+  assert.deepEqual(Object.fromEntries(Object.entries(node(doc, 'loss_align').inputs!).map(([k, v]) => [k, v.node])), {
+    mllm: 'mllm', aligner: 'aligner', clip_text: 'clip_text', clip_tokenizer: 'clip_tok', sequences: 'seq_align',
+  });
 });
