@@ -20,6 +20,7 @@ import { hostTensor } from '../models/ops/ops.ts';
 import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
 import { randomSquareCrops } from '../models/data/crops.ts';
+import { parseSwapGroups, swapNegatives } from '../models/training/hard-negatives.ts';
 import {
   alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../models/training/losses.ts';
@@ -193,10 +194,19 @@ export const ContrastiveLoss = defineNode({
     sequences: { type: 'TOKEN_BATCH' },
     clip_heads: { type: 'CLIP_HEADS', optional: true },
   },
-  widgets: { logit_scale: { kind: 'FLOAT', default: Math.log(1 / 0.07), min: 0, max: 4.6052, description: 'log logit scale used without heads' } },
+  widgets: {
+    logit_scale: { kind: 'FLOAT', default: Math.log(1 / 0.07), min: 0, max: 4.6052, description: 'log logit scale used without heads' },
+    hard_negatives: {
+      kind: 'STRING',
+      default: '',
+      description:
+        "groups of interchangeable words, e.g. 'circle,square,triangle;red,blue,green': each caption also gets a negative with one such word swapped for another of its group, which its image must reject (NegCLIP); empty: off",
+    },
+  },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
     const ops = await trainingOps();
+    const groups = parseSwapGroups(a.hard_negatives ?? '', 'ContrastiveLoss.hard_negatives');
     const vision = moduleOf(a.clip_vision, CLIPVision, 'ContrastiveLoss.clip_vision');
     const text = moduleOf(a.clip_text, CLIPTextModel, 'ContrastiveLoss.clip_text');
     const heads = a.clip_heads === undefined ? undefined : moduleOf(a.clip_heads, CLIPHeads, 'ContrastiveLoss.clip_heads');
@@ -210,13 +220,18 @@ export const ContrastiveLoss = defineNode({
     const b = a.sequences;
     const t = targetsOf(b, 'ContrastiveLoss');
     const ids = clipIds(a.tokenizer, b, text.config.maxPositions, 'ContrastiveLoss.tokenizer');
-    const L = ids.shape[1]!;
+    const negatives = groups.length ? swapNegatives(b.captions.filter((_, i) => !b.isNull[i]), groups, new Rng(mixSeed(b.seed, 0xc11b))).captions : [];
+    const negativeIds = negatives.length ? clipIds(a.tokenizer, { ...b, captions: negatives, isNull: negatives.map(() => false) }, text.config.maxPositions, 'ContrastiveLoss.tokenizer') : undefined;
     // The pooled text state is at the first EOS (SD's pad is EOS too, so the first one ends the caption).
     const eos = (((a.tokenizer as { tokenizer?: unknown }).tokenizer ?? a.tokenizer) as { specials: { eos: number } }).specials.eos;
-    const eosAt = Array.from({ length: ids.shape[0]! }, (_, i) => {
-      const k = Array.from(ids.data.subarray(i * L, (i + 1) * L)).indexOf(eos);
-      return k < 0 ? L - 1 : k;
-    });
+    const eosOf = (rows: typeof ids) => {
+      const L = rows.shape[1]!;
+      return Array.from({ length: rows.shape[0]! }, (_, i) => {
+        const k = Array.from(rows.data.subarray(i * L, (i + 1) * L)).indexOf(eos);
+        return k < 0 ? L - 1 : k;
+      });
+    };
+    const eosAt = eosOf(ids);
     const pixels = clipPixels(t.data, t.batch, t.size, vision.config.imageSize);
     const fixedScale = hostTensor(Float32Array.of(a.logit_scale), [1]);
     return {
@@ -225,11 +240,13 @@ export const ContrastiveLoss = defineNode({
         compute: () => {
           let img = ops.reshape(ops.slice(vision.forward(ops, up(ops, pixels)), [0, 0, 0], [t.batch, 1, vw]), [t.batch, vw]);
           let txt = pickRows(ops, text.forward(ops, up(ops, ids)), eosAt);
+          let neg = negativeIds && pickRows(ops, text.forward(ops, up(ops, negativeIds)), eosOf(negativeIds));
           if (heads) {
             img = heads.visual_projection.forward(ops, img);
             txt = heads.text_projection.forward(ops, txt);
+            neg = neg && heads.text_projection.forward(ops, neg);
           }
-          return contrastiveLoss(ops, img, txt, heads ? ops.param(heads.logit_scale) : up(ops, fixedScale));
+          return contrastiveLoss(ops, img, txt, heads ? ops.param(heads.logit_scale) : up(ops, fixedScale), neg);
         },
       },
     };

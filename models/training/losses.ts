@@ -126,17 +126,24 @@ export function noiseBatch(x0: Float32Array, batch: number, alphasCumprod: Array
 /**
  * CLIP's contrastive loss: image and text embeddings [B, D] are L2-normalised, logits = exp(logit_scale)·I·Tᵀ,
  * and the loss is the mean of the image→text and text→image cross-entropies with the diagonal as labels.
- * `logitScale` is the stored log-scale (a scalar or [1] parameter).
+ * `logitScale` is the stored log-scale (a scalar or [1] parameter). `negativeEmb` [N, D]: hard negative captions.
  */
-export function contrastiveLoss<T>(ops: Ops<T>, imageEmb: T, textEmb: T, logitScale: T): T {
+export function contrastiveLoss<T>(ops: Ops<T>, imageEmb: T, textEmb: T, logitScale: T, negativeEmb?: T): T {
   const B = ops.shape(imageEmb)[0]!;
   const norm = (x: T) => ops.div(x, ops.sqrt(ops.sum(ops.square(x), -1, true)));
-  const logits = ops.mul(ops.matmul(norm(imageEmb), norm(textEmb), false, true), ops.exp(ops.reshape(logitScale, [1, 1])));
-  const eye = new Float32Array(B * B);
-  for (let i = 0; i < B; i++) eye[i * B + i] = 1;
-  const labels = ops.tensor(eye, [B, B]);
-  const ce = (l: T) => ops.div(ops.neg(ops.sum(ops.mul(ops.logSoftmax(l, -1), labels))), B);
-  return ops.mul(ops.add(ce(logits), ce(ops.transpose(logits, [1, 0]))), 0.5);
+  const scale = ops.exp(ops.reshape(logitScale, [1, 1]));
+  const img = norm(imageEmb);
+  const logits = ops.mul(ops.matmul(img, norm(textEmb), false, true), scale);
+  const ce = (l: T, rows: number, cols: number) => {
+    const eye = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) eye[i * cols + i] = 1;
+    return ops.div(ops.neg(ops.sum(ops.mul(ops.logSoftmax(l, -1), ops.tensor(eye, [rows, cols])))), rows);
+  };
+  // Hard negatives (NegCLIP) are extra captions in the image → text direction only: each image must pick its caption
+  // over every other caption and every negative; the text → image direction is unchanged.
+  const n = negativeEmb === undefined ? 0 : ops.shape(negativeEmb)[0]!;
+  const imageToText = n === 0 ? logits : ops.concat([logits, ops.mul(ops.matmul(img, norm(negativeEmb!), false, true), scale)], 1);
+  return ops.mul(ops.add(ce(imageToText, B, B + n), ce(ops.transpose(logits, [1, 0]), B, B)), 0.5);
 }
 
 export interface VaeLossOptions {

@@ -4,6 +4,7 @@ import {
   alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, mse, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../../models/training/losses.ts';
 import { Rng } from '../../models/ops/random.ts';
+import { parseSwapGroups, swapNegatives } from '../../models/training/hard-negatives.ts';
 import { trainingOps, tf } from './tf.ts';
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≠ ${b}`);
@@ -102,6 +103,44 @@ test('contrastive loss: symmetric cross-entropy over exp(logit_scale)·cosine si
   const got = tf.tidy(() => value(contrastiveLoss(ops, ops.tensor(Float32Array.from(img.flat()), [2, 2]),
     ops.tensor(Float32Array.from(txt.flat()), [2, 2]), ops.tensor(Float32Array.from([scale]), [1]))));
   close(got, expected);
+});
+
+test('contrastive loss with hard negatives: extra captions in the image → text direction only', async () => {
+  const ops = await trainingOps();
+  const img = [[1, 0], [0, 2]], txt = [[3, 0], [1, 1]], neg = [[1, 0.2]];
+  const cos = (a: number[], b: number[]) => (a[0]! * b[0]! + a[1]! * b[1]!) / (Math.hypot(...a) * Math.hypot(...b));
+  const ce = (M: number[][]) => M.reduce((s, row, i) => s + Math.log(row.reduce((z, v) => z + Math.exp(v), 0)) - row[i]!, 0) / M.length;
+  const L = img.map((a) => txt.map((b) => 2 * cos(a, b)));
+  const imageToText = img.map((a, i) => [...L[i]!, ...neg.map((b) => 2 * cos(a, b))]);
+  const textToImage = L[0]!.map((_, j) => L.map((row) => row[j]!));
+  const t = (m: number[][]) => ops.tensor(Float32Array.from(m.flat()), [m.length, 2]);
+  const scale = ops.tensor(Float32Array.from([Math.log(2)]), [1]);
+  const got = tf.tidy(() => value(contrastiveLoss(ops, t(img), t(txt), scale, t(neg))));
+  close(got, (ce(imageToText) + ce(textToImage)) / 2);
+  const without = tf.tidy(() => value(contrastiveLoss(ops, t(img), t(txt), scale)));
+  assert.ok(got > without, 'a negative can only add to the loss');
+});
+
+test('hard negative captions: one word swapped within its group, seeded; bad groups are a coded error', () => {
+  const groups = parseSwapGroups(' circle, square ,triangle ; red,Blue', 'w');
+  assert.deepEqual(groups, [['circle', 'square', 'triangle'], ['red', 'blue']]);
+  const captions = ['a red circle above a blue square', 'a green star on a pink background', 'a triangle'];
+  const a = swapNegatives(captions, groups, new Rng(1));
+  assert.deepEqual(a, swapNegatives(captions, groups, new Rng(1)), 'same seed, same negatives');
+  assert.deepEqual(a.from, [0, 2], 'a caption without any group word gives none');
+  a.captions.forEach((negative, k) => {
+    const before = captions[a.from[k]!]!.split(' '), after = negative.split(' ');
+    const changed = before.flatMap((w, i) => (w === after[i] ? [] : [i]));
+    assert.equal(changed.length, 1, negative);
+    const group = groups.find((g) => g.includes(before[changed[0]!]!))!;
+    assert.ok(group.includes(after[changed[0]!]!) && after[changed[0]!] !== before[changed[0]!], negative);
+  });
+  const many = Array.from({ length: 40 }, (_, i) => swapNegatives(captions.slice(0, 1), groups, new Rng(i)).captions[0]);
+  assert.ok(new Set(many).size >= 4, 'the swapped occurrence and its replacement are drawn');
+  for (const bad of ['circle', 'circle,square;square,star', 'red circle,blue']) {
+    assert.throws(() => parseSwapGroups(bad, 'ContrastiveLoss.hard_negatives'), (e: Error & { code?: string }) => e.code === 'TRAIN_CONFIG' && e.message.startsWith('ContrastiveLoss.hard_negatives'), bad);
+  }
+  assert.deepEqual(parseSwapGroups('', 'w'), []);
 });
 
 test('VAE loss: reconstruction (MSE or L1) + weight·KL summed over latent dims, mean over batch', async () => {

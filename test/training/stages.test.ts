@@ -148,6 +148,15 @@ test('base models: CLIP contrastive, VAE reconstruction + KL, and text-to-image 
   );
   assert.notEqual(heads.logit_scale.data[0], scale0);
   assert.ok(clip.after < clip.before, `contrastive ${clip.before} → ${clip.after}`);
+  // Hard negatives: captions with one word of a group swapped ('square' ↔ 'circle', 'dog' ↔ 'cat') join the image →
+  // text logits, so the same batch scores a higher loss; a malformed group is refused with a code.
+  const clipInputs = { clip_vision: wrap(vision), clip_text: wrap(text), clip_heads: wrap(heads), tokenizer: clipTok, sequences: sequences0, logit_scale: 1 };
+  const lossOf = async (groups: string) => (await exec(ContrastiveLoss, { ...clipInputs, hard_negatives: groups })).loss as LossValue;
+  const valueOf = (loss: LossValue) => tf.tidy(() => (loss.compute() as tf.Tensor).dataSync()[0]!);
+  const plainLoss = valueOf(await lossOf(''));
+  const negLoss = valueOf(await lossOf('square,circle;dog,cat'));
+  assert.ok(negLoss > plainLoss, `with hard negatives ${negLoss} vs ${plainLoss}`);
+  await assert.rejects(lossOf('square'), (e: Error & { code?: string }) => e.code === 'TRAIN_CONFIG' && /hard_negatives/.test(e.message));
 
   const vae = new AutoencoderKL(SMALL_VAE_CONFIG, 5);
   const v = await trainAndCompare([{ name: 'vae', module: vae, prefix: '' }],
