@@ -148,7 +148,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
   const loadVision = () => g.add('clip_vision', 'LoadCLIPVision', { ...TFJS, path: rel(K.vision) });
   const loadConnector = () => g.add('connector', 'LoadConnector', { ...TFJS, path: rel(K.connector) });
   const loadMllm = () => g.add('mllm', 'LoadMLLM', { ...TFJS, path: rel(K.mllm) }, { tokenizer: 'tok.tokenizer' });
-  const loadAligner = () => g.add('aligner', 'LoadAligner', { ...TFJS, path: rel(K.aligner), reconstruction: false });
+  const loadAligner = (reconstruction = false) => g.add('aligner', 'LoadAligner', { ...TFJS, path: rel(K.aligner), reconstruction });
   const kosmosParts = { mllm: 'mllm.mllm', aligner: 'aligner.aligner', connector: 'connector.connector', clip_vision: 'clip_vision.clip_vision' };
 
   let name: string;
@@ -240,7 +240,9 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         'Diffusion ε-MSE through the frozen VAE and U-Net, conditioned by MLLM → AlignerNet-M; compositional : edit : text-to-image data 2 : 2 : 1. Trained: MLLM, connector, AlignerNet-M, the last ViT block and ln_post.';
       tok();
       loadMllm();
-      loadAligner();
+      const align = settings.align ?? 0;
+      // Stage 2's loss kept beside the diffusion loss needs the AlignerNet's decoder N for its reconstruction term.
+      loadAligner(align > 0);
       loadVision();
       loadConnector();
       loadUnet();
@@ -257,10 +259,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       branch('t2i', 'LoadImageCaptions', K.imageCaptions, 'image-text');
       g.add('mix', 'MixLosses', { weights: '2,2,1', mode: 'sample' }, { a: 'loss_comp.loss', b: 'loss_edit.loss', c: 'loss_t2i.loss' });
       let loss = 'mix.loss';
-      const align = settings.align ?? 0;
       if (align > 0) {
-        // Stage 2's loss kept beside the diffusion loss: the AlignerNet needs its decoder N for the reconstruction term.
-        (g.nodes.find((n) => n.id === 'aligner')!.widgets as Record<string, unknown>).reconstruction = true;
         clipTok();
         loadText();
         g.add('data_align', 'LoadCaptions', { path: rel(K.captions) });
@@ -269,6 +268,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         g.add('loss_align', 'AlignerLoss', {}, { mllm: 'mllm.mllm', aligner: 'aligner.aligner', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer', sequences: 'seq_align.sequences' });
         g.add('mix_align', 'MixLosses', { weights: `${round(1 - align)},${round(align)}`, mode: 'sample' }, { a: 'mix.loss', b: 'loss_align.loss' });
         loss = 'mix_align.loss';
+        description += ` ${Math.round(align * 100)} % of the steps train stage 2's alignment loss instead (MSE to the CLIP text condition + reconstruction), to keep the condition in the space the U-Net was trained on.`;
       }
       const lastBlock = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.`;
       const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${lastBlock},img_model.visual.ln_post.`;
