@@ -56,16 +56,20 @@ for (const dir of dirs) {
   const truth = channelMeans(x0);
   const noise = new Rng(7);
   const eps = Float32Array.from(x0, () => noise.normal());
+  // The two conditions (right and other captions) do not depend on t: encoded once, reused at every timestep.
+  const conditions = new Map([captions, others].map((texts) => {
+    const c = encode(texts);
+    return [texts, ops.tensor(c.data, c.shape)] as const;
+  }));
   for (const t of TIMESTEPS) {
     const a = Math.sqrt(acp[t]!), s = Math.sqrt(1 - acp[t]!);
     const score = (leak: boolean, texts: string[]) => {
       const xt = Float32Array.from(x0, (x, i) => (leak ? a * x : 0) + s * eps[i]!);
-      const c = encode(texts);
-      const condition = ops.tensor(c.data, c.shape);
+      const condition = conditions.get(texts)!;
       const pred = ops.toHost(ops.tidy(() => unet.forward(ops, ops.tensor(xt, latent.shape), ops.tensor(new Float32Array(SCENES).fill(t), [SCENES]), condition))).data as Float32Array;
-      condition.dispose();
       return correlation(channelMeans(Float32Array.from(xt, (v, i) => (v - s * pred[i]!) / a)), truth).toFixed(2);
     };
     console.log(`| ${path.relative(root, w.dir) || w.dir} | ${t} | ${a.toFixed(3)} | ${score(true, captions)} | ${score(true, others)} | ${score(false, captions)} | ${score(false, others)} |`);
   }
+  for (const c of conditions.values()) c.dispose();
 }

@@ -9,8 +9,8 @@ import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
 import { DownBlock, MidBlockCrossAttn, blockShape } from '../unet/blocks.ts';
-import { checkUNetConfig, DEFAULT_ADDITION_EMBED_HEADS, headsForBlock, type UNetConfig } from '../unet/config.ts';
-import { blockEmbedding, TextTimeEmbedding, TimestepEmbedding } from '../unet/embeddings.ts';
+import { checkUNetConfig, headsForBlock, type UNetConfig } from '../unet/config.ts';
+import { blockEmbedding, pooledConditionEmbedding, TimestepEmbedding, type TextTimeEmbedding } from '../unet/embeddings.ts';
 import type { ControlResiduals } from '../unet/unet.ts';
 
 export interface ControlNetConfig extends UNetConfig {
@@ -101,9 +101,7 @@ export class ControlNetModel extends Module {
     const top = ch[ch.length - 1];
     this.mid_block = new MidBlockCrossAttn(top, headsForBlock(config, ch.length - 1), shape, rng);
     this.controlnet_mid_block = zeroConv(top, top, 1, rng);
-    if (config.additionEmbedType === 'text') {
-      this.add_embedding = new TextTimeEmbedding(config.crossAttentionDim, tembChannels, config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS, rng);
-    }
+    this.add_embedding = pooledConditionEmbedding(config, tembChannels, rng);
   }
 
   get config(): ControlNetConfig {

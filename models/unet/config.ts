@@ -67,6 +67,11 @@ export const SMALL_UNET_CONFIG: UNetConfig = {
 /** diffusers' default `addition_embed_type_num_heads`. */
 export const DEFAULT_ADDITION_EMBED_HEADS = 64;
 
+/** The heads of the pooled condition's attention (addition_embed_type 'text'), diffusers' default when unset. */
+export function additionEmbedHeads(config: UNetConfig): number {
+  return config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS;
+}
+
 export function headsForBlock(config: UNetConfig, block: number): number {
   const h = config.attentionHeads;
   return Array.isArray(h) ? h[block] : h;
@@ -85,7 +90,7 @@ export function checkUNetConfig(config: UNetConfig): void {
     if (c % config.normNumGroups !== 0) fail(`channels ${c} not divisible by normNumGroups ${config.normNumGroups}`);
   }
   if (config.additionEmbedType) {
-    const heads = config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS;
+    const heads = additionEmbedHeads(config);
     if (config.additionEmbedType !== 'text') fail(`additionEmbedType "${String(config.additionEmbedType)}" is not supported (only "text")`);
     if (!(heads >= 1) || config.crossAttentionDim % heads !== 0) fail(`the pooled condition's ${config.crossAttentionDim} channels are not divisible by ${heads} heads`);
   }
@@ -159,7 +164,7 @@ export function unetConfigToDiffusers(c: UNetConfig): Record<string, unknown> {
     flip_sin_to_cos: c.flipSinToCos,
     freq_shift: c.freqShift,
     sample_size: c.sampleSize,
-    ...(c.additionEmbedType ? { addition_embed_type: c.additionEmbedType, addition_embed_type_num_heads: c.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS } : {}),
+    ...(c.additionEmbedType ? { addition_embed_type: c.additionEmbedType, addition_embed_type_num_heads: additionEmbedHeads(c) } : {}),
   };
 }
 

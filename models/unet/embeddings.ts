@@ -5,6 +5,7 @@
 import { LayerNorm, Linear, normalParam } from '../nn/layers.ts';
 import { Module, type Parameter } from '../nn/module.ts';
 import { mergeHeads, splitHeads } from './attention.ts';
+import { additionEmbedHeads, type UNetConfig } from './config.ts';
 import type { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
 
@@ -86,6 +87,11 @@ export class TextTimeEmbedding extends Module {
   forward<T>(ops: Ops<T>, context: T): T {
     return this.norm2.forward(ops, this.proj.forward(ops, this.pool.forward(ops, this.norm1.forward(ops, context))));
   }
+}
+
+/** The pooled-condition embedding a config asks for (addition_embed_type 'text'), else none. */
+export function pooledConditionEmbedding(config: UNetConfig, timeEmbedDim: number, rng: Rng): TextTimeEmbedding | undefined {
+  return config.additionEmbedType === 'text' ? new TextTimeEmbedding(config.crossAttentionDim, timeEmbedDim, additionEmbedHeads(config), rng) : undefined;
 }
 
 /** The embedding every ResNet block receives: the timestep's, plus the pooled condition's where the model has one. */

@@ -8,8 +8,8 @@ import { Module, ModuleList } from '../nn/module.ts';
 import { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
 import { DownBlock, MidBlockCrossAttn, UpBlock, blockShape } from './blocks.ts';
-import { checkUNetConfig, DEFAULT_ADDITION_EMBED_HEADS, headsForBlock, type UNetConfig } from './config.ts';
-import { blockEmbedding, TextTimeEmbedding, TimestepEmbedding } from './embeddings.ts';
+import { checkUNetConfig, headsForBlock, type UNetConfig } from './config.ts';
+import { blockEmbedding, pooledConditionEmbedding, TimestepEmbedding, type TextTimeEmbedding } from './embeddings.ts';
 
 export interface ControlResiduals<T> {
   down: T[];
@@ -65,9 +65,7 @@ export class UNet2DConditionModel extends Module {
     this.conv_norm_out = new GroupNorm(config.normNumGroups, ch[0], config.normEps);
     this.conv_out = new Conv2d(ch[0], config.outChannels, 3, rng, { padding: 1 });
     // Drawn last, so a U-Net without it initialises exactly as before.
-    if (config.additionEmbedType === 'text') {
-      this.add_embedding = new TextTimeEmbedding(config.crossAttentionDim, tembChannels, config.additionEmbedHeads ?? DEFAULT_ADDITION_EMBED_HEADS, rng);
-    }
+    this.add_embedding = pooledConditionEmbedding(config, tembChannels, rng);
   }
 
   get config(): UNetConfig {
