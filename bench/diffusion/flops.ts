@@ -3,7 +3,7 @@
 // parameter data, so it counts the real SD 1.5 U-Net without allocating it.
 
 import type { Parameter } from '../../models/nn/module.ts';
-import type { Conv2dOptions, DType, Ops } from '../../models/ops/ops.ts';
+import type { Conv2dOptions, ConvTranspose2dOptions, DType, Ops } from '../../models/ops/ops.ts';
 import {
   broadcastShapes,
   checkReshape,
@@ -11,6 +11,7 @@ import {
   checkTranspose,
   concatShape,
   convGeometry,
+  convTransposeGeometry,
   linearShape,
   matmulShape,
   normAxes,
@@ -31,6 +32,9 @@ export class FlopCounter implements Ops<Sym> {
     return { shape: [...p.shape] };
   }
   tensor(_d: Float32Array | Int32Array, shape: readonly number[]): Sym {
+    return { shape: [...shape] };
+  }
+  fill(shape: readonly number[]): Sym {
     return { shape: [...shape] };
   }
   shape(x: Sym): number[] {
@@ -61,6 +65,8 @@ export class FlopCounter implements Ops<Sym> {
   square = (x: Sym) => this.same(x);
   abs = (x: Sym) => this.same(x);
   clamp = (x: Sym) => this.same(x);
+  erf = (x: Sym) => this.same(x);
+  sign = (x: Sym) => this.same(x);
   relu = (x: Sym) => this.same(x);
   silu = (x: Sym) => this.same(x);
   gelu = (x: Sym) => this.same(x);
@@ -89,6 +95,12 @@ export class FlopCounter implements Ops<Sym> {
     this.flops += 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
     return { shape: g.out };
   }
+  conv2dTranspose(x: Sym, w: Sym, o?: ConvTranspose2dOptions): Sym {
+    const g = convTransposeGeometry(x.shape, w.shape, o);
+    // Every input value meets every tap of its group's kernel once: the same products as the convolution it undoes.
+    this.flops += 2 * numel(x.shape) * w.shape[1] * w.shape[2] * w.shape[3];
+    return { shape: g.out };
+  }
   layerNorm = (x: Sym) => this.same(x);
   groupNorm = (x: Sym) => this.same(x);
   embedding(table: Sym, ids: Sym): Sym {
@@ -109,6 +121,12 @@ export class FlopCounter implements Ops<Sym> {
   }
   slice(x: Sym, begin: readonly number[], size: readonly number[]): Sym {
     return { shape: sliceSizes(x.shape, begin, size) };
+  }
+  broadcastTo(_x: Sym, shape: readonly number[]): Sym {
+    return { shape: [...shape] };
+  }
+  scatterAdd(rows: Sym, _ids: Sym, count: number): Sym {
+    return { shape: [count, rows.shape[1]!] };
   }
   upsampleNearest2d(x: Sym, scale: number): Sym {
     const [n, c, h, w] = x.shape;

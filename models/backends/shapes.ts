@@ -2,7 +2,7 @@
 // tfjs and on the ONNX tracer, before any kernel runs. The tracer also uses these rules to know every shape
 // statically.
 
-import type { Conv2dOptions } from '../ops/ops.ts';
+import type { Conv2dOptions, ConvTranspose2dOptions } from '../ops/ops.ts';
 
 /** A shape error raised inside an op; `where` names the op (and the module path when the caller adds it). */
 export class ShapeError extends Error {
@@ -142,6 +142,36 @@ export function convGeometry(x: readonly number[], w: readonly number[], o: Conv
   const ow = Math.floor((wd + pad[2] + pad[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
   if (oh < 1 || ow < 1) throw new ShapeError('conv2d', `input ${fmt(x)} is smaller than the kernel ${fmt(w)}`);
   return { stride, pad, dilation, groups, out: [n, oc, oh, ow] };
+}
+
+export interface ConvTransposeGeometry extends ConvGeometry {
+  outputPadding: [number, number];
+}
+
+/**
+ * Geometry of a transposed convolution (weight [in, out/groups, kh, kw]): the output is the input of the conv2d
+ * with the same options whose output has x's shape, out = (h − 1)·s − pads + d·(k − 1) + 1 + outputPadding.
+ */
+export function convTransposeGeometry(x: readonly number[], w: readonly number[], o: ConvTranspose2dOptions = {}): ConvTransposeGeometry {
+  if (x.length !== 4) throw new ShapeError('conv2dTranspose', `input must be NCHW, got ${fmt(x)}`);
+  if (w.length !== 4) throw new ShapeError('conv2dTranspose', `weight must be [in, out/groups, kh, kw], got ${fmt(w)}`);
+  const groups = o.groups ?? 1;
+  const stride = pair(o.stride, 1);
+  const dilation = pair(o.dilation, 1);
+  const outputPadding = pair(o.outputPadding, 0);
+  const p = o.padding ?? 0;
+  const pad: [number, number, number, number] =
+    typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : [p[0], p[1], p[2], p[3]];
+  const [n, c, h, wd] = x as [number, number, number, number];
+  const [ic, ocg, kh, kw] = w as [number, number, number, number];
+  if (c !== ic || c % groups !== 0) throw new ShapeError('conv2dTranspose', `input ${fmt(x)} with groups=${groups} does not fit weight ${fmt(w)}`);
+  if (outputPadding[0] >= Math.max(stride[0], dilation[0]) || outputPadding[1] >= Math.max(stride[1], dilation[1])) {
+    throw new ShapeError('conv2dTranspose', `output padding ${fmt(outputPadding)} must be smaller than the stride or dilation`);
+  }
+  const oh = (h - 1) * stride[0] - pad[0] - pad[1] + dilation[0] * (kh - 1) + 1 + outputPadding[0];
+  const ow = (wd - 1) * stride[1] - pad[2] - pad[3] + dilation[1] * (kw - 1) + 1 + outputPadding[1];
+  if (oh < 1 || ow < 1) throw new ShapeError('conv2dTranspose', `input ${fmt(x)} and weight ${fmt(w)} give no output`);
+  return { stride, pad, dilation, groups, outputPadding, out: [n, ocg * groups, oh, ow] };
 }
 
 export function checkReshape(x: readonly number[], shape: readonly number[]): number[] {

@@ -29,6 +29,15 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/**
+ * The transposed convolution of a conv2d with these options (PyTorch's ConvTranspose2d): the input gradient of that
+ * convolution. `outputPadding` adds rows/columns at the bottom/right that a strided forward pass never read, so the
+ * result can have exactly the forward input's shape.
+ */
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  outputPadding?: number | [number, number];
+}
+
 export interface Ops<T> {
   /** 'tfjs-wasm', 'tfjs-node', 'tfjs-webgpu', 'onnx-trace', … */
   readonly name: string;
@@ -40,6 +49,8 @@ export interface Ops<T> {
    */
   param(p: Parameter): T;
   tensor(data: Float32Array | Int32Array, shape: readonly number[], dtype?: DType): T;
+  /** A float tensor of this shape holding one value everywhere (a structural constant, never host data). */
+  fill(shape: readonly number[], value: number): T;
   shape(x: T): number[];
   dtype(x: T): DType;
   /** Float32 cast (e.g. of a mask or an int tensor). */
@@ -62,6 +73,10 @@ export interface Ops<T> {
   abs(x: T): T;
   /** max(x, lo) and min(x, hi); either bound may be omitted. */
   clamp(x: T, lo?: number, hi?: number): T;
+  /** The Gauss error function (exact GELU's derivative needs it). */
+  erf(x: T): T;
+  /** −1, 0 or 1 by the sign of x (the masks of relu, clamp, abs and max gradients are built from it). */
+  sign(x: T): T;
 
   // ---- activations
   relu(x: T): T;
@@ -84,6 +99,8 @@ export interface Ops<T> {
   /** x[..., in] → x·Wᵀ + b, W [out, in]. */
   linear(x: T, weight: T, bias?: T): T;
   conv2d(x: T, weight: T, bias?: T, options?: Conv2dOptions): T;
+  /** Transposed convolution, weight [in, out/groups, kh, kw] (PyTorch's layout): conv2d's input gradient. */
+  conv2dTranspose(x: T, weight: T, options?: ConvTranspose2dOptions): T;
 
   // ---- normalisation
   /** Normalise over the last dimension. */
@@ -100,6 +117,10 @@ export interface Ops<T> {
   split(x: T, sizes: readonly number[], axis: number): T[];
   /** Contiguous slice; `size` -1 means "to the end". */
   slice(x: T, begin: readonly number[], size: readonly number[]): T;
+  /** x repeated along its size-1 (or missing leading) dimensions to `shape` (numpy broadcasting). */
+  broadcastTo(x: T, shape: readonly number[]): T;
+  /** rows [N, D] added into `count` zero rows at integer `ids` [N] → [count, D] (the embedding table's gradient). */
+  scatterAdd(rows: T, ids: T, count: number): T;
   /** Nearest-neighbour ×scale upsampling of NCHW. */
   upsampleNearest2d(x: T, scale: number): T;
 

@@ -7,13 +7,13 @@ import type { Ops } from '../../models/ops/ops.ts';
 import { fixtures } from './fixtures.ts';
 
 const ALL_OPS: Record<Exclude<keyof Ops<unknown>, 'name'>, true> = {
-  param: true, tensor: true, shape: true, dtype: true, toFloat: true,
+  param: true, tensor: true, fill: true, shape: true, dtype: true, toFloat: true,
   add: true, sub: true, mul: true, div: true, neg: true, exp: true, log: true, sqrt: true, sin: true, cos: true,
   tanh: true, sigmoid: true, square: true, abs: true, clamp: true,
   relu: true, silu: true, gelu: true, quickGelu: true, softmax: true, logSoftmax: true,
   sum: true, mean: true, max: true, matmul: true, linear: true, conv2d: true, layerNorm: true, groupNorm: true,
   embedding: true, reshape: true, transpose: true, concat: true, split: true, slice: true, upsampleNearest2d: true,
-  attention: true,
+  attention: true, erf: true, sign: true, conv2dTranspose: true, broadcastTo: true, scatterAdd: true,
 };
 
 test('the fixtures exercise every op of the interface', () => {

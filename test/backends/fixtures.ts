@@ -167,6 +167,35 @@ class CrossAttentionBlock extends Module {
   }
 }
 
+/**
+ * The ops backward passes need, used forward: transposed convolutions (stride, asymmetric padding, output padding,
+ * dilation, groups), erf, sign, broadcastTo and scatterAdd (a scatter of rows into a table).
+ */
+class Extras extends Module {
+  up: Conv2d;
+  widen: Conv2d;
+  rows: Linear;
+  constructor(rng: Rng) {
+    super();
+    // Transposed-convolution weights are [in, out/groups, kh, kw]: Conv2d(out, in) holds [in, out/groups, k, k].
+    this.up = new Conv2d(4, 4, 3, rng, { groups: 2 }); // [4, 2, 3, 3], 2 groups: 4 → 4 channels
+    this.widen = new Conv2d(3, 4, 3, rng); // [4, 3, 3, 3]: 4 → 3 channels
+    this.rows = new Linear(6, 5, rng);
+  }
+  forward<T>(o: Ops<T>, x: T, ids: T): T[] {
+    // [2, 4, 5, 5] → stride 2, pads [1, 0, 1, 0], output padding 1, 2 groups → [2, 4, 11, 11]
+    let y = o.conv2dTranspose(x, o.param(this.up.weight), { stride: 2, padding: [1, 0, 1, 0], outputPadding: 1, groups: 2 });
+    // dilation 2, padding 2 → [2, 3, 11, 11]
+    y = o.conv2dTranspose(y, o.param(this.widen.weight), { padding: 2, dilation: 2 });
+    y = o.add(y, o.mul(o.erf(y), 0.5));
+    y = o.mul(y, o.add(o.sign(o.sub(y, 0.1)), 2));
+    const pooled = o.reshape(o.mean(y, [2, 3]), [2, 1, 3]);
+    const rows = o.reshape(o.broadcastTo(pooled, [2, 2, 3]), [4, 3]);
+    const table = this.rows.forward(o, o.concat([rows, o.mul(o.square(rows), o.fill([1, 3], 0.5))], 1)); // [4, 5]
+    return [y, o.scatterAdd(table, ids, 3)]; // rows 0…3 into 3 slots, two of them shared
+  }
+}
+
 const randHost = (shape: number[], seed: number): HostTensor => hostTensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
 
 export function fixtures(): Fixture[] {
@@ -174,6 +203,7 @@ export function fixtures(): Fixture[] {
   const conv = new ConvNet(new Rng(2));
   const block = new CausalBlock(new Rng(3));
   const cross = new CrossAttentionBlock(new Rng(4));
+  const extras = new Extras(new Rng(5));
   // Group norm's affine parameters start at 1/0; perturb them so their gradients are not trivially symmetric.
   for (const m of [conv, block, cross]) {
     for (const [key, p] of m.namedParameters()) if (/norm/.test(key)) p.set(randn(p.size, key.length).map((v) => 1 + 0.2 * v));
@@ -209,6 +239,12 @@ export function fixtures(): Fixture[] {
         randHost([2, 5, 6], 13),
         hostTensor(Float32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 0, 0]), [2, 5]),
       ],
+    },
+    {
+      name: 'backward-ops',
+      model: extras,
+      forward: (o, [x, ids]) => extras.forward(o, x!, ids!),
+      inputs: [randHost([2, 4, 5, 5], 14), hostTensor(Int32Array.from([2, 0, 2, 1]), [4])],
     },
   ];
 }

@@ -6,7 +6,7 @@
 // GELU via Erf, group norm via InstanceNormalization on [N, G, -1], nearest upsampling via Resize (asymmetric,
 // floor), masks as large finite negatives added to the scores.
 
-import type { AttentionOptions, Conv2dOptions, DType, Ops } from '../../ops/ops.ts';
+import type { AttentionOptions, Conv2dOptions, ConvTranspose2dOptions, DType, Ops } from '../../ops/ops.ts';
 import type { Parameter } from '../../nn/module.ts';
 import {
   MASK_NEG,
@@ -20,6 +20,7 @@ import {
   checkTranspose,
   concatShape,
   convGeometry,
+  convTransposeGeometry,
   fmt,
   linearShape,
   matmulShape,
@@ -76,6 +77,10 @@ export class TraceOps implements Ops<Sym> {
     const dt = dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
     const values = dt === 'int32' ? Int32Array.from(data) : Float32Array.from(data);
     return this.graph.constant(values, [...shape], dt);
+  }
+  fill(shape: readonly number[], value: number): Sym {
+    const v = this.graph.scalar(value, 'float32');
+    return shape.length === 0 ? v : this.graph.op('Expand', [v, this.graph.int64([...shape])], [...shape], 'float32');
   }
   shape(x: Sym): number[] {
     return [...x.shape];
@@ -153,6 +158,13 @@ export class TraceOps implements Ops<Sym> {
     if (lo === undefined && hi === undefined) return x;
     const bound = (v?: number) => (v === undefined ? undefined : this.graph.scalar(v, x.dtype));
     return this.graph.op('Clip', [x, bound(lo), bound(hi)], x.shape, x.dtype);
+  }
+
+  erf(x: Sym): Sym {
+    return this.unary('Erf', x);
+  }
+  sign(x: Sym): Sym {
+    return this.unary('Sign', x);
   }
 
   // ---- activations
@@ -234,6 +246,19 @@ export class TraceOps implements Ops<Sym> {
     ]);
   }
 
+  conv2dTranspose(x: Sym, weight: Sym, options?: ConvTranspose2dOptions): Sym {
+    const g = located(this.keyOf(weight), () => convTransposeGeometry(x.shape, weight.shape, options));
+    const [t, b, l, r] = g.pad;
+    return this.graph.op('ConvTranspose', [x, weight], g.out, 'float32', [
+      ints('dilations', g.dilation),
+      int('group', g.groups),
+      ints('kernel_shape', weight.shape.slice(2)),
+      ints('output_padding', g.outputPadding),
+      ints('pads', [t, l, b, r]),
+      ints('strides', g.stride),
+    ]);
+  }
+
   // ---- normalisation
 
   layerNorm(x: Sym, weight: Sym | undefined, bias: Sym | undefined, eps: number): Sym {
@@ -301,6 +326,25 @@ export class TraceOps implements Ops<Sym> {
     const axes = [...x.shape.keys()];
     const ends = begin.map((b, i) => b + sizes[i]!);
     return this.graph.op('Slice', [x, this.graph.int64(begin), this.graph.int64(ends), this.graph.int64(axes)], sizes, x.dtype);
+  }
+  broadcastTo(x: Sym, shape: readonly number[]): Sym {
+    const out = broadcastShapes('broadcastTo', x.shape, shape);
+    if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+      throw new ShapeError('broadcastTo', `cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
+    }
+    if (out.every((d, i) => d === x.shape[i]) && out.length === x.shape.length) return x;
+    return this.graph.op('Expand', [x, this.graph.int64(out)], out, x.dtype);
+  }
+  scatterAdd(rows: Sym, ids: Sym, count: number): Sym {
+    if (rows.shape.length !== 2 || ids.shape.length !== 1 || ids.shape[0] !== rows.shape[0]) {
+      throw new ShapeError('scatterAdd', `needs rows [N, D] and ids [N], got ${fmt(rows.shape)} and ${fmt(ids.shape)}`);
+    }
+    const d = rows.shape[1]!;
+    // ConstantOfShape's default value is a float32 zero: no [count, D] constant is stored in the model.
+    const zeros = this.graph.op('ConstantOfShape', [this.graph.int64([count, d])], [count, d], 'float32');
+    // int64 index column (ScatterND's indices): the Sym's dtype label is only bookkeeping here.
+    const index = this.graph.op('Unsqueeze', [this.graph.op('Cast', [ids], ids.shape, 'int32', [int('to', 7)]), this.graph.int64([1])], [ids.shape[0]!, 1], 'int32');
+    return this.graph.op('ScatterND', [zeros, index, rows], [count, d], 'float32', [str('reduction', 'add')]);
   }
   upsampleNearest2d(x: Sym, scale: number): Sym {
     if (x.shape.length !== 4 || !Number.isInteger(scale) || scale < 1) {

@@ -6,7 +6,7 @@
 // the wasm backend's fast path (plain 2-D products, explicit transposes).
 
 import * as tf from '@tensorflow/tfjs';
-import type { AttentionOptions, Conv2dOptions, DType, HostTensor, Ops } from '../../ops/ops.ts';
+import type { AttentionOptions, Conv2dOptions, ConvTranspose2dOptions, DType, HostTensor, Ops } from '../../ops/ops.ts';
 import type { Parameter } from '../../nn/module.ts';
 import {
   MASK_NEG,
@@ -20,6 +20,7 @@ import {
   checkTranspose,
   concatShape,
   convGeometry,
+  convTransposeGeometry,
   fmt,
   linearShape,
   matmulShape,
@@ -108,6 +109,9 @@ export class TfjsOps implements Ops<tf.Tensor> {
     if (n !== data.length) throw new ShapeError('tensor', `shape ${fmt(shape)} holds ${n} values, data has ${data.length}`);
     return tf.tensor(data, [...shape], dtype ?? (data instanceof Int32Array ? 'int32' : 'float32'));
   }
+  fill(shape: readonly number[], value: number): tf.Tensor {
+    return tf.fill([...shape], value, 'float32');
+  }
   shape(x: tf.Tensor): number[] {
     return [...x.shape];
   }
@@ -171,6 +175,12 @@ export class TfjsOps implements Ops<tf.Tensor> {
     if (lo !== undefined) return tf.maximum(x, tf.scalar(lo, x.dtype));
     if (hi !== undefined) return tf.minimum(x, tf.scalar(hi, x.dtype));
     return x;
+  }
+  erf(x: tf.Tensor): tf.Tensor {
+    return tf.erf(x);
+  }
+  sign(x: tf.Tensor): tf.Tensor {
+    return tf.sign(x);
   }
 
   // ---- activations
@@ -242,6 +252,36 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return conv2dNCHW(x, weight, bias, g);
   }
 
+  conv2dTranspose(x: tf.Tensor, weight: tf.Tensor, options?: ConvTranspose2dOptions): tf.Tensor {
+    const g = located(this.keyOf(weight), () => convTransposeGeometry(x.shape, weight.shape, options));
+    return tf.tidy(() => {
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const [, ocg, kh, kw] = weight.shape as [number, number, number, number];
+      const [sh, sw] = g.stride;
+      const [dh, dw] = g.dilation;
+      // Spread the input by the stride (zeros between rows and columns) …
+      let spread = x;
+      if (sh > 1 || sw > 1) {
+        const grid = tf.mul(tf.reshape(x, [n * c, h, 1, w, 1]), tf.tensor([1, ...Array(sh * sw - 1).fill(0)], [1, 1, sh, 1, sw]));
+        spread = tf.slice(tf.reshape(grid, [n, c, h * sh, w * sw]), [0, 0, 0, 0], [n, c, (h - 1) * sh + 1, (w - 1) * sw + 1]);
+      }
+      // … pad it to the full correlation (negative padding crops) …
+      const [t, b, l, r] = g.pad;
+      const [oph, opw] = g.outputPadding;
+      const edges = [dh * (kh - 1) - t, dh * (kh - 1) - b + oph, dw * (kw - 1) - l, dw * (kw - 1) - r + opw];
+      const [eh, ew] = [spread.shape[2]!, spread.shape[3]!];
+      const crop = edges.map((e) => Math.max(0, -e));
+      spread = tf.slice(spread, [0, 0, crop[0]!, crop[2]!], [n, c, eh - crop[0]! - crop[1]!, ew - crop[2]! - crop[3]!]);
+      const pad = edges.map((e) => Math.max(0, e)) as [number, number, number, number];
+      // … and correlate with the kernel flipped in space and transposed in channels, group by group.
+      const groups = g.groups;
+      const flipped = tf.reverse(weight, [2, 3]);
+      const perGroup = tf.transpose(tf.reshape(flipped, [groups, c / groups, ocg, kh, kw]), [0, 2, 1, 3, 4]);
+      const kernel = tf.reshape(perGroup, [groups * ocg, c / groups, kh, kw]);
+      return conv2dNCHW(spread, kernel, undefined, convGeometry(spread.shape, kernel.shape, { padding: pad, dilation: g.dilation, groups }));
+    });
+  }
+
   // ---- normalisation
 
   private normalize(x: tf.Tensor, eps: number): tf.Tensor {
@@ -295,6 +335,31 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
   slice(x: tf.Tensor, begin: readonly number[], size: readonly number[]): tf.Tensor {
     return tf.slice(x, [...begin], sliceSizes(x.shape, begin, size));
+  }
+  broadcastTo(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
+    const out = broadcastShapes('broadcastTo', x.shape, shape);
+    if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+      throw new ShapeError('broadcastTo', `cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
+    }
+    return tf.add(x, tf.zeros([...shape], x.dtype));
+  }
+  scatterAdd(rows: tf.Tensor, ids: tf.Tensor, count: number): tf.Tensor {
+    if (rows.rank !== 2 || ids.rank !== 1 || ids.shape[0] !== rows.shape[0]) {
+      throw new ShapeError('scatterAdd', `needs rows [N, D] and ids [N], got ${fmt(rows.shape)} and ${fmt(ids.shape)}`);
+    }
+    // On the host: wasm has no UnsortedSegmentSum kernel. Its gradient picks the rows back out (a gather).
+    const d = rows.shape[1]!;
+    const idx = Int32Array.from(ids.dataSync() as ArrayLike<number>);
+    idx.forEach((k, i) => {
+      if (k < 0 || k >= count) throw new ShapeError('scatterAdd', `id ${k} at position ${i} is outside ${count} rows`);
+    });
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const src = (args[0] as tf.Tensor).dataSync() as Float32Array;
+      const acc = new Float32Array(count * d);
+      for (let i = 0; i < idx.length; i++) for (let j = 0; j < d; j++) acc[idx[i]! * d + j]! += src[i * d + j]!;
+      return { value: tf.tensor(acc, [count, d]), gradFunc: (dy: tf.Tensor) => [tf.gather(dy, tf.tensor1d(idx, 'int32'))] };
+    });
+    return f(rows);
   }
   upsampleNearest2d(x: tf.Tensor, scale: number): tf.Tensor {
     if (x.rank !== 4 || !Number.isInteger(scale) || scale < 1) {
