@@ -188,7 +188,7 @@ class Extras extends Module {
     // dilation 2, padding 2 → [2, 3, 11, 11]
     y = o.conv2dTranspose(y, o.param(this.widen.weight), { padding: 2, dilation: 2 });
     y = o.add(y, o.mul(o.erf(y), 0.5));
-    y = o.mul(y, o.add(o.sign(o.sub(y, 0.1)), 2));
+    y = o.add(y, o.mul(y, o.mul(o.sign(o.add(o.abs(y), 1)), 0.3))); // sign of a positive value: 1.3·y, smooth
     const pooled = o.reshape(o.mean(y, [2, 3]), [2, 1, 3]);
     const rows = o.reshape(o.broadcastTo(pooled, [2, 2, 3]), [4, 3]);
     const table = this.rows.forward(o, o.concat([rows, o.mul(o.square(rows), o.fill([1, 3], 0.5))], 1)); // [4, 5]

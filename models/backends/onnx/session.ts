@@ -1,7 +1,8 @@
 // ONNX Runtime sessions: execution provider choice, session options, loading errors, and an LRU of open sessions.
 //
 // KOSMOS_G_ORT_EP=cpu (default) | webgpu | cuda picks the provider; KOSMOS_G_ORT_THREADS overrides the intra-op
-// thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8).
+// thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8);
+// KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile.
 
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -62,6 +63,8 @@ export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.Sess
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // KOSMOS_G_ORT_PROFILE=<prefix>: ORT writes a per-node timing profile (<prefix>_<date>.json) when a session ends.
+    ...(process.env.KOSMOS_G_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.KOSMOS_G_ORT_PROFILE } : {}),
   };
 }
 
