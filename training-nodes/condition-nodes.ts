@@ -9,7 +9,7 @@ import { XConnector } from '../models/connector/connector.ts';
 import { CLIPTextModel } from '../models/clip/text-model.ts';
 import { encodePadded, type TextTokenizer } from '../models/tokenizers/tokenizer.ts';
 import { hostTensor } from '../models/ops/ops.ts';
-import type { TfjsOps } from '../models/backends/tfjs/index.ts';
+import type { Ops } from '../models/ops/ops.ts';
 import { moduleOf, sequenceTokenizer } from './inputs.ts';
 import { alignerInputs, mllmStates, up, type Vision } from './forward.ts';
 import type { TokenBatchValue } from './types.ts';
@@ -49,7 +49,7 @@ export const KosmosGCondition = defineNode({
       condition: {
         batch: b,
         source: 'kosmos-g',
-        compute: (ops: TfjsOps) => {
+        compute: <T>(ops: Ops<T>): T => {
           const states = mllmStates(ops, mllm, b, vision);
           const { positionIds, padMask } = alignerInputs(ops, b);
           return aligner.encode(ops, states, positionIds, padMask);
@@ -69,6 +69,6 @@ export const ClipTextCondition = defineNode({
   execute: (a) => {
     const clip = moduleOf(a.clip_text, CLIPTextModel, 'ClipTextCondition.clip_text');
     const ids = clipIds(a.tokenizer, a.sequences, clip.config.maxPositions, 'ClipTextCondition.tokenizer');
-    return { condition: { batch: a.sequences, source: 'clip-text', compute: (ops: TfjsOps) => clip.forward(ops, up(ops, ids)) } };
+    return { condition: { batch: a.sequences, source: 'clip-text', compute: <T>(ops: Ops<T>): T => clip.forward(ops, up(ops, ids)) } };
   },
 });

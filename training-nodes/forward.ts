@@ -1,14 +1,13 @@
 // The differentiable forwards the loss and condition nodes share, from a TOKEN_BATCH's host arrays: image
 // features (CLIP vision → L2-normalised tokens → XConnector), MLLM hidden states with the features spliced into the
-// image slots, and AlignerNet inputs. They are called inside a loss closure, under autograd.
-import type { TfjsOps, tf } from '../models/backends/tfjs/index.ts';
+// image slots, and AlignerNet inputs. They are called inside a loss closure, differentiated with the loss.
 import { mllmHostInputs, type MLLM } from '../models/mllm/mllm.ts';
 import type { CLIPVision } from '../models/clip/vision-model.ts';
 import type { XConnector } from '../models/connector/connector.ts';
 import { preprocessForCLIP } from '../models/clip/vision-preprocess.ts';
 import { imageValue } from '../models/image.ts';
 import { alignerPadMask, alignerPositionIds } from '../models/aligner/aligner.ts';
-import type { HostTensor } from '../models/ops/ops.ts';
+import type { HostTensor, Ops } from '../models/ops/ops.ts';
 import { TrainingInputError } from './inputs.ts';
 import type { TokenBatchValue } from './types.ts';
 
@@ -17,7 +16,7 @@ export interface Vision {
   connector: XConnector;
 }
 
-export function up(ops: TfjsOps, t: HostTensor): tf.Tensor {
+export function up<T>(ops: Ops<T>, t: HostTensor): T {
   return ops.tensor(t.data, t.shape, t.dtype);
 }
 
@@ -27,10 +26,10 @@ export function clipPixels(data: Float32Array, count: number, size: number, visi
 }
 
 /** MLLM final hidden states [B, T, D] for a token batch, image features spliced in where the sequences ask. */
-export function mllmStates(ops: TfjsOps, mllm: MLLM, b: TokenBatchValue, vision?: Vision): tf.Tensor {
+export function mllmStates<T>(ops: Ops<T>, mllm: MLLM, b: TokenBatchValue, vision?: Vision): T {
   const { tokens, batch, length, imageMask } = b.tokens;
   const host = mllmHostInputs(tokens, batch, length, b.pad, imageMask);
-  let image: { features: tf.Tensor; spliceIndex: tf.Tensor } | undefined;
+  let image: { features: T; spliceIndex: T } | undefined;
   if (host.imageSlots > 0) {
     if (!vision || !b.images) {
       throw new TrainingInputError('TRAIN_INPUT', 'these sequences splice images: wire clip_vision and connector into the node');
@@ -46,7 +45,7 @@ export function mllmStates(ops: TfjsOps, mllm: MLLM, b: TokenBatchValue, vision?
   return mllm.forward(ops, up(ops, host.tokens), up(ops, host.positions), up(ops, host.notPad), image);
 }
 
-export function alignerInputs(ops: TfjsOps, b: TokenBatchValue): { positionIds: tf.Tensor; padMask: tf.Tensor } {
+export function alignerInputs<T>(ops: Ops<T>, b: TokenBatchValue): { positionIds: T; padMask: T } {
   const { tokens, batch, length } = b.tokens;
   return { positionIds: up(ops, alignerPositionIds(batch, length)), padMask: up(ops, alignerPadMask(tokens, batch, length, b.pad)) };
 }

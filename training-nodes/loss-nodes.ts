@@ -1,11 +1,12 @@
-// Loss nodes. Each returns a LOSS: a closure that runs the forward pass of the models it was wired to and the loss
-// of models/training/losses.ts, called by TrainLoop inside tf.variableGrads. Everything the loss needs from frozen
-// models outside the gradient path (VAE latents of the target images) is computed here, once per step, on the host.
+// Loss nodes. Each returns a LOSS: a function written against Ops that runs the forward pass of the models it was
+// wired to and the loss of models/training/losses.ts; TrainLoop differentiates it on its backend. Everything the loss
+// needs from frozen models outside the gradient path (VAE latents of the target images) is computed here, once per
+// step, on the host. Host data enters the loss only as tensors (`ops.tensor`), never as numbers or slice positions
+// that change from step to step, so a traced step graph serves every step of the same shapes.
 import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
 import { CLIPHeads } from '../models/training/clip-heads.ts';
 import { loadSafetensors } from '../models/io/safetensors.ts';
-import { tf, type TfjsOps } from '../models/backends/tfjs/index.ts';
 import { MLLM } from '../models/mllm/mllm.ts';
 import { AlignerNet } from '../models/aligner/aligner.ts';
 import { CLIPTextModel } from '../models/clip/text-model.ts';
@@ -16,7 +17,8 @@ import { samplePosterior, scaleLatent } from '../models/vae/posterior.ts';
 import { frozenVaeMoments } from '../models/training/latent-cache.ts';
 import { vaeDownscale } from '../models/vae/config.ts';
 import { alphasCumprod, resolveConfig } from '../models/schedulers/schedule.ts';
-import { hostTensor } from '../models/ops/ops.ts';
+import { hostTensor, type Ops } from '../models/ops/ops.ts';
+import { onnxRunner } from '../models/backends/onnx/runner.ts';
 import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
 import { randomSquareCrops } from '../models/data/crops.ts';
@@ -24,7 +26,7 @@ import { parseSwapGroups, swapNegatives } from '../models/training/hard-negative
 import {
   alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../models/training/losses.ts';
-import { moduleOf, trainingOps, TrainingInputError } from './inputs.ts';
+import { moduleOf, TrainingInputError } from './inputs.ts';
 import { alignerInputs, clipPixels, mllmStates, up } from './forward.ts';
 import { clipIds, optionalVision } from './condition-nodes.ts';
 import type { TokenBatchValue } from './types.ts';
@@ -53,15 +55,14 @@ export const LMLoss = defineNode({
   },
   widgets: {},
   outputs: { loss: { type: 'LOSS' } },
-  execute: async (a) => {
-    const ops = await trainingOps();
+  execute: (a) => {
     const mllm = moduleOf(a.mllm, MLLM, 'LMLoss.mllm');
     const vision = optionalVision(a.clip_vision, a.connector, 'LMLoss');
     const b = a.sequences;
     const { target, lossMask } = b.tokens;
     if (!target || !lossMask) throw new TrainingInputError('TRAIN_INPUT', 'LMLoss: the sequences have no LM targets (mode caption-lm or image-caption-lm)');
     return {
-      loss: { name: 'lm', compute: () => nextTokenCrossEntropy(ops, mllm.logits(ops, mllmStates(ops, mllm, b, vision)), target, lossMask) },
+      loss: { name: 'lm', compute: <T>(ops: Ops<T>): T => nextTokenCrossEntropy(ops, mllm.logits(ops, mllmStates(ops, mllm, b, vision)), target, lossMask) },
     };
   },
 });
@@ -79,8 +80,7 @@ export const AlignerLoss = defineNode({
   },
   widgets: {},
   outputs: { loss: { type: 'LOSS' } },
-  execute: async (a) => {
-    const ops = await trainingOps();
+  execute: (a) => {
     const mllm = moduleOf(a.mllm, MLLM, 'AlignerLoss.mllm');
     const aligner = moduleOf(a.aligner, AlignerNet, 'AlignerLoss.aligner');
     const clip = moduleOf(a.clip_text, CLIPTextModel, 'AlignerLoss.clip_text');
@@ -90,7 +90,7 @@ export const AlignerLoss = defineNode({
     return {
       loss: {
         name: 'aligner',
-        compute: () => {
+        compute: <T>(ops: Ops<T>): T => {
           const states = mllmStates(ops, mllm, b);
           const { positionIds, padMask } = alignerInputs(ops, b);
           const m = aligner.encode(ops, states, positionIds, padMask);
@@ -126,14 +126,13 @@ export const DiffusionLoss = defineNode({
   },
   outputs: { loss: { type: 'LOSS' } },
   execute: async (a) => {
-    const ops = await trainingOps();
     const unet = moduleOf(a.unet, UNet2DConditionModel, 'DiffusionLoss.unet');
     const vae = moduleOf(a.vae, AutoencoderKL, 'DiffusionLoss.vae');
     const b = a.condition.batch;
     const t = targetsOf(b, 'DiffusionLoss');
     const rng = new Rng(mixSeed(b.seed, 0xd1ff));
     // The VAE is frozen (§1.9): its latents are data, computed outside the gradient, once per image.
-    const moments = frozenVaeMoments(ops, vae, signed(t.data), t.batch, t.size);
+    const moments = await frozenVaeMoments(await onnxRunner(), vae, signed(t.data), t.batch, t.size);
     const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
     const acp = alphasCumprod(resolveConfig());
     const noised = noiseBatch(latents.data as Float32Array, t.batch, acp, rng, { offset: a.offset_noise, channels: latents.shape[1] });
@@ -142,7 +141,7 @@ export const DiffusionLoss = defineNode({
     return {
       loss: {
         name: 'diffusion',
-        compute: () => {
+        compute: <T>(ops: Ops<T>): T => {
           const cond = a.condition.compute(ops);
           const eps = unet.forward(ops, ops.tensor(noised.noisy, latents.shape), ops.tensor(timesteps, [t.batch]), cond);
           return diffusionLoss(ops, eps, ops.tensor(noised.eps, latents.shape), weights ? ops.tensor(weights, [t.batch]) : undefined);
@@ -152,10 +151,19 @@ export const DiffusionLoss = defineNode({
   },
 });
 
-/** Rows [B, D] of x [B, T, D] at the given positions (the EOS token of each caption). */
-function pickRows(ops: TfjsOps, x: tf.Tensor, positions: number[]): tf.Tensor {
-  const d = ops.shape(x)[2]!;
-  return ops.concat(positions.map((p, i) => ops.reshape(ops.slice(x, [i, p, 0], [1, 1, d]), [1, d])), 0);
+/** A [B, T, 1] one-hot of each row's position (the EOS token of each caption), built on the host. */
+function positionsOneHot(positions: number[], length: number) {
+  const pick = new Float32Array(positions.length * length);
+  positions.forEach((p, i) => (pick[i * length + p] = 1));
+  return hostTensor(pick, [positions.length, length, 1]);
+}
+
+/**
+ * Rows [B, D] of x [B, T, D] at the one-hot positions: a product rather than slices at the positions, so that the
+ * positions are data (a tensor) and not part of the traced graph's structure.
+ */
+function pickRows<T>(ops: Ops<T>, x: T, oneHot: ReturnType<typeof positionsOneHot>): T {
+  return ops.sum(ops.mul(x, up(ops, oneHot)), 1);
 }
 
 export const LoadCLIPHeads = defineNode({
@@ -204,8 +212,7 @@ export const ContrastiveLoss = defineNode({
     },
   },
   outputs: { loss: { type: 'LOSS' } },
-  execute: async (a) => {
-    const ops = await trainingOps();
+  execute: (a) => {
     const groups = parseSwapGroups(a.hard_negatives ?? '', 'ContrastiveLoss.hard_negatives');
     const vision = moduleOf(a.clip_vision, CLIPVision, 'ContrastiveLoss.clip_vision');
     const text = moduleOf(a.clip_text, CLIPTextModel, 'ContrastiveLoss.clip_text');
@@ -231,16 +238,17 @@ export const ContrastiveLoss = defineNode({
         return k < 0 ? L - 1 : k;
       });
     };
-    const eosAt = eosOf(ids);
+    const eosAt = positionsOneHot(eosOf(ids), ids.shape[1]!);
+    const negativeEosAt = negativeIds && positionsOneHot(eosOf(negativeIds), negativeIds.shape[1]!);
     const pixels = clipPixels(t.data, t.batch, t.size, vision.config.imageSize);
     const fixedScale = hostTensor(Float32Array.of(a.logit_scale), [1]);
     return {
       loss: {
         name: 'contrastive',
-        compute: () => {
+        compute: <T>(ops: Ops<T>): T => {
           let img = ops.reshape(ops.slice(vision.forward(ops, up(ops, pixels)), [0, 0, 0], [t.batch, 1, vw]), [t.batch, vw]);
           let txt = pickRows(ops, text.forward(ops, up(ops, ids)), eosAt);
-          let neg = negativeIds && pickRows(ops, text.forward(ops, up(ops, negativeIds)), eosOf(negativeIds));
+          let neg = negativeIds && pickRows(ops, text.forward(ops, up(ops, negativeIds)), negativeEosAt!);
           if (heads) {
             img = heads.visual_projection.forward(ops, img);
             txt = heads.text_projection.forward(ops, txt);
@@ -266,8 +274,7 @@ export const VAELoss = defineNode({
     crop: { kind: 'INT', default: 0, min: 0, max: 4096 },
   },
   outputs: { loss: { type: 'LOSS' } },
-  execute: async (a) => {
-    const ops = await trainingOps();
+  execute: (a) => {
     const vae = moduleOf(a.vae, AutoencoderKL, 'VAELoss.vae');
     const t = targetsOf(a.sequences, 'VAELoss');
     const f = vaeDownscale(vae.config);
@@ -288,7 +295,7 @@ export const VAELoss = defineNode({
     return {
       loss: {
         name: 'vae',
-        compute: () => {
+        compute: <T>(ops: Ops<T>): T => {
           const input = ops.tensor(x, [t.batch, 3, side, side]);
           const moments = vae.encodeMoments(ops, input);
           const c2 = ops.shape(moments)[1]!;

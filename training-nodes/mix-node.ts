@@ -3,7 +3,8 @@
 import { defineNode } from '../engine/node-def.ts';
 import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
-import { trainingOps, TrainingInputError } from './inputs.ts';
+import { TrainingInputError } from './inputs.ts';
+import type { Ops } from '../models/ops/ops.ts';
 import type { LossValue } from './types.ts';
 
 export function parseWeights(text: string, count: number, where: string): number[] {
@@ -32,13 +33,12 @@ export const MixLosses = defineNode({
       let u = new Rng(mixSeed(ctx.step?.seed ?? 0, 0x313)).uniform() * total;
       const i = w.findIndex((x) => (u -= x) <= 0);
       const chosen = losses[i < 0 ? losses.length - 1 : i]!;
-      return { loss: { name: `mix:${chosen.name}`, compute: () => chosen.compute() } };
+      return { loss: { name: `mix:${chosen.name}`, compute: chosen.compute } };
     }
-    const ops = await trainingOps();
     return {
       loss: {
         name: `sum:${losses.map((l) => l.name).join('+')}`,
-        compute: () => losses.map((l, i) => ops.mul(l.compute(), w[i]!)).reduce((x, y) => ops.add(x, y)),
+        compute: <T>(ops: Ops<T>): T => losses.map((l, i) => ops.mul(l.compute(ops), w[i]!)).reduce((x, y) => ops.add(x, y)),
       },
     };
   },

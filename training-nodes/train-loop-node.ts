@@ -2,17 +2,20 @@
 // (`recompute`), takes gradients of the loss w.r.t. the trainable parameters of the models wired into it, and
 // updates them with AdamW. Models not wired in are frozen; so are parameters a model marks untrainable (and
 // those outside `train_only` when it is set). It streams loss, lr, grad norm and steps/s as progress metrics,
-// checkpoints atomically, resumes, and stops on a NaN/inf loss keeping the last good checkpoint.
+// checkpoints atomically, resumes, and stops on a NaN/inf loss keeping the last good checkpoint. The step runs on
+// the `backend` widget's backend: ONNX Runtime by default (forward + backward traced into one graph), or tfjs.
+// Optimiser state and checkpoints live on the host, so a run resumed on the other backend continues where it was.
 import path from 'node:path';
 import { defineNode } from '../engine/node-def.ts';
-import { parameterGrads, tf } from '../models/backends/tfjs/index.ts';
 import { mixSeed } from '../models/data/batching.ts';
 import type { Parameter } from '../models/nn/module.ts';
 import { train, type TrainConfig } from '../models/training/loop.ts';
 import { CheckpointStore, restoreCheckpoint } from '../models/training/checkpoint.ts';
 import { DECAY_KINDS, type DecayKind } from '../models/training/schedule.ts';
 import type { TrainedModel } from '../models/training/trained-models.ts';
-import { anyModule, trainingOps } from './inputs.ts';
+import { anyModule } from './inputs.ts';
+import { requestedProvider } from '../models/backends/onnx/session.ts';
+import { TRAINING_BACKENDS, trainingBackend, type TrainingBackend, type TrainingBackendName } from '../models/training/backends.ts';
 import type { LossValue } from './types.ts';
 
 /**
@@ -20,13 +23,16 @@ import type { LossValue } from './types.ts';
  * randomness — t, ε, dropped captions, the mixed data set — from `seed`, not the training seeds), with no
  * gradient. The same data and noise every time, so successive values show what training did, not sampling noise.
  */
-async function evaluationLoss(loss: (s: { step: number; seed: number }) => Promise<LossValue>, seed: number, batches: number): Promise<number> {
+async function evaluationLoss(
+  backend: TrainingBackend,
+  loss: (s: { step: number; seed: number }) => Promise<LossValue>,
+  seed: number,
+  batches: number,
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < batches; i++) {
     const value = await loss({ step: i, seed: mixSeed(mixSeed(seed, 0xe7a1), i) });
-    const t = tf.tidy(() => value.compute());
-    total += t.dataSync()[0]!;
-    t.dispose();
+    total += await backend.evaluate(value.compute);
   }
   return total / batches;
 }
@@ -106,12 +112,19 @@ export const TrainLoop = defineNode({
     eval_seed: { kind: 'SEED', default: 0, description: 'seed of the evaluation batches\' randomness (t, ε, dropouts)' },
     eval_batches: { kind: 'INT', default: 1, min: 1, max: 1024, description: 'micro-batches averaged per evaluation' },
     resume: { kind: 'BOOLEAN', default: false, description: 'continue from the last checkpoint in the folder' },
+    backend: {
+      kind: 'ENUM',
+      options: TRAINING_BACKENDS,
+      default: 'onnx',
+      description:
+        "where each step runs: 'onnx' (ONNX Runtime, forward + backward as one graph on all cores; KOSMOS_G_ORT_EP picks its provider), 'onnx-cuda' / 'onnx-webgpu' (ONNX Runtime on a GPU), 'tfjs' (eager reference)",
+    },
   },
   outputs: { checkpoint: { type: 'CHECKPOINT' } },
   output: true,
   cacheable: false,
   execute: async (a, ctx) => {
-    const ops = await trainingOps();
+    const backend = await trainingBackend(a.backend as TrainingBackendName, requestedProvider());
     const models = wiredModels(a as unknown as Record<string, unknown>);
     const restoreTrainable = applyTrainOnly(models, a.train_only);
     try {
@@ -142,8 +155,8 @@ export const TrainLoop = defineNode({
         checkpoint: store,
         signal: ctx.signal,
         loss: (s) => a.loss({ step: s.step, seed: s.seed }),
-        gradients: (params: readonly Parameter[], loss: LossValue) => parameterGrads(ops, params, (): tf.Tensor => loss.compute()),
-        evaluate: () => evaluationLoss(a.loss, a.eval_seed, a.eval_batches),
+        gradients: (params: readonly Parameter[], loss: LossValue) => backend.gradients(params, loss.compute),
+        evaluate: () => evaluationLoss(backend, a.loss, a.eval_seed, a.eval_batches),
         onEval: (e) => ctx.progress({ value: e.step, max: a.steps, metrics: { eval_loss: e.loss } }),
         onStep: (m) =>
           ctx.progress({

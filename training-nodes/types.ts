@@ -4,7 +4,8 @@
 // is a closure the training loop calls under autograd; a CHECKPOINT names a saved checkpoint folder.
 import type { Dataset } from '../models/data/datasets.ts';
 import type { CollatedTokens } from '../models/data/sequences.ts';
-import type { TfjsOps, tf } from '../models/backends/tfjs/index.ts';
+import type { Ops } from '../models/ops/ops.ts';
+import type { LossFn } from '../models/autodiff/index.ts';
 import type { CLIPHeads } from '../models/training/clip-heads.ts';
 
 export interface DatasetValue {
@@ -40,16 +41,19 @@ export interface TokenBatchValue {
 }
 
 export interface TrainConditionValue {
-  /** Conditioning [B, L, D] for the U-Net's cross-attention, computed under autograd. */
-  compute(ops: TfjsOps): tf.Tensor;
+  /** Conditioning [B, L, D] for the U-Net's cross-attention, differentiated with the loss. */
+  compute<T>(ops: Ops<T>): T;
   batch: TokenBatchValue;
   source: string;
 }
 
 export interface LossValue {
   name: string;
-  /** Scalar loss, run inside tf.variableGrads by the training loop. */
-  compute(): tf.Tensor;
+  /**
+   * The scalar loss, written against Ops: TrainLoop differentiates it on its backend (traced with the backward pass
+   * into one ONNX graph, or under tfjs autograd).
+   */
+  compute: LossFn;
 }
 
 export interface CheckpointValue {

@@ -7,6 +7,7 @@
 //  4. the frozen VAE's encoding of a batch of 64×64 targets against the per-image cache DiffusionLoss uses.
 //   npx tsx bench/training/conv-grad.ts [reps=5]
 import { createTfjsOps, parameterGrads, tf } from '../../models/backends/tfjs/index.ts';
+import { TfjsRunner } from '../../models/runtime/tfjs-runner.ts';
 import { flipKernel, weightGradAsConv, weightGradPerTap } from '../../models/backends/tfjs/conv2d.ts';
 import { DEFAULT_UNET, DEFAULT_VAE } from '../../models/default/config.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
@@ -27,6 +28,14 @@ function ms(f: () => tf.Tensor | number | void): number {
   once();
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) once();
+  return (performance.now() - t0) / reps;
+}
+
+/** The same for an asynchronous f. */
+async function msAsync(f: () => Promise<unknown>): Promise<number> {
+  await f();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await f();
   return (performance.now() - t0) / reps;
 }
 
@@ -99,7 +108,8 @@ const vae = new AutoencoderKL(DEFAULT_VAE, 0);
 vae.setTrainable(false);
 const images = noise(B * 3 * 64 * 64).map((v) => Math.tanh(v));
 const encode = ms(() => ops.tidy(() => vae.encodeMoments(ops, ops.tensor(images, [B, 3, 64, 64]))) as tf.Tensor);
-frozenVaeMoments(ops, vae, images, B, 64);
-const cached = ms(() => void frozenVaeMoments(ops, vae, images, B, 64));
+const runner = new TfjsRunner(ops);
+await frozenVaeMoments(runner, vae, images, B, 64);
+const cached = await msAsync(() => frozenVaeMoments(runner, vae, images, B, 64));
 console.log(`4. frozen VAE targets, batch ${B} of 64×64 (ms)`);
 table(['encode every step', 'cached', 'speed-up'], [[f2(encode), f2(cached), `${(encode / cached).toFixed(0)}×`]]);

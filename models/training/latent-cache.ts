@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { hostTensor, type HostTensor } from '../ops/ops.ts';
-import type { TfjsOps } from '../backends/tfjs/ops.ts';
+import type { Runner } from '../runtime/runner.ts';
 import type { AutoencoderKL } from '../vae/autoencoder.ts';
 
 /** Beyond this many cached floats (256 MiB) the cache starts again empty rather than grow without bound. */
@@ -32,9 +32,10 @@ function imageKey(data: Float32Array, from: number, length: number): string {
 
 /**
  * Moments [B, 2·latent, h, w] of `images` [B, 3, S, S] (in the VAE's [−1, 1] range) under a VAE that is not being
- * trained; only images not seen before under the same weights are encoded.
+ * trained; only images not seen before under the same weights are encoded, by `runner` (any backend: the training
+ * backend need not be the one that encodes, as nothing is differentiated here).
  */
-export function frozenVaeMoments(ops: TfjsOps, vae: AutoencoderKL, images: Float32Array, batch: number, size: number): HostTensor {
+export async function frozenVaeMoments(runner: Runner, vae: AutoencoderKL, images: Float32Array, batch: number, size: number): Promise<HostTensor> {
   const version = weightsVersion(vae);
   let cache = caches.get(vae);
   if (!cache || cache.version !== version) {
@@ -48,12 +49,12 @@ export function frozenVaeMoments(ops: TfjsOps, vae: AutoencoderKL, images: Float
   if (missing.length) {
     const x = new Float32Array(missing.length * per);
     missing.forEach(([, i], j) => x.set(images.subarray(i * per, (i + 1) * per), j * per));
-    const t = ops.tidy(() => vae.encodeMoments(ops, ops.tensor(x, [missing.length, 3, size, size])));
-    const encoded = ops.toHost(t);
-    t.dispose();
-    const shape = encoded.shape.slice(1);
-    const each = encoded.data.length / missing.length;
-    missing.forEach(([k], j) => fresh.set(k, hostTensor((encoded.data as Float32Array).slice(j * each, (j + 1) * each), shape)));
+    const [encoded] = await runner.run(vae, 'vae-encode-moments', (o, [img]) => [vae.encodeMoments(o, img!)], [
+      hostTensor(x, [missing.length, 3, size, size]),
+    ]);
+    const shape = encoded!.shape.slice(1);
+    const each = encoded!.data.length / missing.length;
+    missing.forEach(([k], j) => fresh.set(k, hostTensor((encoded!.data as Float32Array).slice(j * each, (j + 1) * each), shape)));
   }
   const parts = keys.map((k) => fresh.get(k) ?? cache.entries.get(k)!);
   const each = parts[0]!.data.length;

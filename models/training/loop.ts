@@ -21,10 +21,13 @@ export interface LossStep {
 }
 
 /**
- * Gradients of the loss function's scalar w.r.t. the given (trainable) parameters, on the host. The tfjs backend
- * supplies it (models/backends/tfjs `parameterGrads`); tests may supply any other.
+ * Gradients of the loss function's scalar w.r.t. the given (trainable) parameters, on the host. The backends supply
+ * it (ONNX Runtime: models/backends/onnx `OnnxTrainer.gradients`; tfjs: `parameterGrads`); tests may supply any other.
  */
-export type GradientFn<L> = (params: readonly Parameter[], lossFn: L) => { loss: number; grads: Map<Parameter, Float32Array> };
+export type GradientFn<L> = (
+  params: readonly Parameter[],
+  lossFn: L,
+) => { loss: number; grads: Map<Parameter, Float32Array> } | Promise<{ loss: number; grads: Map<Parameter, Float32Array> }>;
 
 export interface TrainConfig {
   steps: number;
@@ -153,7 +156,7 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
     for (let micro = 0; micro < c.accumulate; micro++) {
       const cursor = step * c.accumulate + micro;
       const fn = await o.loss({ step: cursor, seed: stepSeed(c.seed, cursor), update: step });
-      const r = o.gradients(trainable, fn);
+      const r = await o.gradients(trainable, fn);
       if (!Number.isFinite(r.loss)) {
         throw new TrainError(
           'TRAIN_NONFINITE',

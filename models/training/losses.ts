@@ -17,7 +17,8 @@ export function l1<T>(ops: Ops<T>, a: T, b: T): T {
 /**
  * Next-token cross-entropy (stage 1): logits [B, T, V], `target` [B·T] ids, `lossMask` [B·T] with 1 on text
  * targets (image slots, `</image>` and pads are 0). The mean over counted tokens, as fairseq reports it.
- * The target log-probabilities are picked with a host-built one-hot (gather has no gradient on wasm).
+ * The target log-probabilities are picked with a host-built one-hot (gather has no gradient on wasm) that already
+ * carries the 1/count of the mean, so the count is data, not a constant of a traced graph.
  */
 export function nextTokenCrossEntropy<T>(ops: Ops<T>, logits: T, target: Int32Array, lossMask: Float32Array): T {
   const [B, Tn, V] = ops.shape(logits) as [number, number, number];
@@ -34,8 +35,9 @@ export function nextTokenCrossEntropy<T>(ops: Ops<T>, logits: T, target: Int32Ar
     count += lossMask[i]!;
   }
   if (count === 0) throw new Error('nextTokenCrossEntropy: no text targets in the batch');
+  for (let i = 0; i < pick.length; i++) if (pick[i]) pick[i]! /= count;
   const logp = ops.logSoftmax(logits, -1);
-  return ops.div(ops.neg(ops.sum(ops.mul(logp, ops.tensor(pick, [B, Tn, V])))), count);
+  return ops.neg(ops.sum(ops.mul(logp, ops.tensor(pick, [B, Tn, V]))));
 }
 
 /**

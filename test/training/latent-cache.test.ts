@@ -3,12 +3,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
+import { TfjsRunner } from '../../models/runtime/tfjs-runner.ts';
 import { frozenVaeMoments } from '../../models/training/latent-cache.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
 
 const ops = await createTfjsOps();
+const runner = new TfjsRunner(ops);
 const S = 16;
 const per = 3 * S * S;
 const rng = new Rng(5);
@@ -31,27 +33,27 @@ function countingVae(seed: number): { vae: AutoencoderKL; encoded: () => number 
   return { vae, encoded: () => images };
 }
 
-test('cached moments equal encoding the whole batch, and each image is encoded once', () => {
+test('cached moments equal encoding the whole batch, and each image is encoded once', async () => {
   const { vae, encoded } = countingVae(3);
   const ids = [0, 1, 1, 2];
   const direct = ops.toHost(ops.tidy(() => vae.encodeMoments(ops, ops.tensor(batchOf(ids), [4, 3, S, S]))));
   const before = encoded();
-  const first = frozenVaeMoments(ops, vae, batchOf(ids), 4, S);
+  const first = await frozenVaeMoments(runner, vae, batchOf(ids), 4, S);
   assert.equal(encoded() - before, 3, 'three distinct images in the batch: encoded once each');
   assert.deepEqual(first.shape, direct.shape);
   first.data.forEach((v, i) => assert.ok(Math.abs(v - direct.data[i]!) < 1e-4, `moment ${i}: ${v} vs ${direct.data[i]}`));
-  const second = frozenVaeMoments(ops, vae, batchOf([2, 0, 3]), 3, S);
+  const second = await frozenVaeMoments(runner, vae, batchOf([2, 0, 3]), 3, S);
   assert.equal(encoded() - before, 4, 'only the new image (3) is encoded');
   assert.deepEqual(second.data.subarray(0, second.data.length / 3), first.data.subarray(3 * (first.data.length / 4)));
 });
 
-test('new weights empty the cache: moments follow the VAE', () => {
+test('new weights empty the cache: moments follow the VAE', async () => {
   const { vae, encoded } = countingVae(4);
-  const a = frozenVaeMoments(ops, vae, batchOf([0]), 1, S);
+  const a = await frozenVaeMoments(runner, vae, batchOf([0]), 1, S);
   const p = vae.parameters()[0]!;
   p.set(p.data.map((v) => v * 1.5));
   const start = encoded();
-  const b = frozenVaeMoments(ops, vae, batchOf([0]), 1, S);
+  const b = await frozenVaeMoments(runner, vae, batchOf([0]), 1, S);
   assert.equal(encoded() - start, 1, 're-encoded under the new weights');
   assert.ok(a.data.some((v, i) => Math.abs(v - b.data[i]!) > 1e-4), 'the moments changed with the weights');
 });

@@ -84,7 +84,7 @@ test('MixLosses: sample follows the weights, sum adds weighted losses', async ()
   const only = await exec(MixLosses, { a, b, weights: '0,1', mode: 'sample' }, nodeContext({ step: 0, seed: 1 }));
   assert.equal(only.loss.name, 'mix:b');
   const { loss: sum } = await exec(MixLosses, { a, b, weights: '2,0.5', mode: 'sum' });
-  assert.equal(tf.tidy(() => sum.compute().dataSync()[0]), 7);
+  assert.equal(tf.tidy(() => sum.compute(ops).dataSync()[0]), 7);
   await assert.rejects(exec(MixLosses, { a, b, weights: '1', mode: 'sum' }), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
 });
 
@@ -155,10 +155,10 @@ test('LMLoss on image–caption sequences splices CLIP vision + connector featur
   const mllm = new MLLM(mllmSmall(tok.vocabSize), rng);
   const vision = new CLIPVision({ ...CLIP_VISION_SMALL, layers: 1 }, rng);
   const connector = new XConnector(CONNECTOR_SMALL, rng);
-  await assert.rejects(exec(LMLoss, { mllm: { model: mllm }, sequences }).then((r) => r.loss.compute()), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
+  await assert.rejects(exec(LMLoss, { mllm: { model: mllm }, sequences }).then(async (r) => r.loss.compute(await trainingOps())), (e: Error & { code?: string }) => e.code === 'TRAIN_INPUT');
   const { loss } = await exec(LMLoss, { mllm: { model: mllm }, clip_vision: { model: vision }, connector: { model: connector }, sequences });
   const ops = await trainingOps();
-  const g = parameterGrads(ops, connector.parameters(), () => loss.compute());
+  const g = parameterGrads(ops, connector.parameters(), () => loss.compute(ops));
   assert.ok(Number.isFinite(g.loss) && g.loss > 0);
   assert.ok([...g.grads.values()].some((a) => a.some((v) => v !== 0)), 'the connector receives gradients through the spliced features');
 });

@@ -63,11 +63,11 @@ const cfg = (steps: number, lr: number): TrainConfig => ({
 /** Train `models` on `lossAt`, and return the loss at a fixed step before and after. */
 async function trainAndCompare(models: TrainedModel[], lossAt: (step: number, seed: number) => Promise<LossValue>, steps: number, lr: number) {
   const ops = await trainingOps();
-  const value = async (step: number) => { const l = await lossAt(step, stepSeed(11, step)); return tf.tidy(() => l.compute().dataSync()[0]!); };
+  const value = async (step: number) => { const l = await lossAt(step, stepSeed(11, step)); return tf.tidy(() => l.compute(ops).dataSync()[0]!); };
   const before = await value(0);
   const r = await train<LossValue>({
     models, config: cfg(steps, lr), loss: (s) => lossAt(s.step, s.seed),
-    gradients: (params, l) => parameterGrads(ops, params, () => l.compute()),
+    gradients: (params, l) => parameterGrads(ops, params, () => l.compute(ops)),
   });
   assert.ok(r.losses.every(Number.isFinite));
   return { before, after: await value(0) };
@@ -152,7 +152,8 @@ test('base models: CLIP contrastive, VAE reconstruction + KL, and text-to-image 
   // text logits, so the same batch scores a higher loss; a malformed group is refused with a code.
   const clipInputs = { clip_vision: wrap(vision), clip_text: wrap(text), clip_heads: wrap(heads), tokenizer: clipTok, sequences: sequences0, logit_scale: 1 };
   const lossOf = async (groups: string) => (await exec(ContrastiveLoss, { ...clipInputs, hard_negatives: groups })).loss as LossValue;
-  const valueOf = (loss: LossValue) => tf.tidy(() => (loss.compute() as tf.Tensor).dataSync()[0]!);
+  const tfOps = await trainingOps();
+  const valueOf = (loss: LossValue) => tf.tidy(() => loss.compute(tfOps).dataSync()[0]!);
   const plainLoss = valueOf(await lossOf(''));
   const negLoss = valueOf(await lossOf('square,circle;dog,cat'));
   assert.ok(negLoss > plainLoss, `with hard negatives ${negLoss} vs ${plainLoss}`);
@@ -178,7 +179,7 @@ test('base models: CLIP contrastive, VAE reconstruction + KL, and text-to-image 
   const { condition } = await exec(ClipTextCondition, { clip_text: wrap(text), tokenizer: clipTok, sequences: await seqAt(0, 0, clipTok, 16) });
   const lossWith = async (widgets: Record<string, number>) => {
     const loss = (await exec(DiffusionLoss, { unet: wrap(unet), vae: wrap(vae), condition, ...widgets })).loss as LossValue;
-    return tf.tidy(() => loss.compute().dataSync()[0]!);
+    return tf.tidy(() => loss.compute(tfOps).dataSync()[0]!);
   };
   const plain = await lossWith({});
   assert.equal(await lossWith({ offset_noise: 0 }), plain);

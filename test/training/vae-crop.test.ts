@@ -7,7 +7,7 @@ import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
 import { VAELoss } from '../../training-nodes/loss-nodes.ts';
 import { exec } from './node-context.ts';
-import { tf } from './tf.ts';
+import { tf, trainingOps } from './tf.ts';
 
 // Value of image b, channel c, pixel (x, y) in an S×S batch: every pixel distinct, so a window is identifiable.
 const S = 16;
@@ -39,7 +39,8 @@ test('VAELoss crop: 0 and the whole size give the old loss; a window gives anoth
   const sequences = { targets: { data, batch: 2, size: S }, seed: 42, captions: [], isNull: [], pad: 1 };
   const lossOf = async (extra: Record<string, unknown>) => {
     const { loss } = await exec(VAELoss, { vae: { model: vae }, sequences, reconstruction: 'mse', kl_weight: 1e-6, ...extra });
-    return tf.tidy(() => (loss.compute() as tf.Tensor).dataSync()[0]!);
+    const ops = await trainingOps();
+    return tf.tidy(() => loss.compute(ops).dataSync()[0]!);
   };
   const old = await lossOf({});
   assert.ok(Number.isFinite(old));
