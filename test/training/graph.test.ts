@@ -109,3 +109,31 @@ test('the graph run resumed from its checkpoint repeats the uninterrupted losses
   assert.equal(resumed.metrics.length, 4);
   assert.deepEqual(resumed.metrics.map((m) => m.loss), whole.metrics.slice(4).map((m) => m.loss));
 });
+
+test('a run checkpointed on ONNX Runtime resumes on tfjs (and the other way) within float tolerance', async () => {
+  const a = await setup();
+  const whole = await run(a.executor, workflow(a.data, path.join(a.dir, 'w'), { steps: 8, backend: 'onnx' }), a.dir);
+  assert.equal(whole.result.status, 'ok', JSON.stringify(whole.result.errors));
+  const tfjsWhole = await run(a.executor, workflow(a.data, path.join(a.dir, 'wt'), { steps: 8, backend: 'tfjs' }), a.dir);
+  for (const [from, to, reference] of [['onnx', 'tfjs', whole], ['tfjs', 'onnx', tfjsWhole]] as const) {
+    const b = await setup();
+    const ckpt = path.join(b.dir, 'ckpt');
+    // Killed after the 4th step's checkpoint on one backend …
+    const ac = new AbortController();
+    let seen = 0;
+    const killed = await b.executor.run(workflow(b.data, ckpt, { steps: 8, checkpoint_every: 4, backend: from }), {
+      outputDir: path.join(b.dir, 'out1'), signal: ac.signal,
+      onEvent: (e) => { if (e.type === 'node_progress' && e.metrics && ++seen === 5) ac.abort(); },
+    });
+    assert.notEqual(killed.status, 'ok');
+    // … and resumed on the other.
+    const c = await setup();
+    const resumed = await run(c.executor, workflow(b.data, ckpt, { steps: 8, resume: true, backend: to }), c.dir);
+    assert.equal(resumed.result.status, 'ok', JSON.stringify(resumed.result.errors));
+    assert.equal(resumed.metrics.length, 4);
+    resumed.metrics.forEach((m, i) => {
+      const want = reference.metrics[4 + i]!.loss!;
+      assert.ok(Math.abs(m.loss! - want) <= 1e-4 * Math.abs(want), `${from} → ${to}, step ${5 + i}: ${m.loss} vs ${want}`);
+    });
+  }
+});

@@ -14,6 +14,7 @@ import { CLIP_VISION_SMALL } from '../../models/clip/vision-config.ts';
 import { XConnector } from '../../models/connector/connector.ts';
 import { CONNECTOR_SMALL } from '../../models/connector/config.ts';
 import { parameterGrads } from '../../models/backends/tfjs/index.ts';
+import { assertGradientParity } from './backend-parity.ts';
 import { BuildSequences } from '../../training-nodes/sequence-nodes.ts';
 import { MixLosses } from '../../training-nodes/mix-node.ts';
 import { LMLoss } from '../../training-nodes/loss-nodes.ts';
@@ -161,4 +162,6 @@ test('LMLoss on image–caption sequences splices CLIP vision + connector featur
   const g = parameterGrads(ops, connector.parameters(), () => loss.compute(ops));
   assert.ok(Number.isFinite(g.loss) && g.loss > 0);
   assert.ok([...g.grads.values()].some((a) => a.some((v) => v !== 0)), 'the connector receives gradients through the spliced features');
+  // Stage 1 on ONNX Runtime: the MLLM, the connector and CLIP vision get tfjs autograd's gradients.
+  await assertGradientParity([...mllm.parameters(), ...connector.parameters(), ...vision.parameters()], loss.compute, 'stage 1 (LMLoss)');
 });

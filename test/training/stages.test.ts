@@ -1,6 +1,7 @@
 // The KOSMOS-G stages and base-model losses through the training nodes, on the real small models and tiny image
-// data: each loss, evaluated on a fixed step (same batch, same noise), is lower after a short training run, and
-// the models outside the trained set are bit-identical.
+// data: on every stage, ONNX Runtime (forward + backward as one graph) gives tfjs autograd's loss and gradients to
+// 1e-4; each loss, evaluated on a fixed step (same batch, same noise), is lower after a short training run on ONNX
+// Runtime, and the models outside the trained set are bit-identical.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,8 @@ import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
-import { parameterGrads } from '../../models/backends/tfjs/index.ts';
+import { trainingBackend } from '../../models/training/backends.ts';
+import { assertGradientParity } from './backend-parity.ts';
 import { train, stepSeed, type TrainConfig } from '../../models/training/loop.ts';
 import type { TrainedModel } from '../../models/training/trained-models.ts';
 import { LoadCompositional, LoadEditTriples, LoadImageCaptions, LoadCaptions, NextBatch } from '../../training-nodes/data-nodes.ts';
@@ -60,14 +62,20 @@ const cfg = (steps: number, lr: number): TrainConfig => ({
   schedule: { lr, warmup: 0, decay: 'constant' },
 });
 
-/** Train `models` on `lossAt`, and return the loss at a fixed step before and after. */
+/**
+ * Check ONNX Runtime's gradients against tfjs autograd's on the first step, train `models` on `lossAt` on ONNX
+ * Runtime, and return the loss at a fixed step before and after.
+ */
 async function trainAndCompare(models: TrainedModel[], lossAt: (step: number, seed: number) => Promise<LossValue>, steps: number, lr: number) {
   const ops = await trainingOps();
   const value = async (step: number) => { const l = await lossAt(step, stepSeed(11, step)); return tf.tidy(() => l.compute(ops).dataSync()[0]!); };
+  const params = models.flatMap((m) => m.module.parameters()).filter((p) => p.trainable);
+  await assertGradientParity(params, (await lossAt(0, stepSeed(11, 0))).compute, models.map((m) => m.name).join(' + '));
   const before = await value(0);
+  const onnx = await trainingBackend('onnx', 'cpu');
   const r = await train<LossValue>({
     models, config: cfg(steps, lr), loss: (s) => lossAt(s.step, s.seed),
-    gradients: (params, l) => parameterGrads(ops, params, () => l.compute(ops)),
+    gradients: (ps, l) => onnx.gradients(ps, l.compute),
   });
   assert.ok(r.losses.every(Number.isFinite));
   return { before, after: await value(0) };
