@@ -79,10 +79,18 @@ export async function runLanes(jobs: StageJob[], lanes: number, start: StageStar
 
 const STAGE_PROCESS = fileURLToPath(new URL('./stage-process.ts', import.meta.url));
 
-/** Runs a stage in a process of its own (stage-process.ts): one core each on tfjs-wasm. */
+/**
+ * Runs a stage in a process of its own (stage-process.ts): one core each — tfjs-wasm uses one anyway, and ONNX
+ * Runtime is held to one intra-op thread (unless KOSMOS_G_ORT_THREADS says otherwise) so that stages side by side do
+ * not oversubscribe the cores.
+ */
 export const inProcessOfItsOwn: StageStarter = (job, onProgress) => {
   // tsx by absolute path: the stage process must load TypeScript whatever the working directory.
-  const child: ChildProcess = fork(STAGE_PROCESS, [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(STAGE_PROCESS, [], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, KOSMOS_G_ORT_THREADS: process.env.KOSMOS_G_ORT_THREADS ?? '1' },
+  });
   const promise = new Promise<StageRecord>((resolve, reject) => {
     let settled = false;
     const fail = (code: string | undefined, message: string) => {

@@ -1,0 +1,95 @@
+// Step time of every default-model training stage on tfjs-wasm and on ONNX Runtime (1 thread and all cores), side by
+// side in one run: the real stage graphs (models/default/workflows.ts) at their shipped configs and batch sizes, on
+// a small world written for the bench, a few steps each through the real executor. Each (stage, backend) runs in a
+// process of its own, so its peak resident memory is its own.
+//   npx tsx bench/training/stages.ts [steps=6] [stages=clip,vae,unet,stage1,stage2,stage3]
+// Steady s/step: the mean time between progress events after the first step (which, on ONNX Runtime, also traces,
+// writes and opens the step graph: reported as "first step").
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry, Executor, parseWorkflow, type EngineEvent } from '../../engine/index.ts';
+import { trainDefault, quickSettings } from '../../models/default/pipeline.ts';
+import { STAGES, STAGE_SETTINGS, stageWorkflow, type StageName } from '../../models/default/workflows.ts';
+import { weightsLayout, workLayout } from '../../models/default/layout.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const self = fileURLToPath(import.meta.url);
+
+interface Variant {
+  label: string;
+  backend: 'tfjs' | 'onnx';
+  threads?: number;
+}
+const VARIANTS: Variant[] = [
+  { label: 'tfjs-wasm', backend: 'tfjs' },
+  { label: 'ORT 1 thread', backend: 'onnx', threads: 1 },
+  { label: `ORT ${os.availableParallelism()} threads`, backend: 'onnx', threads: os.availableParallelism() },
+];
+
+interface Row {
+  steady: number;
+  first: number;
+  rssMb: number;
+  loss: number;
+}
+
+/** Child: one stage on one backend; prints a Row as JSON. */
+async function child(dir: string, stage: StageName, backend: string, steps: number): Promise<void> {
+  const doc = stageWorkflow(stage, { weights: weightsLayout(path.join(dir, 'out')), work: workLayout(path.join(dir, 'work')) }, { ...STAGE_SETTINGS[stage], steps, warmup: 0 });
+  const train = doc.nodes.find((n) => n.id === 'train')!;
+  train.widgets = { ...train.widgets, backend, checkpoint_every: 0 };
+  // Nothing the bench trains is saved over the bench's parts.
+  doc.nodes = doc.nodes.filter((n) => n.type !== 'SaveCheckpoint');
+  const executor = new Executor(await Registry.load({ env: false }), { baseDir: root, log: () => {} });
+  const times: number[] = [];
+  let started = 0, loss = NaN;
+  const r = await executor.run(parseWorkflow(doc, `bench ${stage}`), {
+    outputDir: path.join(dir, 'outputs', `${stage}-${backend}`),
+    onEvent: (e: EngineEvent) => {
+      if (e.type === 'node_started' && e.nodeId === 'train') started = performance.now();
+      if (e.type === 'node_progress' && e.nodeId === 'train' && e.metrics?.loss !== undefined) {
+        times.push(performance.now());
+        loss = e.metrics.loss;
+      }
+    },
+  });
+  if (r.status !== 'ok') throw new Error(`${stage} on ${backend}: ${JSON.stringify(r.errors).slice(0, 300)}`);
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const rssMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  const row: Row = { steady: (times.at(-1)! - times[0]!) / (times.length - 1), first: (times[0]! - started) / 1000, rssMb, loss };
+  console.log(JSON.stringify(row));
+}
+
+async function main(steps: number, stages: StageName[]): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kg-bench-stages-'));
+  try {
+    // A small world and the initial parts and weights every stage loads (one step of each stage writes them all).
+    await trainDefault({ out: path.join(dir, 'out'), work: path.join(dir, 'work'), scenes: 160, seed: 2023, settings: quickSettings(1, 2), lanes: 1, baseDir: root });
+    console.log(`default-model stages, shipped batch sizes, ${steps} steps each; ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}; steady ms/step (first step incl. tracing, s) [peak RSS MiB]`);
+    const head = ['stage', 'batch', ...VARIANTS.map((v) => v.label), 'speed-up 1 thread', `speed-up ${os.availableParallelism()} threads`];
+    const lines: string[][] = [];
+    for (const stage of stages) {
+      const rows = VARIANTS.map((v) => {
+        const env = { ...process.env, KOSMOS_G_CACHE: path.join(dir, 'cache'), ...(v.threads ? { KOSMOS_G_ORT_THREADS: String(v.threads) } : {}) };
+        const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', dir, stage, v.backend, String(steps)], { encoding: 'utf8', env, cwd: root });
+        return JSON.parse(out.trim().split('\n').pop()!) as Row;
+      });
+      const cell = (r: Row) => `${r.steady.toFixed(0)} (${r.first.toFixed(1)}) [${r.rssMb.toFixed(0)}]`;
+      lines.push([stage, String(STAGE_SETTINGS[stage].batch), ...rows.map(cell), `${(rows[0]!.steady / rows[1]!.steady).toFixed(2)}×`, `${(rows[0]!.steady / rows[2]!.steady).toFixed(2)}×`]);
+      console.log(JSON.stringify({ stage, rows }));
+    }
+    const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+    const fmt = (l: string[]) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    console.log(fmt(head));
+    for (const l of lines) console.log(fmt(l));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') await child(argv[1]!, argv[2] as StageName, argv[3]!, Number(argv[4]));
+else await main(Number(argv[0] ?? 6), (argv[1]?.split(',') as StageName[] | undefined) ?? [...STAGES]);
