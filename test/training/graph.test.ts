@@ -11,6 +11,7 @@ import { MLLM } from '../../models/mllm/mllm.ts';
 import { mllmSmall } from '../../models/mllm/config.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { CheckpointStore } from '../../models/training/checkpoint.ts';
+import { checkProvider } from '../../models/backends/onnx/session.ts';
 import { tempDir } from './fixtures.ts';
 
 const CAPTIONS = ['a red cube on a table', 'a blue ball under a chair', 'a green cone near a red cube', 'two blue balls', 'a chair and a table'];
@@ -136,4 +137,24 @@ test('a run checkpointed on ONNX Runtime resumes on tfjs (and the other way) wit
       assert.ok(Math.abs(m.loss! - want) <= 1e-4 * Math.abs(want), `${from} → ${to}, step ${5 + i}: ${m.loss} vs ${want}`);
     });
   }
+});
+
+const cudaHere = (() => {
+  try {
+    checkProvider('cuda');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('a GPU backend where none can run fails the node with EP_UNAVAILABLE naming what is missing, before any step', { skip: cudaHere && 'the CUDA provider files are installed here' }, async () => {
+  const { executor, dir, data } = await setup();
+  const { result, metrics } = await run(executor, workflow(data, path.join(dir, 'g'), { steps: 2, backend: 'onnx-cuda' }), dir);
+  assert.equal(result.status, 'error');
+  assert.equal(metrics.length, 0);
+  const issue = result.errors.find((e) => e.node === 'train');
+  assert.ok(issue, JSON.stringify(result.errors));
+  assert.equal(issue.code, 'EP_UNAVAILABLE');
+  assert.match(issue.message, /cuda/);
 });
