@@ -121,15 +121,18 @@ export interface ConvGeometry {
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 
-export function convGeometry(x: readonly number[], w: readonly number[], o: Conv2dOptions = {}, bias?: readonly number[]): ConvGeometry {
-  if (x.length !== 4) throw new ShapeError('conv2d', `input must be NCHW, got ${fmt(x)}`);
-  if (w.length !== 4) throw new ShapeError('conv2d', `weight must be [out, in/groups, kh, kw], got ${fmt(w)}`);
-  const groups = o.groups ?? 1;
-  const stride = pair(o.stride, 1);
-  const dilation = pair(o.dilation, 1);
+/** Groups, stride, dilation and [top, bottom, left, right] padding of conv options, with their defaults. */
+function convOptions(o: Conv2dOptions): Omit<ConvGeometry, 'out'> {
   const p = o.padding ?? 0;
   const pad: [number, number, number, number] =
     typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : [p[0], p[1], p[2], p[3]];
+  return { groups: o.groups ?? 1, stride: pair(o.stride, 1), dilation: pair(o.dilation, 1), pad };
+}
+
+export function convGeometry(x: readonly number[], w: readonly number[], o: Conv2dOptions = {}, bias?: readonly number[]): ConvGeometry {
+  if (x.length !== 4) throw new ShapeError('conv2d', `input must be NCHW, got ${fmt(x)}`);
+  if (w.length !== 4) throw new ShapeError('conv2d', `weight must be [out, in/groups, kh, kw], got ${fmt(w)}`);
+  const { groups, stride, dilation, pad } = convOptions(o);
   const [n, c, h, wd] = x as [number, number, number, number];
   const [oc, icg, kh, kw] = w as [number, number, number, number];
   if (c % groups !== 0 || oc % groups !== 0 || c / groups !== icg) {
@@ -155,13 +158,8 @@ export interface ConvTransposeGeometry extends ConvGeometry {
 export function convTransposeGeometry(x: readonly number[], w: readonly number[], o: ConvTranspose2dOptions = {}): ConvTransposeGeometry {
   if (x.length !== 4) throw new ShapeError('conv2dTranspose', `input must be NCHW, got ${fmt(x)}`);
   if (w.length !== 4) throw new ShapeError('conv2dTranspose', `weight must be [in, out/groups, kh, kw], got ${fmt(w)}`);
-  const groups = o.groups ?? 1;
-  const stride = pair(o.stride, 1);
-  const dilation = pair(o.dilation, 1);
+  const { groups, stride, dilation, pad } = convOptions(o);
   const outputPadding = pair(o.outputPadding, 0);
-  const p = o.padding ?? 0;
-  const pad: [number, number, number, number] =
-    typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : [p[0], p[1], p[2], p[3]];
   const [n, c, h, wd] = x as [number, number, number, number];
   const [ic, ocg, kh, kw] = w as [number, number, number, number];
   if (c !== ic || c % groups !== 0) throw new ShapeError('conv2dTranspose', `input ${fmt(x)} with groups=${groups} does not fit weight ${fmt(w)}`);
