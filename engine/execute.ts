@@ -27,9 +27,15 @@ export interface ExecutorOptions {
   cacheBytes?: number;
   /** Where job output folders go when a run names no outputDir (default ./data). */
   dataDir?: string;
-  /** Relative PATH widget values are checked against this folder (default: the current directory). */
+  /**
+   * Relative PATH widget values resolve against this folder (default: the current directory), once, in one place
+   * (resolvePathWidget): the path the checks see is the path `execute` receives, so a node never re-resolves it.
+   */
   baseDir?: string;
-  /** An extra rule for PATH widget values (e.g. "inside the allowed roots"): a message when refused. */
+  /**
+   * An extra rule for PATH widget values (e.g. "inside the allowed roots"): a message when refused. Applied at
+   * validation and again just before the node runs (a linked value is only known then).
+   */
   checkPath?: (absolutePath: string, mode: 'read' | 'write') => string | undefined;
   /** Where node log lines go (default: stderr). */
   log?: (level: 'info' | 'warn' | 'error', message: string, where: { jobId: string; nodeId: string }) => void;
@@ -258,7 +264,29 @@ export class Executor {
       if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${node.id}" ran`);
       args[name] = values[link.output];
     }
+    this.resolvePathArgs(node, args);
     return args;
+  }
+
+  /**
+   * PATH arguments become absolute (resolvePathWidget) and pass checkPath again here, with the value the node will
+   * use: a path that arrives through a link, or a folder that became a symlink since validation, is refused too.
+   */
+  private resolvePathArgs(node: CompiledNode, args: Record<string, unknown>): void {
+    for (const [name, spec] of Object.entries(node.def.widgets)) {
+      if (spec.kind !== 'PATH') continue;
+      const value = args[name];
+      if (typeof value !== 'string' || value === '') continue;
+      const absolute = this.resolvePathWidget(value);
+      const refused = this.options.checkPath?.(absolute, spec.mode);
+      if (refused !== undefined) throw new KosmosError('PATH_FORBIDDEN', `node "${node.id}" ${name}: ${refused}`, { exitCode: 1 });
+      args[name] = absolute;
+    }
+  }
+
+  /** The one resolution of a PATH widget value, for checking and for use alike. */
+  private resolvePathWidget(value: string): string {
+    return path.resolve(this.options.baseDir ?? process.cwd(), value);
   }
 
   /** The function a `recompute` input receives: re-run the per-step region with ctx.step set. */
@@ -313,7 +341,7 @@ export class Executor {
   /** Size and modification time of the file (or folder) a PATH widget names, for its node's cache key. */
   private fileStamp(value: string): string | undefined {
     try {
-      const info = statSync(path.resolve(this.options.baseDir ?? process.cwd(), value));
+      const info = statSync(this.resolvePathWidget(value));
       return `${info.size}:${info.mtimeMs}`;
     } catch {
       return undefined;
@@ -332,7 +360,7 @@ export class Executor {
         if (spec.kind !== 'PATH' || node.inputs?.[name] !== undefined) continue;
         const value = node.widgets?.[name] ?? spec.default;
         if (typeof value !== 'string' || value === '') continue;
-        const absolute = path.resolve(base, value);
+        const absolute = this.resolvePathWidget(value);
         const refused = this.options.checkPath?.(absolute, spec.mode);
         if (refused !== undefined) issues.push({ code: 'PATH_FORBIDDEN', node: node.id, input: name, message: refused });
         else if (spec.mode === 'read' && !existsSync(absolute)) {
