@@ -17,6 +17,7 @@ import { compileWorkflow, type CompiledGraph, type CompiledNode } from './compil
 import { planRun, type Plan, type RecomputeRegion } from './plan.ts';
 import { OutputCache, disposeValue } from './cache.ts';
 import { applyOverrides, type Overrides } from './overrides.ts';
+import { ownValue } from './reserved-names.ts';
 import type { EngineEvent, JobStatus, RunResult } from './events.ts';
 
 export type { EngineEvent, RunResult, JobStatus } from './events.ts';
@@ -242,7 +243,7 @@ export class Executor {
   /** Inputs declared `mutates` were changed in place: their cached source entries no longer match their keys. */
   private dropMutated(job: Job, node: CompiledNode): void {
     for (const [name, link] of Object.entries(node.links)) {
-      if (node.def.inputs[name]?.mutates !== true) continue;
+      if (ownValue(node.def.inputs, name)?.mutates !== true) continue;
       const key = job.plan.keys.get(link.node);
       if (key !== undefined) this.cache.drop(key);
     }
@@ -252,7 +253,7 @@ export class Executor {
   private buildArgs(job: Job, node: CompiledNode, valuesOf: (id: string) => Record<string, unknown> | undefined): Record<string, unknown> {
     const args: Record<string, unknown> = { ...node.widgets };
     for (const [name, link] of Object.entries(node.links)) {
-      if (node.def.inputs[name]?.recompute === true) {
+      if (ownValue(node.def.inputs, name)?.recompute === true) {
         const region = job.plan.regions.get(node.id)?.get(name);
         if (region === undefined) {
           throw new KosmosError('RECOMPUTE_NESTED', `node "${node.id}": recompute input "${name}" inside another recompute region is not supported`);
@@ -262,7 +263,7 @@ export class Executor {
       }
       const values = valuesOf(link.node);
       if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${node.id}" ran`);
-      args[name] = values[link.output];
+      args[name] = ownValue(values, link.output);
     }
     this.resolvePathArgs(node, args);
     return args;
@@ -357,8 +358,8 @@ export class Executor {
       const def = this.registry.get(node.type);
       if (def === undefined) continue;
       for (const [name, spec] of Object.entries(def.widgets)) {
-        if (spec.kind !== 'PATH' || node.inputs?.[name] !== undefined) continue;
-        const value = node.widgets?.[name] ?? spec.default;
+        if (spec.kind !== 'PATH' || ownValue(node.inputs, name) !== undefined) continue;
+        const value = ownValue(node.widgets, name) ?? spec.default;
         if (typeof value !== 'string' || value === '') continue;
         const absolute = this.resolvePathWidget(value);
         const refused = this.options.checkPath?.(absolute, spec.mode);
@@ -390,7 +391,7 @@ function checkOutputs(def: AnyNodeDefinition, outputs: unknown): Record<string, 
   if (typeof outputs !== 'object' || outputs === null) {
     throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} returned ${outputs === null ? 'null' : typeof outputs} instead of its outputs`, { exitCode: 1 });
   }
-  const missing = Object.keys(def.outputs).filter((name) => !(name in outputs));
+  const missing = Object.keys(def.outputs).filter((name) => !Object.hasOwn(outputs, name));
   if (missing.length > 0) {
     throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} did not return output(s) ${missing.join(', ')}`, { exitCode: 1 });
   }

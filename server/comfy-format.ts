@@ -30,25 +30,27 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploaded
       throw new HttpError(400, 'WORKFLOW_SCHEMA', `prompt.${id}.inputs: expected an object`);
     }
     const def = byType.get(node.class_type);
-    const widgets: Record<string, unknown> = {};
-    const inputs: Record<string, { node: string; output: string }> = {};
+    // Collected as entries and built with Object.fromEntries, which defines own keys: a `__proto__` input name
+    // stays a key (for the engine to refuse as RESERVED_NAME) instead of setting the record's prototype.
+    const widgets: [string, unknown][] = [];
+    const inputs: [string, { node: string; output: string }][] = [];
     for (const [name, value] of Object.entries((node.inputs ?? {}) as Record<string, unknown>)) {
       if (isLink(value)) {
-        const source = (prompt as ApiPrompt)[String(value[0])];
+        const source = Object.hasOwn(prompt, String(value[0])) ? (prompt as ApiPrompt)[String(value[0])] : undefined;
         const sourceDef = source ? byType.get(source.class_type) : undefined;
         const output = sourceDef?.outputs[value[1]]?.name ?? `_output_${value[1]}`;
-        inputs[name] = { node: String(value[0]), output };
+        inputs.push([name, { node: String(value[0]), output }]);
       } else {
         const widget = def?.widgets.find((w) => w.name === name);
         const readsPath = widget?.kind === 'PATH' && (widget.mode ?? 'read') === 'read';
-        widgets[name] = readsPath && typeof value === 'string' && uploadedFile ? (uploadedFile(value) ?? value) : value;
+        widgets.push([name, readsPath && typeof value === 'string' && uploadedFile ? (uploadedFile(value) ?? value) : value]);
       }
     }
     const entry: Record<string, unknown> = {
       id,
       type: node.class_type,
-      widgets,
-      inputs,
+      widgets: Object.fromEntries(widgets),
+      inputs: Object.fromEntries(inputs),
       pos: [40 + (i % 4) * 340, 40 + Math.floor(i / 4) * 260],
       size: [300, Math.max(80, 30 + 24 * ((def?.widgets.length ?? 0) + (def?.inputs.length ?? 0)))],
     };
@@ -60,10 +62,12 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploaded
 
 /** ComfyUI's node_errors: {nodeId: {errors: [{type, message, details, extra_info}], dependent_outputs, class_type}}. */
 export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) => string | undefined): Record<string, unknown> {
-  const out: Record<string, { errors: unknown[]; dependent_outputs: string[]; class_type: string | null }> = {};
+  // A Map, then Object.fromEntries (own keys): no node id can reach an inherited member.
+  const out = new Map<string, { errors: unknown[]; dependent_outputs: string[]; class_type: string | null }>();
   for (const issue of issues) {
     if (!issue.node) continue;
-    const entry = (out[issue.node] ??= { errors: [], dependent_outputs: [], class_type: typeOf(issue.node) ?? null });
+    let entry = out.get(issue.node);
+    if (entry === undefined) out.set(issue.node, (entry = { errors: [], dependent_outputs: [], class_type: typeOf(issue.node) ?? null }));
     entry.errors.push({
       type: issue.code,
       message: issue.message,
@@ -71,7 +75,7 @@ export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) =
       extra_info: issue.input ? { input_name: issue.input } : {},
     });
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** Our widget kinds as ComfyUI's object_info input specs. */
