@@ -13,7 +13,7 @@ import { jsonSafe } from './json-safe.ts';
 export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
 
 export class JobQueue {
-  private running: { id: string; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
+  private running: { id: string; clientId: string | null; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
   private pumping = false;
   private closing = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -38,9 +38,9 @@ export class JobQueue {
     return this.running?.id ?? null;
   }
 
-  /** The running job and the node it is executing (null before its first node starts). */
-  current(): { id: string; node: string | null } | null {
-    return this.running ? { id: this.running.id, node: this.running.state.currentNode } : null;
+  /** The running job, the client that queued it and the node it is executing (null before its first node starts). */
+  current(): { id: string; clientId: string | null; node: string | null } | null {
+    return this.running ? { id: this.running.id, clientId: this.running.clientId, node: this.running.state.currentNode } : null;
   }
 
   queueRemaining(): number {
@@ -70,7 +70,7 @@ export class JobQueue {
     }
     if (job.status === 'queued' && this.store.finish(id, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it ran' })) {
       this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
-      this.hub.broadcast({ type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
       this.announceStatus();
       return 'cancelled';
     }
@@ -140,7 +140,7 @@ export class JobQueue {
     const outputs: JobOutputs = {};
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    this.running = { id: job.id, controller, state, done };
+    this.running = { id: job.id, clientId: job.clientId, controller, state, done };
     this.announceStatus();
     let jobDone: EngineEvent | undefined;
     const onEvent = (e: EngineEvent): void => {
@@ -150,7 +150,7 @@ export class JobQueue {
         return;
       }
       try {
-        this.onEngineEvent(job.id, e, state, outputs);
+        this.onEngineEvent(job, e, state, outputs);
       } catch (err) {
         console.error(`[kosmos-g server] job ${job.id}: event handling failed:`, err);
       }
@@ -173,11 +173,11 @@ export class JobQueue {
           const text = Object.entries(values).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
           const msg = { type: 'executed', data: { node: nodeId, display_node: nodeId, output: { text, values }, prompt_id: job.id } };
           this.store.addEvent(job.id, msg.type, msg.data);
-          this.hub.broadcast(msg);
+          this.hub.sendJobEvent(job.clientId, msg);
         }
       }
       this.store.setOutputs(job.id, outputs);
-      if (jobDone) this.onEngineEvent(job.id, jobDone, state, outputs);
+      if (jobDone) this.onEngineEvent(job, jobDone, state, outputs);
       status = result.status === 'ok' ? 'done' : result.status === 'cancelled' ? (this.closing ? 'interrupted' : 'cancelled') : 'error';
       if (result.status === 'error') error = { code: result.errors[0]?.code ?? 'ERROR', message: result.errors[0]?.message ?? 'failed', issues: result.errors };
       if (result.status === 'cancelled') error = { code: this.closing ? 'INTERRUPTED' : 'CANCELLED', message: 'the job was stopped' };
@@ -186,7 +186,7 @@ export class JobQueue {
       error = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err) };
       console.error(`[kosmos-g server] job ${job.id} crashed:`, err);
       const msgs = toComfyMessages({ type: 'job_done', jobId: job.id, status: 'error', seconds: 0, error: error as { code: string; message: string } }, state, () => undefined);
-      for (const m of msgs) this.hub.broadcast(m);
+      for (const m of msgs) this.hub.sendJobEvent(job.clientId, m);
     } finally {
       this.store.finish(job.id, status, error);
       this.running = null;
@@ -195,7 +195,9 @@ export class JobQueue {
     }
   }
 
-  private onEngineEvent(jobId: string, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
+  /** Records one engine event with the job and sends it, as ComfyUI messages, to the job's client. */
+  private onEngineEvent(job: JobRecord, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
+    const jobId = job.id;
     if (e.type === 'node_done' && e.outputs?.length) {
       // Persist partial outputs as they appear, so a crash mid-job keeps what was already written.
       const refs = e.outputs.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
@@ -206,11 +208,11 @@ export class JobQueue {
     for (const m of msgs) {
       // Progress ticks are not recorded one by one (a training run makes thousands); metrics are.
       if (m.type !== 'progress') this.store.addEvent(jobId, m.type, m.data);
-      this.hub.broadcast(m);
+      this.hub.sendJobEvent(job.clientId, m);
     }
     if (e.type === 'node_progress' && e.preview) {
       this.store.addEvent(jobId, 'kosmos.preview', { prompt_id: jobId, node: e.nodeId, mime: e.preview.mime, bytes: e.preview.data.byteLength });
-      this.hub.broadcastPreview(jobId, e.nodeId, e.preview.mime, e.preview.data);
+      this.hub.sendJobPreview(job.clientId, jobId, e.nodeId, e.preview.mime, e.preview.data);
     }
   }
 }

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS, dataFolders, type Limits, type ServerContext } from './
 import type { EnginePort } from './engine-port.ts';
 import { EventHub, type HubOptions } from './hub.ts';
 import { JobQueue } from './queue.ts';
-import { checkRequest, isLoopback, type SecurityPolicy } from './security.ts';
+import { checkRequest, isLoopback, presentedToken, type SecurityPolicy } from './security.ts';
 import { JobStore } from './store.ts';
 
 export interface ServeOptions {
@@ -32,7 +32,7 @@ export interface ServerHandle {
 export interface ServeInternals {
   engine?: EnginePort;
   limits?: Partial<Limits>;
-  hub?: Omit<HubOptions, 'verifyUpgrade' | 'greeting'>;
+  hub?: Omit<HubOptions, 'verifyUpgrade' | 'mayWatchAll' | 'greeting'>;
   quiet?: boolean;
   /** Extra node pack folders (in addition to the built-ins, KOSMOS_G_PLUGINS and kosmos-g.config.json). */
   plugins?: string[];
@@ -70,11 +70,19 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   const hub = new EventHub({
     ...internals.hub,
     verifyUpgrade: (req) => checkRequest(req, policy, true),
-    greeting: (sid) => [
-      { type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid } },
-      // A client that (re)connects mid-run learns which node is running, as ComfyUI does on reconnect.
-      ...(queue?.current() ? [{ type: 'executing', data: { node: queue.current()!.node, display_node: queue.current()!.node, prompt_id: queue.current()!.id } }] : []),
-    ],
+    // The upgrade has passed checkRequest, which already demands the token when one is set: say so explicitly, so
+    // watching every job stays tied to the token whatever checkRequest becomes.
+    mayWatchAll: (req) => !policy.token || presentedToken(req).token === policy.token,
+    greeting: (client) => {
+      const running = queue?.current();
+      // A client that (re)connects mid-run learns which node is running, as ComfyUI does on reconnect, when the
+      // job is one whose events it receives.
+      const sees = running && (running.clientId === null || running.clientId === client.id || client.watchAll);
+      return [
+        { type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid: client.id } },
+        ...(sees ? [{ type: 'executing', data: { node: running.node, display_node: running.node, prompt_id: running.id } }] : []),
+      ];
+    },
     featureFlags: { supports_preview_metadata: true, max_upload_size: internals.limits?.uploadBytes ?? DEFAULT_LIMITS.uploadBytes },
   });
   queue = new JobQueue(store, engine, hub, outputsDir);
