@@ -3,7 +3,7 @@
 // stack trace.
 import { pathToFileURL } from 'node:url';
 import { KosmosError, errorCode, errorMessage, formatIssue } from '../../engine/errors.ts';
-import { processIO, type CliIO } from './io.ts';
+import { drained, processIO, type CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
@@ -80,6 +80,8 @@ export async function cli(argv: readonly string[]): Promise<never> {
     });
   }
   const code = await main(argv, processIO(abort.signal));
+  // Exit only once stdout and stderr have delivered everything (piped output would be cut otherwise).
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
 }
 
