@@ -105,6 +105,17 @@ export class Executor {
     this.cache.clear();
   }
 
+  /**
+   * Frees memory: empties the output cache (loaded models are cached values; values a running job holds are
+   * disposed when it lets go) and runs the packs' release hooks (ONNX sessions, ...). The next run loads afresh.
+   */
+  async freeMemory(): Promise<{ cacheEntries: number; cacheBytes: number; packHooks: number; errors: string[] }> {
+    const before = this.cacheStats();
+    this.cache.clear();
+    const packs = await this.registry.releasePacks();
+    return { cacheEntries: before.entries, cacheBytes: before.bytes, packHooks: packs.released, errors: packs.errors };
+  }
+
   /** Number of cached node outputs and their bytes. */
   cacheStats(): { entries: number; bytes: number } {
     return { entries: this.cache.size, bytes: this.cache.bytes };

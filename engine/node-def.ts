@@ -171,10 +171,15 @@ export function defineNode<
 export interface NodePack {
   name: string;
   nodes: AnyNodeDefinition[];
+  /**
+   * Frees what the pack holds outside the values flowing through graphs (open ONNX sessions, ...). Called by
+   * Executor.release() (the server's POST /free); must be safe to call at any time, also twice.
+   */
+  release?: () => void | Promise<void>;
 }
 
-export function definePack(name: string, nodes: AnyNodeDefinition[]): NodePack {
-  return { name, nodes };
+export function definePack(name: string, nodes: AnyNodeDefinition[], options: { release?: () => void | Promise<void> } = {}): NodePack {
+  return { name, nodes, ...(options.release !== undefined ? { release: options.release } : {}) };
 }
 
 /**

@@ -18,5 +18,6 @@ export async function loadEngine(options: { dataDir: string; plugins?: string[];
     validate: (wf) => executor.validate(wf as Workflow),
     run: (wf, opts) => executor.run(wf as Workflow, opts),
     loadErrors: () => [...registry.loadErrors],
+    free: () => executor.freeMemory(),
   };
 }

@@ -17,6 +17,8 @@ export class JobQueue {
   private pumping = false;
   private closing = false;
   private readonly idleWaiters: (() => void)[] = [];
+  /** Work that must not overlap a job (freeing models and sessions), run before the next job starts. */
+  private readonly chores: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly store: JobStore,
@@ -84,6 +86,25 @@ export class JobQueue {
     return this.running.id;
   }
 
+  /**
+   * Runs `work` while no job runs: at once when none does, else after the running job and before the next, as
+   * ComfyUI applies POST /free. Resolves with whether it had to wait.
+   */
+  async betweenJobs(work: () => Promise<void>): Promise<'now' | 'after_current_job'> {
+    if (!this.running) {
+      await work();
+      return 'now';
+    }
+    this.chores.push(work);
+    return 'after_current_job';
+  }
+
+  private async runChores(): Promise<void> {
+    for (const work of this.chores.splice(0)) {
+      await work().catch((err) => console.error('[kosmos-g server] between jobs:', err));
+    }
+  }
+
   /** Resolves when nothing is queued or running (for tests and graceful shutdown). */
   idle(): Promise<void> {
     if (!this.running && !this.store.nextQueued()) return Promise.resolve();
@@ -119,6 +140,7 @@ export class JobQueue {
         if (!job) break;
         if (!this.store.markRunning(job.id)) continue;
         await this.runJob(job);
+        await this.runChores();
       }
     } finally {
       this.pumping = false;

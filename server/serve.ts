@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
-import { DEFAULT_LIMITS, dataFolders, type Limits, type ServerContext } from './context.ts';
+import { DEFAULT_LIMITS, dataFolders, serverFeatures, type Limits, type ServerContext } from './context.ts';
 import type { EnginePort } from './engine-port.ts';
 import { EventHub, type HubOptions } from './hub.ts';
 import { JobQueue } from './queue.ts';
@@ -83,7 +83,7 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
         ...(sees ? [{ type: 'executing', data: { node: running.node, display_node: running.node, prompt_id: running.id } }] : []),
       ];
     },
-    featureFlags: { supports_preview_metadata: true, max_upload_size: internals.limits?.uploadBytes ?? DEFAULT_LIMITS.uploadBytes },
+    featureFlags: serverFeatures({ ...DEFAULT_LIMITS, ...internals.limits }),
   });
   queue = new JobQueue(store, engine, hub, outputsDir);
   const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
