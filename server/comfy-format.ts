@@ -60,6 +60,39 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploaded
   return { format: 'kosmos-g/workflow', version: 1, nodes: out };
 }
 
+/** One node to export: its links already resolved (bypassed nodes skipped, muted ones dropped) and widgets filled. */
+export interface ExportNode {
+  id: string;
+  type: string;
+  title?: string;
+  widgets: Record<string, unknown>;
+  links: Record<string, { node: string; output: string }>;
+}
+
+/**
+ * Our graph in ComfyUI's API format, the inverse of fromApiPrompt: `{id: {class_type, inputs, _meta}}` with each
+ * link as `[nodeId, outputIndex]`, the index being the output's position in the node's declaration (as
+ * /object_info lists them). Built with own keys throughout.
+ */
+export function toApiPrompt(nodes: ExportNode[], catalogue: NormalisedNode[]): ApiPrompt {
+  const byType = new Map(catalogue.map((n) => [n.type, n]));
+  const typeOf = new Map(nodes.map((n) => [n.id, n.type]));
+  const outputIndex = (link: { node: string; output: string }): number => {
+    const index = byType.get(typeOf.get(link.node) ?? '')?.outputs.findIndex((o) => o.name === link.output) ?? -1;
+    if (index < 0) throw new HttpError(400, 'LINK_MISSING_OUTPUT', `node "${link.node}" has no output "${link.output}"`);
+    return index;
+  };
+  return Object.fromEntries(
+    nodes.map((n) => {
+      const inputs = Object.fromEntries([
+        ...Object.entries(n.widgets),
+        ...Object.entries(n.links).map(([name, link]) => [name, [link.node, outputIndex(link)]] as const),
+      ]);
+      return [n.id, { class_type: n.type, inputs, _meta: { title: n.title ?? n.type } }] as const;
+    }),
+  );
+}
+
 /** ComfyUI's node_errors: {nodeId: {errors: [{type, message, details, extra_info}], dependent_outputs, class_type}}. */
 export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) => string | undefined): Record<string, unknown> {
   // A Map, then Object.fromEntries (own keys): no node id can reach an inherited member.
