@@ -18,6 +18,7 @@ import { planRun, type Plan, type RecomputeRegion } from './plan.ts';
 import { OutputCache, disposeValue } from './cache.ts';
 import { applyOverrides, type Overrides } from './overrides.ts';
 import { ownValue } from './reserved-names.ts';
+import { DEFAULT_BUDGETS, budgetIssues, budgetsFromEnv, type Budgets } from './budgets.ts';
 import type { EngineEvent, JobStatus, RunResult } from './events.ts';
 
 export type { EngineEvent, RunResult, JobStatus } from './events.ts';
@@ -38,6 +39,8 @@ export interface ExecutorOptions {
    * validation and again just before the node runs (a linked value is only known then).
    */
   checkPath?: (absolutePath: string, mode: 'read' | 'write') => string | undefined;
+  /** Resource limits checked at validation; unset ones come from the environment, then DEFAULT_BUDGETS. */
+  budgets?: Partial<Budgets>;
   /** Where node log lines go (default: stderr). */
   log?: (level: 'info' | 'warn' | 'error', message: string, where: { jobId: string; nodeId: string }) => void;
 }
@@ -83,6 +86,7 @@ interface Job extends JobScope {
 
 export class Executor {
   private readonly cache: OutputCache;
+  readonly budgets: Readonly<Budgets>;
 
   constructor(
     readonly registry: Registry,
@@ -92,13 +96,18 @@ export class Executor {
       maxEntries: options.cacheEntries ?? 1000,
       maxBytes: options.cacheBytes ?? Math.floor(os.totalmem() / 2),
     });
+    this.budgets = { ...DEFAULT_BUDGETS, ...budgetsFromEnv(), ...options.budgets };
   }
 
   /** Every problem with this workflow (and these overrides); empty when it can run. */
   validate(workflow: Workflow, overrides?: Overrides): WorkflowIssue[] {
     const applied = applyOverrides(workflow, overrides);
     if (applied.issues.length > 0) return applied.issues;
-    return [...validateWorkflow(applied.workflow, this.registry), ...this.pathIssues(applied.workflow)];
+    return [
+      ...validateWorkflow(applied.workflow, this.registry),
+      ...this.pathIssues(applied.workflow),
+      ...budgetIssues(applied.workflow, this.registry, this.budgets),
+    ];
   }
 
   clearCache(): void {
