@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../server/cli/main.ts';
 import type { CliIO } from '../../server/cli/io.ts';
-import { json, startServer, waitUntil, TEST_PACK, type TestServer } from './helpers.ts';
+import { finishedJob, json, startServer, TEST_PACK, type TestServer } from './helpers.ts';
 
 let s: TestServer;
 let dir: string;
@@ -28,11 +28,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-const finished = (id: string) =>
-  waitUntil(async () => {
-    const job = (await json(s.base, 'GET', `/api/jobs/${id}`)).body;
-    return ['done', 'error', 'cancelled', 'interrupted'].includes(job.status) ? job : undefined;
-  }, 15_000, `job ${id}`);
+const finished = (id: string) => finishedJob(s.base, id);
 
 // Int → (bypassed counter) → counter → image output, plus a muted output: the export resolves the bypass, drops
 // the muted node and fills in every widget.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { counterWorkflow, json, raw, startServer, waitUntil, TEST_PACK, type TestServer } from './helpers.ts';
+import { counterWorkflow, finishedJob, json, raw, startServer, TEST_PACK, waitUntil, type TestServer } from './helpers.ts';
 
 let s: TestServer;
 let releaseCount: () => number;
@@ -17,11 +17,7 @@ before(async () => {
 });
 after(async () => s.close());
 
-const finished = (id: string) =>
-  waitUntil(async () => {
-    const job = (await json(s.base, 'GET', `/api/jobs/${id}`)).body;
-    return ['done', 'error', 'cancelled', 'interrupted'].includes(job.status) ? job : undefined;
-  }, 15_000, `job ${id}`);
+const finished = (id: string) => finishedJob(s.base, id);
 
 const intToPreview = {
   format: 'kosmos-g/workflow',

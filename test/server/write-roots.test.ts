@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startServer, json, waitUntil, type TestServer } from './helpers.ts';
+import { finishedJob, json, startServer, type TestServer } from './helpers.ts';
 
 const MARKER = 'KOSMOS-G-WRITE-ROOT-MARKER';
 let s: TestServer;
@@ -24,12 +24,7 @@ const writer = (file: string) => ({
   nodes: [{ id: 'w', type: 'TestWriteText', widgets: { file, text: MARKER } }],
 });
 
-async function finished(id: string): Promise<any> {
-  return waitUntil(async () => {
-    const job = (await json(s.base, 'GET', `/api/jobs/${id}`)).body;
-    return ['done', 'error', 'cancelled', 'interrupted'].includes(job.status) ? job : undefined;
-  }, 10_000, `job ${id}`);
-}
+const finished = (id: string) => finishedJob(s.base, id);
 
 /** Every file under `dir` (recursively) that TestWriteText wrote (the stored workflows hold the marker alone). */
 function filesWithMarker(dir: string): string[] {
