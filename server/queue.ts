@@ -12,6 +12,12 @@ import { jsonSafe } from './json-safe.ts';
 
 export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
 
+/**
+ * Queue status goes to every client, so with many clients and a busy queue it is the costliest message: a change
+ * is sent at once, later changes within this window are sent once at its end, with the count as it is then.
+ */
+const STATUS_WINDOW_MS = 50;
+
 export class JobQueue {
   private running: { id: string; clientId: string | null; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
   private pumping = false;
@@ -19,6 +25,8 @@ export class JobQueue {
   private readonly idleWaiters: (() => void)[] = [];
   /** Work that must not overlap a job (freeing models and sessions), run before the next job starts. */
   private readonly chores: (() => Promise<void>)[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusPending = false;
 
   constructor(
     private readonly store: JobStore,
@@ -114,6 +122,7 @@ export class JobQueue {
   /** Stops taking jobs; a running job is aborted and recorded as interrupted; queued jobs stay queued. */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.statusTimer);
     const r = this.running;
     if (r) {
       r.controller.abort();
@@ -121,8 +130,19 @@ export class JobQueue {
     }
   }
 
+  /** Tells every client the queue changed (coalesced: see STATUS_WINDOW_MS). */
   announceStatus(): void {
+    if (this.statusTimer !== undefined) {
+      this.statusPending = true;
+      return;
+    }
     this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (!this.statusPending || this.closing) return;
+      this.statusPending = false;
+      this.announceStatus();
+    }, STATUS_WINDOW_MS);
   }
 
   private schedule(): void {

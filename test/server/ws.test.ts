@@ -45,7 +45,9 @@ test('ws: each client receives only its own jobs\' execution events; queue statu
     assert.ok(c.binary.length === 1, `one preview (its own), got ${c.binary.length}`);
   }
   assert.equal(dash.binary.length, 2, 'the watcher gets both previews');
-  assert.ok(a.messages.filter((m) => m.type === 'status').length >= 3, 'queue status reaches everyone');
+  // Queue status reaches everyone: the greeting, then changes, ending with the empty queue.
+  assert.ok(a.messages.filter((m) => m.type === 'status').length >= 2);
+  await b.waitFor((m) => m.type === 'status' && m.data.status.exec_info.queue_remaining === 0 && b.messages.indexOf(m) > 0);
   // feature_flags is answered like ComfyUI's.
   a.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
   const flags = await a.waitFor((m) => m.type === 'feature_flags');
