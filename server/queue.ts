@@ -26,6 +26,7 @@ export class JobQueue {
   /** Work that must not overlap a job (freeing models and sessions), run before the next job starts. */
   private readonly chores: (() => Promise<void>)[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private statusPending = false;
 
   constructor(
@@ -34,6 +35,8 @@ export class JobQueue {
     private readonly hub: EventHub,
     /** Root of all job output folders; a job writes into `<outputsRoot>/<jobId>/`. */
     private readonly outputsRoot: string,
+    /** After this long with nothing queued or running, cached models and sessions are freed (0: never). */
+    private readonly idleFreeMs = 0,
   ) {}
 
   /** Recover from a previous crash, then start running queued jobs. Returns the ids marked interrupted. */
@@ -63,6 +66,7 @@ export class JobQueue {
    * CallWrapper) match events by the prompt_id they got back and lose the ones that arrive before it.
    */
   enqueue(workflow: unknown, clientId: string | null, id: string = randomUUID(), startAfter?: Promise<unknown>): JobRecord {
+    clearTimeout(this.idleTimer);
     const job = this.store.addJob({ id, workflow, clientId });
     this.store.addEvent(job.id, 'queued', { prompt_id: job.id, number: job.number });
     this.announceStatus();
@@ -107,6 +111,17 @@ export class JobQueue {
     return 'after_current_job';
   }
 
+  /** Frees the engine's cached models and sessions once the queue has stayed idle for idleFreeMs. */
+  private freeWhenIdle(): void {
+    if (this.idleFreeMs <= 0 || this.closing) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.running || this.closing || this.store.nextQueued()) return;
+      this.engine.free().catch((err) => console.error('[kosmos-g server] freeing memory when idle:', err));
+    }, this.idleFreeMs);
+    this.idleTimer.unref();
+  }
+
   private async runChores(): Promise<void> {
     for (const work of this.chores.splice(0)) {
       await work().catch((err) => console.error('[kosmos-g server] between jobs:', err));
@@ -123,6 +138,7 @@ export class JobQueue {
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.statusTimer);
+    clearTimeout(this.idleTimer);
     const r = this.running;
     if (r) {
       r.controller.abort();
@@ -164,7 +180,10 @@ export class JobQueue {
       }
     } finally {
       this.pumping = false;
-      if (!this.running && !this.store.nextQueued()) this.idleWaiters.splice(0).forEach((w) => w());
+      if (!this.running && !this.store.nextQueued()) {
+        this.idleWaiters.splice(0).forEach((w) => w());
+        this.freeWhenIdle();
+      }
     }
   }
 

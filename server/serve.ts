@@ -38,6 +38,15 @@ export interface ServeInternals {
   plugins?: string[];
   /** false: load only `plugins` (tests that need a fast start). */
   builtins?: boolean;
+  /** Free cached models and sessions after this long idle (default: KOSMOS_G_IDLE_FREE_S seconds, else 600; 0: never). */
+  idleFreeMs?: number;
+}
+
+/** How long the queue stays idle before the server frees cached models and sessions (KOSMOS_G_IDLE_FREE_S). */
+function idleFreeMs(internals: ServeInternals): number {
+  if (internals.idleFreeMs !== undefined) return internals.idleFreeMs;
+  const seconds = Number(process.env.KOSMOS_G_IDLE_FREE_S ?? 600);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,7 +94,7 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
     },
     featureFlags: serverFeatures({ ...DEFAULT_LIMITS, ...internals.limits }),
   });
-  queue = new JobQueue(store, engine, hub, outputsDir);
+  queue = new JobQueue(store, engine, hub, outputsDir, idleFreeMs(internals));
   const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
   const ctx: ServerContext = {
     store,

@@ -95,3 +95,20 @@ test('/settings keeps one user\'s JSON in the data folder; /users and /features 
   assert.equal(features.supports_preview_metadata, true);
   assert.equal(typeof features.max_upload_size, 'number');
 });
+
+test('after the queue has stayed idle for the configured time, cached models and sessions are freed', async () => {
+  const idle = await startServer({}, { builtins: true, idleFreeMs: 150 });
+  try {
+    const before = releaseCount();
+    const id = (await json(idle.base, 'POST', '/prompt', { workflow: intToPreview })).body.prompt_id;
+    assert.equal((await finishedJob(idle.base, id)).status, 'done');
+    await waitUntil(() => releaseCount() === before + 1 || undefined, 5000, 'the idle release');
+    // Freed: the same workflow runs its nodes again instead of taking them from the cache.
+    const again = (await json(idle.base, 'POST', '/prompt', { workflow: intToPreview })).body.prompt_id;
+    await finishedJob(idle.base, again);
+    const events = (await json(idle.base, 'GET', `/api/jobs/${again}/events`)).body.events as { type: string }[];
+    assert.equal(events.filter((e) => e.type === 'execution_cached').length, 0);
+  } finally {
+    await idle.close();
+  }
+});
