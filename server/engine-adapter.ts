@@ -4,6 +4,7 @@ import { Executor, Registry, parseWorkflow, type Workflow } from '../engine/inde
 import { normaliseCatalogue, type EnginePort, type NormalisedNode } from './engine-port.ts';
 import { pathPolicy } from './path-policy.ts';
 import { dataFolders } from './context.ts';
+import { exportApiPrompt } from './comfy-export.ts';
 
 export async function loadEngine(options: { dataDir: string; plugins?: string[]; builtins?: boolean }): Promise<EnginePort> {
   const registry = await Registry.load({ ...(options.plugins ? { plugins: options.plugins } : {}), ...(options.builtins === false ? { builtins: false } : {}) });
@@ -19,5 +20,6 @@ export async function loadEngine(options: { dataDir: string; plugins?: string[];
     run: (wf, opts) => executor.run(wf as Workflow, opts),
     loadErrors: () => [...registry.loadErrors],
     free: () => executor.freeMemory(),
+    toApiPrompt: (wf) => exportApiPrompt(wf as Workflow, registry),
   };
 }

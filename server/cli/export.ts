@@ -1,12 +1,9 @@
 // kosmos-g export --format comfy-api WORKFLOW.json: the workflow in ComfyUI's API format on stdout, for ComfyUI
 // clients and tools that take a prompt (POST /prompt {"prompt": ...} runs it). Only a valid workflow is exported
-// (exit 2 with every issue otherwise): links are resolved through bypassed nodes and muted nodes left out, as the
-// engine runs them, and every widget is written out with its default filled in.
-import { compileWorkflow } from '../../engine/compile.ts';
+// (exit 2 with every issue otherwise); see comfy-export.ts.
 import { KosmosError } from '../../engine/errors.ts';
 import { Executor } from '../../engine/execute.ts';
-import { normaliseCatalogue } from '../engine-port.ts';
-import { toApiPrompt } from '../comfy-format.ts';
+import { exportApiPrompt } from '../comfy-export.ts';
 import { flagList, flagString, parseArgs, usage } from './args.ts';
 import type { CliIO } from './io.ts';
 import { loadRegistry } from './registry.ts';
@@ -24,12 +21,6 @@ export async function exportCommand(argv: readonly string[], io: CliIO): Promise
   const registry = await loadRegistry(flagList(args, 'plugin'), io);
   const issues = new Executor(registry).validate(workflow);
   if (issues.length > 0) throw new KosmosError(issues[0]!.code, `${file}: ${issues.length} problem(s)`, { issues });
-  const { graph } = compileWorkflow(workflow, registry);
-  const titles = new Map(workflow.nodes.map((n) => [n.id, n.title]));
-  const nodes = [...graph.nodes.values()].map((n) => {
-    const title = titles.get(n.id);
-    return { id: n.id, type: n.type, widgets: n.widgets, links: n.links, ...(title !== undefined ? { title } : {}) };
-  });
-  io.stdout(`${JSON.stringify(toApiPrompt(nodes, normaliseCatalogue(registry.catalogue())), null, 2)}\n`);
+  io.stdout(`${JSON.stringify(exportApiPrompt(workflow, registry), null, 2)}\n`);
   return 0;
 }

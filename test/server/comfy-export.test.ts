@@ -76,3 +76,16 @@ test('export refuses an invalid workflow (every issue, exit 2) and an unknown fo
   assert.equal(format.code, 2);
   assert.match(format.err, /--format comfy-ui: expected one of comfy-api/);
 });
+
+test('POST /api/export (the editor\'s "Export API") gives what the CLI exports; an invalid workflow gets 400 with its issues', async () => {
+  const file = path.join(dir, 'same.json');
+  writeFileSync(file, JSON.stringify(workflow));
+  const viaCli = JSON.parse((await cli(['export', file, '--plugin', TEST_PACK])).out);
+  const viaHttp = await json(s.base, 'POST', '/api/export', { workflow });
+  assert.equal(viaHttp.status, 200, JSON.stringify(viaHttp.body));
+  assert.deepEqual(viaHttp.body, { format: 'comfy-api', prompt: viaCli });
+  const bad = await json(s.base, 'POST', '/api/export', { workflow: { ...workflow, nodes: [{ id: 'x', type: 'TestCounter', widgets: { steps: -1 } }] } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'VALIDATION_FAILED');
+  assert.deepEqual(bad.body.error.details.issues.map((i: { code: string; input?: string }) => `${i.code} ${i.input ?? ''}`).sort(), ['NO_OUTPUT_NODE ', 'WIDGET_RANGE steps']);
+});
