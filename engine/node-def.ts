@@ -180,7 +180,7 @@ export interface NodePack {
   nodes: AnyNodeDefinition[];
   /**
    * Frees what the pack holds outside the values flowing through graphs (open ONNX sessions, ...). Called by
-   * Executor.release() (the server's POST /free); must be safe to call at any time, also twice.
+   * Executor.freeMemory() (the server's POST /free); must be safe to call at any time, also twice.
    */
   release?: () => void | Promise<void>;
 }

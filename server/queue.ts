@@ -25,6 +25,8 @@ export class JobQueue {
   private readonly idleWaiters: (() => void)[] = [];
   /** Work that must not overlap a job (freeing models and sessions), run before the next job starts. */
   private readonly chores: (() => Promise<void>)[] = [];
+  /** Such work running while the queue is idle: no job starts until it has settled (see pump). */
+  private exclusive: Promise<void> = Promise.resolve();
   private statusTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private statusPending = false;
@@ -104,11 +106,21 @@ export class JobQueue {
    */
   async betweenJobs(work: () => Promise<void>): Promise<'now' | 'after_current_job'> {
     if (!this.running) {
-      await work();
+      await this.runExclusive(work);
       return 'now';
     }
     this.chores.push(work);
     return 'after_current_job';
+  }
+
+  /** Runs `work` with no job starting meanwhile (after any such work already under way); never rejects. */
+  private runExclusive(work: () => Promise<unknown>): Promise<void> {
+    const run = this.exclusive.then(work).then(
+      () => undefined,
+      (err: unknown) => console.error('[kosmos-g server] between jobs:', err),
+    );
+    this.exclusive = run;
+    return run;
   }
 
   /** Frees the engine's cached models and sessions once the queue has stayed idle for idleFreeMs. */
@@ -117,7 +129,7 @@ export class JobQueue {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.running || this.closing || this.store.nextQueued()) return;
-      this.engine.free().catch((err) => console.error('[kosmos-g server] freeing memory when idle:', err));
+      void this.runExclusive(() => this.engine.free());
     }, this.idleFreeMs);
     this.idleTimer.unref();
   }
@@ -172,6 +184,11 @@ export class JobQueue {
   private async pump(): Promise<void> {
     try {
       while (!this.closing) {
+        // Work that must not overlap a job (POST /free, the idle release) finishes first; if more began while
+        // waiting, wait for that too. No await separates the last check from the job becoming `running`.
+        const gate = this.exclusive;
+        await gate;
+        if (gate !== this.exclusive) continue;
         const job = this.store.nextQueued();
         if (!job) break;
         if (!this.store.markRunning(job.id)) continue;
