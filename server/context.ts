@@ -10,9 +10,14 @@ export interface Limits {
   jsonBytes: number;
   /** Largest upload request. */
   uploadBytes: number;
+  /**
+   * Most nodes in a submitted workflow. Validation runs on the request thread: this bounds how long one request
+   * can hold it (5,000 nodes validate in about 0.1–0.2 s; real workflows have hundreds).
+   */
+  maxNodes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { jsonBytes: 4 * 1024 * 1024, uploadBytes: 32 * 1024 * 1024 };
+export const DEFAULT_LIMITS: Limits = { jsonBytes: 4 * 1024 * 1024, uploadBytes: 32 * 1024 * 1024, maxNodes: 5000 };
 
 export interface ServerContext {
   store: JobStore;

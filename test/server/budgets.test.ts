@@ -55,3 +55,24 @@ test('limits are configurable: KOSMOS_G_MAX_PIXELS=10000 refuses a 128×128 resi
     await s.close();
   }
 });
+
+test('a workflow with more nodes than the server takes gets 413 WORKFLOW_TOO_LARGE before validation, in both formats', async () => {
+  const s = await startServer({}, { builtins: false, limits: { maxNodes: 10 } });
+  try {
+    const counters = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `c${i}`, type: 'TestImageOut' }));
+    const ok = await json(s.base, 'POST', '/api/validate', { workflow: wf(counters(10)) });
+    assert.equal(ok.body.ok, true, JSON.stringify(ok.body));
+    for (const body of [
+      { workflow: wf(counters(11)) },
+      { prompt: Object.fromEntries(counters(11).map((n) => [n.id, { class_type: n.type, inputs: {} }])) },
+    ]) {
+      for (const route of ['/prompt', '/api/validate', '/api/export']) {
+        const r = await json(s.base, 'POST', route, body);
+        assert.deepEqual([r.status, r.body.error?.code], [413, 'WORKFLOW_TOO_LARGE'], route);
+        assert.match(r.body.error.message, /11 nodes; this server takes at most 10/);
+      }
+    }
+  } finally {
+    await s.close();
+  }
+});
