@@ -9,7 +9,8 @@ import { exportApiPrompt } from './comfy-export.ts';
 export async function loadEngine(options: { dataDir: string; plugins?: string[]; builtins?: boolean }): Promise<EnginePort> {
   const registry = await Registry.load({ ...(options.plugins ? { plugins: options.plugins } : {}), ...(options.builtins === false ? { builtins: false } : {}) });
   // Workflows from HTTP clients may only name files inside the allowed roots (see path-policy.ts).
-  const policy = pathPolicy({ dataDir: options.dataDir, protectedFiles: [dataFolders(options.dataDir).dbFile] });
+  const { dbFile, settingsFile } = dataFolders(options.dataDir);
+  const policy = pathPolicy({ dataDir: options.dataDir, protectedFiles: [dbFile, settingsFile] });
   const executor = new Executor(registry, { dataDir: options.dataDir, checkPath: (p, mode) => policy.check(p, mode) });
   let nodes: NormalisedNode[] | undefined;
   return {

@@ -65,7 +65,7 @@ export interface PathPolicyOptions {
   cwd?: string;
   extraReadRoots?: string[];
   extraWriteRoots?: string[];
-  /** The server's own state (the SQLite database): never writable, nor its -wal/-shm/-journal companions. */
+  /** The server's own state (the SQLite database, the settings): never writable, nor -wal/-shm/-journal beside them. */
   protectedFiles?: string[];
 }
 

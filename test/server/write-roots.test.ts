@@ -3,7 +3,8 @@
 // refusal is a coded PATH_FORBIDDEN on the node and widget, and nothing is written.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { finishedJob, json, startServer, type TestServer } from './helpers.ts';
@@ -48,6 +49,7 @@ test('every form of a path onto the database or outside the write roots is refus
     `${db}-wal`,
     `${db}-shm`,
     `${db}-journal`,
+    path.join(s.dataDir, 'settings.json'),
     relDb,
     path.join(outputs, '..', 'kosmos-g.db'),
     `${outputs}/../kosmos-g.db`,
@@ -109,5 +111,24 @@ test('writes inside the write roots succeed, relative values resolve once (check
     const job = await finished(r.body.prompt_id);
     assert.equal(job.status, 'done', JSON.stringify(job.error));
     assert.equal(readFileSync(path.resolve(file), 'utf8'), `written: ${MARKER}`, file);
+  }
+});
+
+test('with the whole data folder made a write root (KOSMOS_G_WRITE_ROOTS), its database and settings stay refused', async () => {
+  const data = mkdtempSync(path.join(tmpdir(), 'kosmos-wide-'));
+  process.env.KOSMOS_G_WRITE_ROOTS = data;
+  const wide = await startServer({ data });
+  delete process.env.KOSMOS_G_WRITE_ROOTS;
+  try {
+    for (const file of [path.join(data, 'kosmos-g.db'), path.join(data, 'kosmos-g.db-wal'), path.join(data, 'settings.json')]) {
+      const r = await json(wide.base, 'POST', '/api/validate', { workflow: writer(file) });
+      assert.equal(r.body.node_errors?.w?.errors[0]?.type, 'PATH_FORBIDDEN', file);
+      assert.match(r.body.node_errors.w.errors[0].message, /server's own state/);
+    }
+    const elsewhere = await json(wide.base, 'POST', '/api/validate', { workflow: writer(path.join(data, 'notes.txt')) });
+    assert.equal(elsewhere.body.ok, true, JSON.stringify(elsewhere.body));
+  } finally {
+    await wide.close();
+    rmSync(data, { recursive: true, force: true });
   }
 });
