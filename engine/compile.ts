@@ -4,6 +4,7 @@ import type { AnyNodeDefinition } from './node-def.ts';
 import type { Link, Workflow } from './format.ts';
 import type { WorkflowIssue } from './errors.ts';
 import type { Registry } from './registry.ts';
+import { ownValue } from './reserved-names.ts';
 
 export interface CompiledNode {
   id: string;
@@ -38,10 +39,10 @@ export function compileWorkflow(wf: Workflow, registry: Registry): { graph: Comp
     if (mode === 'muted' || seen.has(source.id)) return undefined;
     seen.add(source.id);
     const def = registry.get(source.type);
-    const type = def?.outputs[link.output]?.type;
+    const type = def === undefined ? undefined : ownValue(def.outputs, link.output)?.type;
     if (def === undefined || type === undefined) return undefined;
     for (const [name, spec] of Object.entries(def.inputs)) {
-      const upstream = source.inputs?.[name];
+      const upstream = ownValue(source.inputs, name);
       if (spec.type === type && upstream !== undefined) return resolve(upstream, seen);
     }
     return undefined;
@@ -60,7 +61,8 @@ export function compileWorkflow(wf: Workflow, registry: Registry): { graph: Comp
       }
       const upstreamMode = raw.get(link.node)?.mode ?? 'active';
       // A widget whose link passes nothing falls back to its stored value.
-      const required = def.inputs[name] !== undefined && def.inputs[name].optional !== true;
+      const spec = ownValue(def.inputs, name);
+      const required = spec !== undefined && spec.optional !== true;
       if (required) {
         issues.push({
           code: 'MISSING_INPUT',
@@ -72,8 +74,8 @@ export function compileWorkflow(wf: Workflow, registry: Registry): { graph: Comp
     }
     const widgets: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(def.widgets)) {
-      if (links[name] !== undefined) continue;
-      widgets[name] = node.widgets?.[name] ?? spec.default;
+      if (Object.hasOwn(links, name)) continue;
+      widgets[name] = ownValue(node.widgets, name) ?? spec.default;
     }
     nodes.set(node.id, { id: node.id, type: node.type, def, widgets, links, index });
     if (def.output === true) outputNodes.push(node.id);

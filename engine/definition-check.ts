@@ -2,6 +2,7 @@
 // message naming the node, instead of failing later in validation or execution.
 import type { AnyNodeDefinition } from './node-def.ts';
 import { checkWidgetValue } from './widgets.ts';
+import { isReservedName } from './reserved-names.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const TYPE = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
@@ -20,6 +21,11 @@ export function checkDefinition(def: AnyNodeDefinition, pack: string): string[] 
     if (typeof def[field] !== 'object' || def[field] === null) problems.push(`${where}: ${field} must be an object`);
   }
   if (problems.length > 0) return problems;
+  for (const field of ['inputs', 'widgets', 'outputs'] as const) {
+    for (const name of Object.keys(def[field])) {
+      if (isReservedName(name)) problems.push(`${where}: ${field.slice(0, -1)} name "${name}" is reserved (a JavaScript object member)`);
+    }
+  }
   for (const [name, spec] of Object.entries(def.inputs)) {
     if (!NAME.test(name)) problems.push(`${where}: input name "${name}" is not an identifier`);
     if (typeof spec?.type !== 'string' || spec.type === '') problems.push(`${where}: input "${name}" needs a socket type`);

@@ -17,6 +17,8 @@ import { compileWorkflow, type CompiledGraph, type CompiledNode } from './compil
 import { planRun, type Plan, type RecomputeRegion } from './plan.ts';
 import { OutputCache, disposeValue } from './cache.ts';
 import { applyOverrides, type Overrides } from './overrides.ts';
+import { ownValue } from './reserved-names.ts';
+import { DEFAULT_BUDGETS, budgetIssues, budgetsFromEnv, type Budgets } from './budgets.ts';
 import type { EngineEvent, JobStatus, RunResult } from './events.ts';
 
 export type { EngineEvent, RunResult, JobStatus } from './events.ts';
@@ -27,10 +29,18 @@ export interface ExecutorOptions {
   cacheBytes?: number;
   /** Where job output folders go when a run names no outputDir (default ./data). */
   dataDir?: string;
-  /** Relative PATH widget values are checked against this folder (default: the current directory). */
+  /**
+   * Relative PATH widget values resolve against this folder (default: the current directory), once, in one place
+   * (resolvePathWidget): the path the checks see is the path `execute` receives, so a node never re-resolves it.
+   */
   baseDir?: string;
-  /** An extra rule for PATH widget values (e.g. "inside the allowed roots"): a message when refused. */
+  /**
+   * An extra rule for PATH widget values (e.g. "inside the allowed roots"): a message when refused. Applied at
+   * validation and again just before the node runs (a linked value is only known then).
+   */
   checkPath?: (absolutePath: string, mode: 'read' | 'write') => string | undefined;
+  /** Resource limits checked at validation; unset ones come from the environment, then DEFAULT_BUDGETS. */
+  budgets?: Partial<Budgets>;
   /** Where node log lines go (default: stderr). */
   log?: (level: 'info' | 'warn' | 'error', message: string, where: { jobId: string; nodeId: string }) => void;
 }
@@ -76,6 +86,7 @@ interface Job extends JobScope {
 
 export class Executor {
   private readonly cache: OutputCache;
+  readonly budgets: Readonly<Budgets>;
 
   constructor(
     readonly registry: Registry,
@@ -85,17 +96,33 @@ export class Executor {
       maxEntries: options.cacheEntries ?? 1000,
       maxBytes: options.cacheBytes ?? Math.floor(os.totalmem() / 2),
     });
+    this.budgets = { ...DEFAULT_BUDGETS, ...budgetsFromEnv(), ...options.budgets };
   }
 
   /** Every problem with this workflow (and these overrides); empty when it can run. */
   validate(workflow: Workflow, overrides?: Overrides): WorkflowIssue[] {
     const applied = applyOverrides(workflow, overrides);
     if (applied.issues.length > 0) return applied.issues;
-    return [...validateWorkflow(applied.workflow, this.registry), ...this.pathIssues(applied.workflow)];
+    return [
+      ...validateWorkflow(applied.workflow, this.registry),
+      ...this.pathIssues(applied.workflow),
+      ...budgetIssues(applied.workflow, this.registry, this.budgets),
+    ];
   }
 
   clearCache(): void {
     this.cache.clear();
+  }
+
+  /**
+   * Frees memory: empties the output cache (loaded models are cached values; values a running job holds are
+   * disposed when it lets go) and runs the packs' release hooks (ONNX sessions, ...). The next run loads afresh.
+   */
+  async freeMemory(): Promise<{ cacheEntries: number; cacheBytes: number; packHooks: number; errors: string[] }> {
+    const before = this.cacheStats();
+    this.cache.clear();
+    const packs = await this.registry.releasePacks();
+    return { cacheEntries: before.entries, cacheBytes: before.bytes, packHooks: packs.released, errors: packs.errors };
   }
 
   /** Number of cached node outputs and their bytes. */
@@ -236,7 +263,7 @@ export class Executor {
   /** Inputs declared `mutates` were changed in place: their cached source entries no longer match their keys. */
   private dropMutated(job: Job, node: CompiledNode): void {
     for (const [name, link] of Object.entries(node.links)) {
-      if (node.def.inputs[name]?.mutates !== true) continue;
+      if (ownValue(node.def.inputs, name)?.mutates !== true) continue;
       const key = job.plan.keys.get(link.node);
       if (key !== undefined) this.cache.drop(key);
     }
@@ -246,7 +273,7 @@ export class Executor {
   private buildArgs(job: Job, node: CompiledNode, valuesOf: (id: string) => Record<string, unknown> | undefined): Record<string, unknown> {
     const args: Record<string, unknown> = { ...node.widgets };
     for (const [name, link] of Object.entries(node.links)) {
-      if (node.def.inputs[name]?.recompute === true) {
+      if (ownValue(node.def.inputs, name)?.recompute === true) {
         const region = job.plan.regions.get(node.id)?.get(name);
         if (region === undefined) {
           throw new KosmosError('RECOMPUTE_NESTED', `node "${node.id}": recompute input "${name}" inside another recompute region is not supported`);
@@ -256,9 +283,31 @@ export class Executor {
       }
       const values = valuesOf(link.node);
       if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${node.id}" ran`);
-      args[name] = values[link.output];
+      args[name] = ownValue(values, link.output);
     }
+    this.resolvePathArgs(node, args);
     return args;
+  }
+
+  /**
+   * PATH arguments become absolute (resolvePathWidget) and pass checkPath again here, with the value the node will
+   * use: a path that arrives through a link, or a folder that became a symlink since validation, is refused too.
+   */
+  private resolvePathArgs(node: CompiledNode, args: Record<string, unknown>): void {
+    for (const [name, spec] of Object.entries(node.def.widgets)) {
+      if (spec.kind !== 'PATH') continue;
+      const value = args[name];
+      if (typeof value !== 'string' || value === '') continue;
+      const absolute = this.resolvePathWidget(value);
+      const refused = this.options.checkPath?.(absolute, spec.mode);
+      if (refused !== undefined) throw new KosmosError('PATH_FORBIDDEN', `node "${node.id}" ${name}: ${refused}`, { exitCode: 1 });
+      args[name] = absolute;
+    }
+  }
+
+  /** The one resolution of a PATH widget value, for checking and for use alike. */
+  private resolvePathWidget(value: string): string {
+    return path.resolve(this.options.baseDir ?? process.cwd(), value);
   }
 
   /** The function a `recompute` input receives: re-run the per-step region with ctx.step set. */
@@ -313,7 +362,7 @@ export class Executor {
   /** Size and modification time of the file (or folder) a PATH widget names, for its node's cache key. */
   private fileStamp(value: string): string | undefined {
     try {
-      const info = statSync(path.resolve(this.options.baseDir ?? process.cwd(), value));
+      const info = statSync(this.resolvePathWidget(value));
       return `${info.size}:${info.mtimeMs}`;
     } catch {
       return undefined;
@@ -329,10 +378,10 @@ export class Executor {
       const def = this.registry.get(node.type);
       if (def === undefined) continue;
       for (const [name, spec] of Object.entries(def.widgets)) {
-        if (spec.kind !== 'PATH' || node.inputs?.[name] !== undefined) continue;
-        const value = node.widgets?.[name] ?? spec.default;
+        if (spec.kind !== 'PATH' || ownValue(node.inputs, name) !== undefined) continue;
+        const value = ownValue(node.widgets, name) ?? spec.default;
         if (typeof value !== 'string' || value === '') continue;
-        const absolute = path.resolve(base, value);
+        const absolute = this.resolvePathWidget(value);
         const refused = this.options.checkPath?.(absolute, spec.mode);
         if (refused !== undefined) issues.push({ code: 'PATH_FORBIDDEN', node: node.id, input: name, message: refused });
         else if (spec.mode === 'read' && !existsSync(absolute)) {
@@ -362,7 +411,7 @@ function checkOutputs(def: AnyNodeDefinition, outputs: unknown): Record<string, 
   if (typeof outputs !== 'object' || outputs === null) {
     throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} returned ${outputs === null ? 'null' : typeof outputs} instead of its outputs`, { exitCode: 1 });
   }
-  const missing = Object.keys(def.outputs).filter((name) => !(name in outputs));
+  const missing = Object.keys(def.outputs).filter((name) => !Object.hasOwn(outputs, name));
   if (missing.length > 0) {
     throw new KosmosError('NODE_OUTPUT_MISSING', `${def.type} did not return output(s) ${missing.join(', ')}`, { exitCode: 1 });
   }

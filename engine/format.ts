@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { KosmosError, type WorkflowIssue } from './errors.ts';
 import { CURRENT_VERSION, migrateWorkflow } from './migrate.ts';
+import { reservedNameIssues } from './reserved-names.ts';
 
 export const WORKFLOW_FORMAT = 'kosmos-g/workflow';
 export { CURRENT_VERSION };
@@ -81,8 +82,8 @@ export function workflowJsonSchema(): Record<string, unknown> {
 /**
  * Parse, migrate and check a workflow (JSON text or an already-parsed value). `where` names the source (a file
  * path) in messages. Throws a KosmosError (exit code 2) carrying every issue found; codes:
- * WORKFLOW_TOO_LARGE, WORKFLOW_JSON, WORKFLOW_TOO_DEEP, WORKFLOW_FORMAT, WORKFLOW_VERSION, WORKFLOW_SCHEMA,
- * WORKFLOW_DUPLICATE_ID.
+ * WORKFLOW_TOO_LARGE, WORKFLOW_JSON, WORKFLOW_TOO_DEEP, WORKFLOW_FORMAT, WORKFLOW_VERSION, RESERVED_NAME,
+ * WORKFLOW_SCHEMA, WORKFLOW_DUPLICATE_ID.
  */
 export function parseWorkflow(text: string | unknown, where = 'workflow'): Workflow {
   let raw: unknown = text;
@@ -104,6 +105,11 @@ export function parseWorkflow(text: string | unknown, where = 'workflow'): Workf
   }
 
   const migrated = migrateWorkflow(raw, where);
+  // Before the schema: parsing into plain objects would drop a `__proto__` key silently.
+  const reserved = reservedNameIssues(migrated);
+  if (reserved.length > 0) {
+    throw new KosmosError('RESERVED_NAME', `${where}: ${reserved.length} reserved name(s); first at ${reserved[0]!.path}: ${reserved[0]!.message}`, { issues: reserved });
+  }
   const result = WorkflowSchema.safeParse(migrated);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => schemaIssue(issue, migrated));

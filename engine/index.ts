@@ -20,6 +20,8 @@ export { migrateWorkflow, CURRENT_VERSION, MIGRATIONS, type Migration } from './
 export { Registry, BUILTIN_PACKS, BUILTINS_ENV, PLUGINS_ENV, CONFIG_FILE, type Catalogue, type CatalogueNode, type LoadError, type RegistryLoadOptions } from './registry.ts';
 export { validateWorkflow, ANY_TYPE } from './validate.ts';
 export { checkWidgetValue, socketTypesForWidget, MAX_SEED } from './widgets.ts';
+export { DEFAULT_BUDGETS, BUDGET_ENV, budgetsFromEnv, type Budgets, type BudgetResource, type BudgetUse } from './budgets.ts';
+export { RESERVED_NAMES, isReservedName } from './reserved-names.ts';
 export { compileWorkflow, type CompiledGraph, type CompiledNode } from './compile.ts';
 export { planRun, topologicalOrder, type Plan, type PlanOptions, type RecomputeRegion } from './plan.ts';
 export { OutputCache, valueByteSize, disposeValue, type CacheEntry, type CacheLimits } from './cache.ts';

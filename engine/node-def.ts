@@ -2,6 +2,8 @@
 // input sockets, widgets, typed outputs and a stateless `execute`. The catalogue (editor palette, `kosmos-g nodes`),
 // validation and the docs are all derived from this declaration; nothing about a node is written twice.
 
+import type { BudgetUse } from './budgets.ts';
+
 /** Widgets are the values a user sets on a node. Their names share one namespace with the node's inputs. */
 export type WidgetSpec =
   | { kind: 'INT'; default: number; min?: number; max?: number; step?: number; description?: string }
@@ -150,6 +152,11 @@ export interface NodeDefinition<
   perStep?: boolean;
   /** Nodes with effects outside their outputs (writing files) are still cached unless this is false. */
   cacheable?: boolean;
+  /**
+   * What the node will allocate, from its widget values (a widget fed by a link is absent) and which inputs are
+   * connected: validation refuses amounts above the executor's budgets with BUDGET_EXCEEDED (engine/budgets.ts).
+   */
+  budget?: (widgets: Partial<{ [K in keyof W]: WidgetValue<W[K]> }>, connected: (input: string) => boolean) => BudgetUse[];
   execute(args: ExecuteArgs<I, W>, ctx: NodeContext): Promise<ExecuteResult<O>> | ExecuteResult<O>;
 }
 
@@ -171,10 +178,15 @@ export function defineNode<
 export interface NodePack {
   name: string;
   nodes: AnyNodeDefinition[];
+  /**
+   * Frees what the pack holds outside the values flowing through graphs (open ONNX sessions, ...). Called by
+   * Executor.freeMemory() (the server's POST /free); must be safe to call at any time, also twice.
+   */
+  release?: () => void | Promise<void>;
 }
 
-export function definePack(name: string, nodes: AnyNodeDefinition[]): NodePack {
-  return { name, nodes };
+export function definePack(name: string, nodes: AnyNodeDefinition[], options: { release?: () => void | Promise<void> } = {}): NodePack {
+  return { name, nodes, ...(options.release !== undefined ? { release: options.release } : {}) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // copy of the workflow's widget values before validation, so a bad override is reported like a bad widget.
 import type { WidgetValue, Workflow } from './format.ts';
 import type { WorkflowIssue } from './errors.ts';
+import { isReservedName } from './reserved-names.ts';
 
 export type Overrides = Record<string, unknown>;
 
@@ -18,6 +19,10 @@ export function applyOverrides(workflow: Workflow, overrides: Overrides | undefi
     }
     const nodeId = key.slice(0, dot);
     const input = key.slice(dot + 1);
+    if (isReservedName(input)) {
+      issues.push({ code: 'RESERVED_NAME', node: nodeId, input, message: `override "${key}": "${input}" is a reserved name (a JavaScript object member)` });
+      continue;
+    }
     const node = byId.get(nodeId);
     if (node === undefined) {
       issues.push({ code: 'OVERRIDE_NODE', node: nodeId, input, message: `override "${key}": the workflow has no node "${nodeId}"` });

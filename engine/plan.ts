@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CompiledGraph } from './compile.ts';
 import type { Link } from './format.ts';
+import { ownValue } from './reserved-names.ts';
 
 export interface RecomputeRegion {
   /** The link feeding the recompute input: its value is what one recompute call resolves to. */
@@ -53,7 +54,7 @@ export function planRun(graph: CompiledGraph, outputs: readonly string[], option
     const held = holds.get(id) ?? new Set<string>();
     holds.set(id, held);
     for (const [name, link] of Object.entries(node.links)) {
-      if (node.def.inputs[name]?.recompute !== true) {
+      if (ownValue(node.def.inputs, name)?.recompute !== true) {
         held.add(link.node);
         work.push(link.node);
         continue;

@@ -56,6 +56,8 @@ export class Registry {
   readonly loadErrors: LoadError[] = [];
   private readonly definitions = new Map<string, { def: AnyNodeDefinition; pack: string }>();
   private readonly packs: { name: string; source: string; nodes: string[] }[] = [];
+  /** The packs' release hooks, each once (packs may share one). */
+  private readonly releaseHooks = new Set<() => void | Promise<void>>();
 
   static async load(options: RegistryLoadOptions = {}): Promise<Registry> {
     const registry = new Registry();
@@ -125,6 +127,20 @@ export class Registry {
     if (problems.length > 0) throw new KosmosError('NODE_DEFINITION', problems.join('; '));
     for (const def of pack.nodes) this.definitions.set(def.type, { def, pack: pack.name });
     this.packs.push({ name: pack.name, source, nodes: pack.nodes.map((d) => d.type) });
+    if (typeof pack.release === 'function') this.releaseHooks.add(pack.release);
+  }
+
+  /** Runs every pack's release hook; a failing hook is reported in the result, the others still run. */
+  async releasePacks(): Promise<{ released: number; errors: string[] }> {
+    const errors: string[] = [];
+    for (const hook of this.releaseHooks) {
+      try {
+        await hook();
+      } catch (error) {
+        errors.push(errorMessage(error));
+      }
+    }
+    return { released: this.releaseHooks.size, errors };
   }
 
   get(type: string): AnyNodeDefinition | undefined {
@@ -190,7 +206,8 @@ function packFromModule(mod: Record<string, unknown>, fallbackName: string): Nod
   if (Array.isArray(candidate)) return { name: fallbackName, nodes: candidate as AnyNodeDefinition[] };
   if (typeof candidate === 'object' && candidate !== null && Array.isArray((candidate as NodePack).nodes)) {
     const pack = candidate as NodePack;
-    return { name: typeof pack.name === 'string' && pack.name !== '' ? pack.name : fallbackName, nodes: pack.nodes };
+    const name = typeof pack.name === 'string' && pack.name !== '' ? pack.name : fallbackName;
+    return { name, nodes: pack.nodes, ...(typeof pack.release === 'function' ? { release: pack.release } : {}) };
   }
   throw new KosmosError('NODE_PACK_INVALID', 'the module must default-export definePack(name, [...]) or a list of node definitions');
 }

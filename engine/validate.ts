@@ -7,6 +7,7 @@ import type { Registry } from './registry.ts';
 import { checkWidgetValue, socketTypesForWidget } from './widgets.ts';
 import { compileWorkflow } from './compile.ts';
 import { findCycles } from './cycles.ts';
+import { ownValue } from './reserved-names.ts';
 
 /** Socket type that matches anything (for generic nodes such as a preview of any value). */
 export const ANY_TYPE = '*';
@@ -23,19 +24,19 @@ export function validateWorkflow(wf: Workflow, registry: Registry): WorkflowIssu
     }
     const links = node.inputs ?? {};
     for (const [name, value] of Object.entries(node.widgets ?? {})) {
-      const spec = def.widgets[name];
+      const spec = ownValue(def.widgets, name);
       if (spec === undefined) {
-        const hint = name in def.inputs ? ` ("${name}" is a socket: connect a link to it)` : '';
+        const hint = Object.hasOwn(def.inputs, name) ? ` ("${name}" is a socket: connect a link to it)` : '';
         issues.push({ code: 'UNKNOWN_INPUT', node: node.id, input: name, message: `${node.type} has no widget "${name}"${hint}` });
         continue;
       }
-      if (name in links) continue; // a link feeds this widget; the stored value is kept only for the editor
+      if (Object.hasOwn(links, name)) continue; // a link feeds this widget; the stored value is kept only for the editor
       const problem = checkWidgetValue(spec, value);
       if (problem !== undefined) issues.push({ code: problem.code, node: node.id, input: name, message: problem.message });
     }
     for (const [name, link] of Object.entries(links)) {
-      const inputSpec = def.inputs[name];
-      const widgetSpec = def.widgets[name];
+      const inputSpec = ownValue(def.inputs, name);
+      const widgetSpec = ownValue(def.widgets, name);
       if (inputSpec === undefined && widgetSpec === undefined) {
         issues.push({ code: 'UNKNOWN_INPUT', node: node.id, input: name, message: `${node.type} has no input "${name}"` });
         continue;
@@ -47,7 +48,7 @@ export function validateWorkflow(wf: Workflow, registry: Registry): WorkflowIssu
       }
       const sourceDef = registry.get(source.type);
       if (sourceDef === undefined) continue; // already reported as UNKNOWN_NODE_TYPE
-      const output = sourceDef.outputs[link.output];
+      const output = ownValue(sourceDef.outputs, link.output);
       if (output === undefined) {
         issues.push({ code: 'LINK_MISSING_OUTPUT', node: node.id, input: name, message: `node "${link.node}" (${source.type}) has no output "${link.output}"` });
         continue;
@@ -64,7 +65,7 @@ export function validateWorkflow(wf: Workflow, registry: Registry): WorkflowIssu
     }
     if ((node.mode ?? 'active') === 'active') {
       for (const [name, spec] of Object.entries(def.inputs)) {
-        if (spec.optional !== true && !(name in links)) {
+        if (spec.optional !== true && !Object.hasOwn(links, name)) {
           issues.push({ code: 'MISSING_INPUT', node: node.id, input: name, message: `required input "${name}" (${spec.type}) is not connected` });
         }
       }

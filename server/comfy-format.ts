@@ -30,25 +30,27 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploaded
       throw new HttpError(400, 'WORKFLOW_SCHEMA', `prompt.${id}.inputs: expected an object`);
     }
     const def = byType.get(node.class_type);
-    const widgets: Record<string, unknown> = {};
-    const inputs: Record<string, { node: string; output: string }> = {};
+    // Collected as entries and built with Object.fromEntries, which defines own keys: a `__proto__` input name
+    // stays a key (for the engine to refuse as RESERVED_NAME) instead of setting the record's prototype.
+    const widgets: [string, unknown][] = [];
+    const inputs: [string, { node: string; output: string }][] = [];
     for (const [name, value] of Object.entries((node.inputs ?? {}) as Record<string, unknown>)) {
       if (isLink(value)) {
-        const source = (prompt as ApiPrompt)[String(value[0])];
+        const source = Object.hasOwn(prompt, String(value[0])) ? (prompt as ApiPrompt)[String(value[0])] : undefined;
         const sourceDef = source ? byType.get(source.class_type) : undefined;
         const output = sourceDef?.outputs[value[1]]?.name ?? `_output_${value[1]}`;
-        inputs[name] = { node: String(value[0]), output };
+        inputs.push([name, { node: String(value[0]), output }]);
       } else {
         const widget = def?.widgets.find((w) => w.name === name);
         const readsPath = widget?.kind === 'PATH' && (widget.mode ?? 'read') === 'read';
-        widgets[name] = readsPath && typeof value === 'string' && uploadedFile ? (uploadedFile(value) ?? value) : value;
+        widgets.push([name, readsPath && typeof value === 'string' && uploadedFile ? (uploadedFile(value) ?? value) : value]);
       }
     }
     const entry: Record<string, unknown> = {
       id,
       type: node.class_type,
-      widgets,
-      inputs,
+      widgets: Object.fromEntries(widgets),
+      inputs: Object.fromEntries(inputs),
       pos: [40 + (i % 4) * 340, 40 + Math.floor(i / 4) * 260],
       size: [300, Math.max(80, 30 + 24 * ((def?.widgets.length ?? 0) + (def?.inputs.length ?? 0)))],
     };
@@ -58,12 +60,47 @@ export function fromApiPrompt(prompt: unknown, nodes: NormalisedNode[], uploaded
   return { format: 'kosmos-g/workflow', version: 1, nodes: out };
 }
 
+/** One node to export: its links already resolved (bypassed nodes skipped, muted ones dropped) and widgets filled. */
+export interface ExportNode {
+  id: string;
+  type: string;
+  title?: string;
+  widgets: Record<string, unknown>;
+  links: Record<string, { node: string; output: string }>;
+}
+
+/**
+ * Our graph in ComfyUI's API format, the inverse of fromApiPrompt: `{id: {class_type, inputs, _meta}}` with each
+ * link as `[nodeId, outputIndex]`, the index being the output's position in the node's declaration (as
+ * /object_info lists them). Built with own keys throughout.
+ */
+export function toApiPrompt(nodes: ExportNode[], catalogue: NormalisedNode[]): ApiPrompt {
+  const byType = new Map(catalogue.map((n) => [n.type, n]));
+  const typeOf = new Map(nodes.map((n) => [n.id, n.type]));
+  const outputIndex = (link: { node: string; output: string }): number => {
+    const index = byType.get(typeOf.get(link.node) ?? '')?.outputs.findIndex((o) => o.name === link.output) ?? -1;
+    if (index < 0) throw new HttpError(400, 'LINK_MISSING_OUTPUT', `node "${link.node}" has no output "${link.output}"`);
+    return index;
+  };
+  return Object.fromEntries(
+    nodes.map((n) => {
+      const inputs = Object.fromEntries([
+        ...Object.entries(n.widgets),
+        ...Object.entries(n.links).map(([name, link]) => [name, [link.node, outputIndex(link)]] as const),
+      ]);
+      return [n.id, { class_type: n.type, inputs, _meta: { title: n.title ?? n.type } }] as const;
+    }),
+  );
+}
+
 /** ComfyUI's node_errors: {nodeId: {errors: [{type, message, details, extra_info}], dependent_outputs, class_type}}. */
 export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) => string | undefined): Record<string, unknown> {
-  const out: Record<string, { errors: unknown[]; dependent_outputs: string[]; class_type: string | null }> = {};
+  // A Map, then Object.fromEntries (own keys): no node id can reach an inherited member.
+  const out = new Map<string, { errors: unknown[]; dependent_outputs: string[]; class_type: string | null }>();
   for (const issue of issues) {
     if (!issue.node) continue;
-    const entry = (out[issue.node] ??= { errors: [], dependent_outputs: [], class_type: typeOf(issue.node) ?? null });
+    let entry = out.get(issue.node);
+    if (entry === undefined) out.set(issue.node, (entry = { errors: [], dependent_outputs: [], class_type: typeOf(issue.node) ?? null }));
     entry.errors.push({
       type: issue.code,
       message: issue.message,
@@ -71,7 +108,7 @@ export function toNodeErrors(issues: WorkflowIssue[], typeOf: (nodeId: string) =
       extra_info: issue.input ? { input_name: issue.input } : {},
     });
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** Our widget kinds as ComfyUI's object_info input specs. */

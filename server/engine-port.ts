@@ -23,6 +23,18 @@ export interface EnginePort {
     options: { jobId: string; signal: AbortSignal; onEvent: (e: EngineEvent) => void; outputDir: string },
   ): Promise<RunResultLike>;
   loadErrors(): { pack: string; message: string }[];
+  /** A valid workflow in ComfyUI's API format (comfy-export.ts); the caller validates first. */
+  toApiPrompt(workflow: unknown): unknown;
+  /** Frees cached values (loaded models among them) and what node packs hold open (ONNX sessions): POST /free. */
+  free(): Promise<FreeReport>;
+}
+
+/** What POST /free released. */
+export interface FreeReport {
+  cacheEntries: number;
+  cacheBytes: number;
+  packHooks: number;
+  errors: string[];
 }
 
 export interface NormalisedNode {

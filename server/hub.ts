@@ -1,6 +1,9 @@
-// The WebSocket hub at /ws: every connected client receives every job's events (unlike ComfyUI, which routes
-// execution events only to the submitting client). Garbage, oversized messages and floods close the socket with
-// a code; nothing a client sends can crash the server.
+// The WebSocket hub at /ws. Events are routed as ComfyUI routes them: a job's execution events (executing,
+// progress, executed, previews, ...) go only to the sockets of the `client_id` that queued it (to everyone when it
+// named none, as ComfyUI broadcasts a prompt without a client id); queue status goes to everyone. A dashboard may
+// opt in to every job's events with `?watch=all` (allowed by `mayWatchAll`: with a token, only to a client that
+// presented it). Garbage, oversized messages and floods close the socket with a code; nothing a client sends can
+// crash the server.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -37,8 +40,10 @@ export interface HubOptions {
    */
   heartbeatMs?: number;
   verifyUpgrade?: (req: IncomingMessage) => UpgradeVerdict;
-  /** The first messages a client receives (ComfyUI sends `status` with its sid, then the running node). */
-  greeting?: (clientId: string) => WsMessage[];
+  /** Whether an upgrade asking for `?watch=all` may have it (default: yes); refused upgrades get 403 WATCH_FORBIDDEN. */
+  mayWatchAll?: (req: IncomingMessage) => boolean;
+  /** The first messages a client receives (ComfyUI sends `status` with its sid, then its running node). */
+  greeting?: (client: { id: string; watchAll: boolean }) => WsMessage[];
   featureFlags?: Record<string, unknown>;
 }
 
@@ -51,6 +56,8 @@ interface Client {
    * `supports_preview_metadata` in `feature_flags`), or `json` (`kosmos.preview` with base64 data, `?previews=json`).
    */
   previews: 'legacy' | 'metadata' | 'json';
+  /** Receives every job's execution events (a dashboard), not only its own. */
+  watchAll: boolean;
   windowStart: number;
   windowCount: number;
   /** Answered the last heartbeat ping (or connected since). */
@@ -60,7 +67,10 @@ interface Client {
 export class EventHub {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<Client>();
-  private readonly options: Required<Omit<HubOptions, 'verifyUpgrade' | 'greeting' | 'featureFlags'>> & HubOptions;
+  /** Sockets by client id (a client may hold several, e.g. two tabs), so a job's events cost one lookup. */
+  private readonly byId = new Map<string, Set<Client>>();
+  private readonly watchers = new Set<Client>();
+  private readonly options: Required<Omit<HubOptions, 'verifyUpgrade' | 'mayWatchAll' | 'greeting' | 'featureFlags'>> & HubOptions;
   private readonly heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: HubOptions = {}) {
@@ -82,7 +92,7 @@ export class EventHub {
   private checkAlive(): void {
     for (const c of this.clients) {
       if (!c.alive) {
-        this.clients.delete(c);
+        this.remove(c);
         c.ws.terminate();
         continue;
       }
@@ -110,7 +120,11 @@ export class EventHub {
         if (url.pathname !== '/ws' && url.pathname !== '/api/ws') return refuse(socket, 404, 'NOT_FOUND', 'no WebSocket endpoint here');
         const verdict = this.options.verifyUpgrade?.(req) ?? { ok: true };
         if (!verdict.ok) return refuse(socket, verdict.status ?? 403, verdict.code ?? 'FORBIDDEN', verdict.message ?? 'forbidden');
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url));
+        const watchAll = url.searchParams.get('watch') === 'all';
+        if (watchAll && this.options.mayWatchAll?.(req) === false) {
+          return refuse(socket, 403, 'WATCH_FORBIDDEN', 'watch=all needs the server token');
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url, watchAll));
       } catch (error) {
         console.error('[kosmos-g server] WebSocket upgrade failed:', error);
         refuse(socket, 500, 'INTERNAL', 'internal error');
@@ -118,26 +132,51 @@ export class EventHub {
     });
   }
 
-  private connect(ws: WebSocket, url: URL): void {
+  private connect(ws: WebSocket, url: URL, watchAll: boolean): void {
     const requested = url.searchParams.get('clientId') ?? '';
     const id = /^[A-Za-z0-9_-]{1,64}$/.test(requested) ? requested : randomUUID().replace(/-/g, '');
     const client: Client = {
       id,
       ws,
       previews: url.searchParams.get('previews') === 'json' ? 'json' : 'legacy',
+      watchAll,
       windowStart: Date.now(),
       windowCount: 0,
       alive: true,
     };
     this.clients.add(client);
+    let same = this.byId.get(id);
+    if (same === undefined) this.byId.set(id, (same = new Set()));
+    same.add(client);
+    if (watchAll) this.watchers.add(client);
     ws.on('pong', () => (client.alive = true));
-    ws.on('close', () => this.clients.delete(client));
+    ws.on('close', () => this.remove(client));
     ws.on('error', () => {
-      this.clients.delete(client);
+      this.remove(client);
       ws.terminate();
     });
     ws.on('message', (raw: RawData, isBinary: boolean) => this.receive(client, raw, isBinary));
-    for (const m of this.options.greeting?.(id) ?? []) this.send(client, JSON.stringify(m));
+    for (const m of this.options.greeting?.({ id, watchAll }) ?? []) this.send(client, JSON.stringify(m));
+  }
+
+  private remove(client: Client): void {
+    this.clients.delete(client);
+    this.watchers.delete(client);
+    const same = this.byId.get(client.id);
+    same?.delete(client);
+    if (same?.size === 0) this.byId.delete(client.id);
+  }
+
+  /**
+   * Who receives a job's execution events: the sockets of the client that queued it and the watchers; everyone
+   * when the job named no client (ComfyUI's rule for a prompt without a client id).
+   */
+  private audience(clientId: string | null): Iterable<Client> {
+    if (clientId === null) return this.clients;
+    const own = this.byId.get(clientId);
+    if (this.watchers.size === 0) return own ?? [];
+    if (own === undefined) return this.watchers;
+    return new Set([...own, ...this.watchers]);
   }
 
   private receive(client: Client, raw: RawData, isBinary: boolean): void {
@@ -179,18 +218,25 @@ export class EventHub {
     client.ws.send(payload);
   }
 
+  /** To every client: queue status. */
   broadcast(msg: WsMessage): void {
     if (this.clients.size === 0) return;
     const text = JSON.stringify(msg);
     for (const c of this.clients) this.send(c, text);
   }
 
-  broadcastPreview(jobId: string, nodeId: string, mime: string, data: Uint8Array): void {
-    if (this.clients.size === 0) return;
+  /** One of a job's execution events, to its audience (see `audience`). */
+  sendJobEvent(clientId: string | null, msg: WsMessage): void {
+    let text: string | undefined;
+    for (const c of this.audience(clientId)) this.send(c, (text ??= JSON.stringify(msg)));
+  }
+
+  /** A job's preview image, to its audience, in the form each client asked for. */
+  sendJobPreview(clientId: string | null, jobId: string, nodeId: string, mime: string, data: Uint8Array): void {
     let frame: Buffer | undefined;
     let legacy: Buffer | undefined;
     let json: string | undefined;
-    for (const c of this.clients) {
+    for (const c of this.audience(clientId)) {
       if (c.previews === 'json') {
         json ??= JSON.stringify({
           type: 'kosmos.preview',
@@ -211,6 +257,8 @@ export class EventHub {
     clearInterval(this.heartbeat);
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
+    this.byId.clear();
+    this.watchers.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

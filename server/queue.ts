@@ -12,11 +12,24 @@ import { jsonSafe } from './json-safe.ts';
 
 export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
 
+/**
+ * Queue status goes to every client, so with many clients and a busy queue it is the costliest message: a change
+ * is sent at once, later changes within this window are sent once at its end, with the count as it is then.
+ */
+const STATUS_WINDOW_MS = 50;
+
 export class JobQueue {
-  private running: { id: string; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
+  private running: { id: string; clientId: string | null; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
   private pumping = false;
   private closing = false;
   private readonly idleWaiters: (() => void)[] = [];
+  /** Work that must not overlap a job (freeing models and sessions), run before the next job starts. */
+  private readonly chores: (() => Promise<void>)[] = [];
+  /** Such work running while the queue is idle: no job starts until it has settled (see pump). */
+  private exclusive: Promise<void> = Promise.resolve();
+  private statusTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private statusPending = false;
 
   constructor(
     private readonly store: JobStore,
@@ -24,6 +37,8 @@ export class JobQueue {
     private readonly hub: EventHub,
     /** Root of all job output folders; a job writes into `<outputsRoot>/<jobId>/`. */
     private readonly outputsRoot: string,
+    /** After this long with nothing queued or running, cached models and sessions are freed (0: never). */
+    private readonly idleFreeMs = 0,
   ) {}
 
   /** Recover from a previous crash, then start running queued jobs. Returns the ids marked interrupted. */
@@ -38,9 +53,9 @@ export class JobQueue {
     return this.running?.id ?? null;
   }
 
-  /** The running job and the node it is executing (null before its first node starts). */
-  current(): { id: string; node: string | null } | null {
-    return this.running ? { id: this.running.id, node: this.running.state.currentNode } : null;
+  /** The running job, the client that queued it and the node it is executing (null before its first node starts). */
+  current(): { id: string; clientId: string | null; node: string | null } | null {
+    return this.running ? { id: this.running.id, clientId: this.running.clientId, node: this.running.state.currentNode } : null;
   }
 
   queueRemaining(): number {
@@ -53,6 +68,7 @@ export class JobQueue {
    * CallWrapper) match events by the prompt_id they got back and lose the ones that arrive before it.
    */
   enqueue(workflow: unknown, clientId: string | null, id: string = randomUUID(), startAfter?: Promise<unknown>): JobRecord {
+    clearTimeout(this.idleTimer);
     const job = this.store.addJob({ id, workflow, clientId });
     this.store.addEvent(job.id, 'queued', { prompt_id: job.id, number: job.number });
     this.announceStatus();
@@ -70,7 +86,7 @@ export class JobQueue {
     }
     if (job.status === 'queued' && this.store.finish(id, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it ran' })) {
       this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
-      this.hub.broadcast({ type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
       this.announceStatus();
       return 'cancelled';
     }
@@ -84,6 +100,46 @@ export class JobQueue {
     return this.running.id;
   }
 
+  /**
+   * Runs `work` while no job runs: at once when none does, else after the running job and before the next, as
+   * ComfyUI applies POST /free. Resolves with whether it had to wait.
+   */
+  async betweenJobs(work: () => Promise<void>): Promise<'now' | 'after_current_job'> {
+    if (!this.running) {
+      await this.runExclusive(work);
+      return 'now';
+    }
+    this.chores.push(work);
+    return 'after_current_job';
+  }
+
+  /** Runs `work` with no job starting meanwhile (after any such work already under way); never rejects. */
+  private runExclusive(work: () => Promise<unknown>): Promise<void> {
+    const run = this.exclusive.then(work).then(
+      () => undefined,
+      (err: unknown) => console.error('[kosmos-g server] between jobs:', err),
+    );
+    this.exclusive = run;
+    return run;
+  }
+
+  /** Frees the engine's cached models and sessions once the queue has stayed idle for idleFreeMs. */
+  private freeWhenIdle(): void {
+    if (this.idleFreeMs <= 0 || this.closing) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.running || this.closing || this.store.nextQueued()) return;
+      void this.runExclusive(() => this.engine.free());
+    }, this.idleFreeMs);
+    this.idleTimer.unref();
+  }
+
+  private async runChores(): Promise<void> {
+    for (const work of this.chores.splice(0)) {
+      await work().catch((err) => console.error('[kosmos-g server] between jobs:', err));
+    }
+  }
+
   /** Resolves when nothing is queued or running (for tests and graceful shutdown). */
   idle(): Promise<void> {
     if (!this.running && !this.store.nextQueued()) return Promise.resolve();
@@ -93,6 +149,8 @@ export class JobQueue {
   /** Stops taking jobs; a running job is aborted and recorded as interrupted; queued jobs stay queued. */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.statusTimer);
+    clearTimeout(this.idleTimer);
     const r = this.running;
     if (r) {
       r.controller.abort();
@@ -100,8 +158,19 @@ export class JobQueue {
     }
   }
 
+  /** Tells every client the queue changed (coalesced: see STATUS_WINDOW_MS). */
   announceStatus(): void {
+    if (this.statusTimer !== undefined) {
+      this.statusPending = true;
+      return;
+    }
     this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (!this.statusPending || this.closing) return;
+      this.statusPending = false;
+      this.announceStatus();
+    }, STATUS_WINDOW_MS);
   }
 
   private schedule(): void {
@@ -115,14 +184,23 @@ export class JobQueue {
   private async pump(): Promise<void> {
     try {
       while (!this.closing) {
+        // Work that must not overlap a job (POST /free, the idle release) finishes first; if more began while
+        // waiting, wait for that too. No await separates the last check from the job becoming `running`.
+        const gate = this.exclusive;
+        await gate;
+        if (gate !== this.exclusive) continue;
         const job = this.store.nextQueued();
         if (!job) break;
         if (!this.store.markRunning(job.id)) continue;
         await this.runJob(job);
+        await this.runChores();
       }
     } finally {
       this.pumping = false;
-      if (!this.running && !this.store.nextQueued()) this.idleWaiters.splice(0).forEach((w) => w());
+      if (!this.running && !this.store.nextQueued()) {
+        this.idleWaiters.splice(0).forEach((w) => w());
+        this.freeWhenIdle();
+      }
     }
   }
 
@@ -140,7 +218,7 @@ export class JobQueue {
     const outputs: JobOutputs = {};
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    this.running = { id: job.id, controller, state, done };
+    this.running = { id: job.id, clientId: job.clientId, controller, state, done };
     this.announceStatus();
     let jobDone: EngineEvent | undefined;
     const onEvent = (e: EngineEvent): void => {
@@ -150,7 +228,7 @@ export class JobQueue {
         return;
       }
       try {
-        this.onEngineEvent(job.id, e, state, outputs);
+        this.onEngineEvent(job, e, state, outputs);
       } catch (err) {
         console.error(`[kosmos-g server] job ${job.id}: event handling failed:`, err);
       }
@@ -173,11 +251,11 @@ export class JobQueue {
           const text = Object.entries(values).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
           const msg = { type: 'executed', data: { node: nodeId, display_node: nodeId, output: { text, values }, prompt_id: job.id } };
           this.store.addEvent(job.id, msg.type, msg.data);
-          this.hub.broadcast(msg);
+          this.hub.sendJobEvent(job.clientId, msg);
         }
       }
       this.store.setOutputs(job.id, outputs);
-      if (jobDone) this.onEngineEvent(job.id, jobDone, state, outputs);
+      if (jobDone) this.onEngineEvent(job, jobDone, state, outputs);
       status = result.status === 'ok' ? 'done' : result.status === 'cancelled' ? (this.closing ? 'interrupted' : 'cancelled') : 'error';
       if (result.status === 'error') error = { code: result.errors[0]?.code ?? 'ERROR', message: result.errors[0]?.message ?? 'failed', issues: result.errors };
       if (result.status === 'cancelled') error = { code: this.closing ? 'INTERRUPTED' : 'CANCELLED', message: 'the job was stopped' };
@@ -186,7 +264,7 @@ export class JobQueue {
       error = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err) };
       console.error(`[kosmos-g server] job ${job.id} crashed:`, err);
       const msgs = toComfyMessages({ type: 'job_done', jobId: job.id, status: 'error', seconds: 0, error: error as { code: string; message: string } }, state, () => undefined);
-      for (const m of msgs) this.hub.broadcast(m);
+      for (const m of msgs) this.hub.sendJobEvent(job.clientId, m);
     } finally {
       this.store.finish(job.id, status, error);
       this.running = null;
@@ -195,7 +273,9 @@ export class JobQueue {
     }
   }
 
-  private onEngineEvent(jobId: string, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
+  /** Records one engine event with the job and sends it, as ComfyUI messages, to the job's client. */
+  private onEngineEvent(job: JobRecord, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
+    const jobId = job.id;
     if (e.type === 'node_done' && e.outputs?.length) {
       // Persist partial outputs as they appear, so a crash mid-job keeps what was already written.
       const refs = e.outputs.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
@@ -206,11 +286,11 @@ export class JobQueue {
     for (const m of msgs) {
       // Progress ticks are not recorded one by one (a training run makes thousands); metrics are.
       if (m.type !== 'progress') this.store.addEvent(jobId, m.type, m.data);
-      this.hub.broadcast(m);
+      this.hub.sendJobEvent(job.clientId, m);
     }
     if (e.type === 'node_progress' && e.preview) {
       this.store.addEvent(jobId, 'kosmos.preview', { prompt_id: jobId, node: e.nodeId, mime: e.preview.mime, bytes: e.preview.data.byteLength });
-      this.hub.broadcastPreview(jobId, e.nodeId, e.preview.mime, e.preview.data);
+      this.hub.sendJobPreview(job.clientId, jobId, e.nodeId, e.preview.mime, e.preview.data);
     }
   }
 }

@@ -98,8 +98,9 @@ function cookieToken(cookieHeader: string | undefined): string | undefined {
 
 /** Which token the request presents, and how. */
 export function presentedToken(req: IncomingMessage): { token?: string; via?: 'header' | 'query' | 'cookie' } {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim(), via: 'header' };
+  // The scheme name is case-insensitive (RFC 7235 §2.1): `bearer x` is as good as `Bearer x`.
+  const bearer = /^bearer +(.*)$/i.exec(req.headers.authorization ?? '');
+  if (bearer) return { token: bearer[1]!.trim(), via: 'header' };
   const q = requestUrl(req)?.searchParams.get('token');
   if (q) return { token: q, via: 'query' };
   const c = cookieToken(req.headers.cookie);

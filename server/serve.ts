@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
-import { DEFAULT_LIMITS, dataFolders, type Limits, type ServerContext } from './context.ts';
+import { DEFAULT_LIMITS, dataFolders, serverFeatures, type Limits, type ServerContext } from './context.ts';
 import type { EnginePort } from './engine-port.ts';
 import { EventHub, type HubOptions } from './hub.ts';
 import { JobQueue } from './queue.ts';
-import { checkRequest, isLoopback, type SecurityPolicy } from './security.ts';
+import { checkRequest, isLoopback, presentedToken, type SecurityPolicy } from './security.ts';
 import { JobStore } from './store.ts';
 
 export interface ServeOptions {
@@ -32,12 +32,21 @@ export interface ServerHandle {
 export interface ServeInternals {
   engine?: EnginePort;
   limits?: Partial<Limits>;
-  hub?: Omit<HubOptions, 'verifyUpgrade' | 'greeting'>;
+  hub?: Omit<HubOptions, 'verifyUpgrade' | 'mayWatchAll' | 'greeting'>;
   quiet?: boolean;
   /** Extra node pack folders (in addition to the built-ins, KOSMOS_G_PLUGINS and kosmos-g.config.json). */
   plugins?: string[];
   /** false: load only `plugins` (tests that need a fast start). */
   builtins?: boolean;
+  /** Free cached models and sessions after this long idle (default: KOSMOS_G_IDLE_FREE_S seconds, else 600; 0: never). */
+  idleFreeMs?: number;
+}
+
+/** How long the queue stays idle before the server frees cached models and sessions (KOSMOS_G_IDLE_FREE_S). */
+function idleFreeMs(internals: ServeInternals): number {
+  if (internals.idleFreeMs !== undefined) return internals.idleFreeMs;
+  const seconds = Number(process.env.KOSMOS_G_IDLE_FREE_S ?? 600);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,14 +79,22 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   const hub = new EventHub({
     ...internals.hub,
     verifyUpgrade: (req) => checkRequest(req, policy, true),
-    greeting: (sid) => [
-      { type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid } },
-      // A client that (re)connects mid-run learns which node is running, as ComfyUI does on reconnect.
-      ...(queue?.current() ? [{ type: 'executing', data: { node: queue.current()!.node, display_node: queue.current()!.node, prompt_id: queue.current()!.id } }] : []),
-    ],
-    featureFlags: { supports_preview_metadata: true, max_upload_size: internals.limits?.uploadBytes ?? DEFAULT_LIMITS.uploadBytes },
+    // The upgrade has passed checkRequest, which already demands the token when one is set: say so explicitly, so
+    // watching every job stays tied to the token whatever checkRequest becomes.
+    mayWatchAll: (req) => !policy.token || presentedToken(req).token === policy.token,
+    greeting: (client) => {
+      const running = queue?.current();
+      // A client that (re)connects mid-run learns which node is running, as ComfyUI does on reconnect, when the
+      // job is one whose events it receives.
+      const sees = running && (running.clientId === null || running.clientId === client.id || client.watchAll);
+      return [
+        { type: 'status', data: { status: { exec_info: { queue_remaining: queue?.queueRemaining() ?? 0 } }, sid: client.id } },
+        ...(sees ? [{ type: 'executing', data: { node: running.node, display_node: running.node, prompt_id: running.id } }] : []),
+      ];
+    },
+    featureFlags: serverFeatures({ ...DEFAULT_LIMITS, ...internals.limits }),
   });
-  queue = new JobQueue(store, engine, hub, outputsDir);
+  queue = new JobQueue(store, engine, hub, outputsDir, idleFreeMs(internals));
   const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
   const ctx: ServerContext = {
     store,

@@ -19,6 +19,10 @@ export function checkSubmission(ctx: ServerContext, body: unknown): Checked {
     throw new HttpError(400, 'BAD_REQUEST', 'body: expected a JSON object with "workflow" or "prompt"');
   }
   const b = body as { workflow?: unknown; prompt?: unknown };
+  const nodes = nodeCount(b);
+  if (nodes > ctx.limits.maxNodes) {
+    throw new HttpError(413, 'WORKFLOW_TOO_LARGE', `the workflow has ${nodes} nodes; this server takes at most ${ctx.limits.maxNodes}`);
+  }
   let raw: unknown;
   if (b.workflow !== undefined) raw = b.workflow;
   else if (b.prompt !== undefined) raw = fromApiPrompt(b.prompt, ctx.engine.nodeTypes(), uploadedFile(ctx.uploadsDir));
@@ -36,6 +40,15 @@ export function checkSubmission(ctx: ServerContext, body: unknown): Checked {
     ((workflow as { nodes?: { id: string; type: string }[] }).nodes ?? []).map((n) => [String(n.id), n.type] as const),
   );
   return { workflow, issues, nodeErrors: toNodeErrors(issues, (id) => types.get(id)) };
+}
+
+/** Nodes in either format, counted before anything else looks at them. */
+function nodeCount(b: { workflow?: unknown; prompt?: unknown }): number {
+  if (b.workflow !== undefined) {
+    const nodes = typeof b.workflow === 'object' && b.workflow !== null ? (b.workflow as { nodes?: unknown }).nodes : undefined;
+    return Array.isArray(nodes) ? nodes.length : 0;
+  }
+  return typeof b.prompt === 'object' && b.prompt !== null ? Object.keys(b.prompt).length : 0;
 }
 
 /**

@@ -4,12 +4,15 @@
 import { BACKENDS, type BackendName, type Runner } from './runner.ts';
 import { tfjsRunner } from './tfjs-runner.ts';
 
+/** The ONNX backend's module once some caller asked for it (it loads ONNX Runtime, so only on demand). */
+let onnx: Promise<typeof import('../backends/onnx/runner.ts')> | undefined;
+
 export async function getRunner(backend: BackendName): Promise<Runner> {
   switch (backend) {
     case 'tfjs':
       return tfjsRunner();
     case 'onnx': {
-      const { onnxRunner } = await import('../backends/onnx/runner.ts');
+      const { onnxRunner } = await (onnx ??= import('../backends/onnx/runner.ts'));
       return onnxRunner();
     }
     default:
@@ -17,4 +20,11 @@ export async function getRunner(backend: BackendName): Promise<Runner> {
         code: 'UNKNOWN_BACKEND',
       });
   }
+}
+
+/** Closes what the runners hold open (the ONNX runner's sessions; traces on disk stay). Safe at any time. */
+export async function releaseRunners(): Promise<void> {
+  if (onnx === undefined) return;
+  const { onnxRunner } = await onnx;
+  await (await onnxRunner()).sessions.clear();
 }

@@ -90,6 +90,8 @@ export const ImageResize = defineNode({
     method: { kind: 'ENUM', options: ['bilinear', 'nearest'], default: 'bilinear' },
   },
   outputs: { image: { type: 'IMAGE' } },
+  budget: ({ width, height }) =>
+    typeof width === 'number' && typeof height === 'number' ? [{ resource: 'pixels', amount: width * height, widget: 'width', what: `a ${width}×${height} image` }] : [],
   execute: ({ image, width, height, method }) => ({ image: resize(image, width, height, method === 'nearest') }),
 });
 

@@ -2,6 +2,7 @@
 // (PreviewImage and SaveImage are the core pack's.)
 
 import { definePack } from '../../engine/node-def.ts';
+import { releaseRunners } from '../../models/runtime/runners.ts';
 import { LoadControlNet, LoadStableDiffusion, LoadUNet, LoadVAE } from './loaders.ts';
 import { EmptyLatent, VAEDecode, VAEEncode } from './latent.ts';
 import { Scheduler } from './scheduler.ts';
@@ -24,4 +25,4 @@ export default definePack('diffusion', [
   UNetPredict,
   Sampler,
   ApplyControlNet,
-]);
+], { release: releaseRunners });

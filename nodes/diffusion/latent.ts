@@ -2,6 +2,7 @@
 // (scaled latent → image; spec §1.6: decode(z / 0.18215), then (x/2 + 0.5) clamped to [0, 1]).
 
 import { defineNode } from '../../engine/node-def.ts';
+import type { BudgetUse } from '../../engine/budgets.ts';
 import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import { externalDecode, externalEncodeMoments } from './external.ts';
 import { imageValue } from '../../models/image.ts';
@@ -27,6 +28,17 @@ export const EmptyLatent = defineNode({
     channels: { kind: 'INT', default: 4, min: 1, max: 64, description: 'Latent channels of the U-Net' },
   },
   outputs: { latent: { type: 'LATENT' } },
+  budget: ({ width, height, batch, downscale, channels }, connected) => {
+    if (typeof width !== 'number' || typeof height !== 'number') return [];
+    const uses: BudgetUse[] = [{ resource: 'pixels', amount: width * height, widget: 'width', what: `a ${width}×${height} image` }];
+    // With a VAE connected, its own downscale and channels apply: unknown until it is loaded.
+    if (!connected('vae') && typeof batch === 'number' && typeof downscale === 'number' && typeof channels === 'number') {
+      const [h, w] = [Math.ceil(height / downscale), Math.ceil(width / downscale)];
+      const what = `a latent of ${batch}×${channels}×${h}×${w}`;
+      uses.push({ resource: 'latentElements', amount: batch * channels * h * w, widget: batch > 1 ? 'batch' : 'width', what });
+    }
+    return uses;
+  },
   execute({ vae, width, height, batch, ...rest }) {
     const v = vae as VAEValue | undefined;
     const downscale = v ? vaeDownscale(v.model.config) : rest.downscale;

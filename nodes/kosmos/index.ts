@@ -1,5 +1,6 @@
 // The kosmos pack: KOSMOS-G's tokenizers, encoders, resampler, MLLM and AlignerNet as graph nodes.
 import { definePack } from '../../engine/node-def.ts';
+import { releaseRunners } from '../../models/runtime/runners.ts';
 import { LoadAligner, LoadCLIPText, LoadCLIPVision, LoadConnector, LoadKosmosG, LoadMLLM } from './loaders.ts';
 import { KosmosPrompt, LoadTokenizer, Tokenize } from './tokenizer-nodes.ts';
 import { AlignerEncode, AlignerReconstruct, CLIPTextEncode, CLIPVisionEncode, KosmosGEncode, MLLMEncode, Resample } from './encode-nodes.ts';
@@ -22,4 +23,4 @@ export default definePack('kosmos', [
   CLIPTextEncode,
   LoadKosmosG,
   KosmosGEncode,
-]);
+], { release: releaseRunners });

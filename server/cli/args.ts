@@ -27,7 +27,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = specs[name];
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined; // `--constructor` is no flag
     if (spec === undefined) throw usage(`${command}: unknown flag --${name}`);
     if (spec.kind === 'boolean') {
       if (eq >= 0) throw usage(`${command}: --${name} takes no value`);

@@ -16,3 +16,25 @@ export function processIO(signal?: AbortSignal): CliIO {
     ...(signal !== undefined ? { signal } : {}),
   };
 }
+
+/**
+ * Resolves once everything written to `stream` so far has been handed to the OS. A pipe's writes are asynchronous
+ * in Node: process.exit() right after writing would cut the output (at 64 KiB, a pipe's buffer). The empty write's
+ * callback runs after the writes queued before it; a stream already closed or failing (a reader that went away,
+ * EPIPE) has nothing left to deliver.
+ */
+export function drained(stream: NodeJS.WritableStream & { destroyed?: boolean; writableLength?: number }): Promise<void> {
+  if (stream.destroyed === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once('error', done);
+    try {
+      stream.write('', done);
+    } catch {
+      done();
+    }
+  });
+}

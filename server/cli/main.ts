@@ -3,11 +3,12 @@
 // stack trace.
 import { pathToFileURL } from 'node:url';
 import { KosmosError, errorCode, errorMessage, formatIssue } from '../../engine/errors.ts';
-import { processIO, type CliIO } from './io.ts';
+import { drained, processIO, type CliIO } from './io.ts';
 import { runCommand } from './run.ts';
 import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
 import { serveCommand } from './serve.ts';
+import { exportCommand } from './export.ts';
 
 export const HELP = `kosmos-g — KOSMOS-G as a node graph
 
@@ -15,9 +16,10 @@ usage:
   kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json]
   kosmos-g validate WORKFLOW.json [--json]
   kosmos-g nodes [--json]
+  kosmos-g export --format comfy-api WORKFLOW.json   (ComfyUI's API format, on stdout)
   kosmos-g serve [--port N] [--host HOST] [--data DIR] [--token TOKEN] [--open-default]
 
-  run, validate and nodes also take --plugin DIR (repeatable) to load extra node packs.
+  run, validate, nodes and export also take --plugin DIR (repeatable) to load extra node packs.
 exit codes: 0 ok, 1 a run failed, 2 invalid input
 `;
 
@@ -32,6 +34,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
         return await validateCommand(rest, io);
       case 'nodes':
         return await nodesCommand(rest, io);
+      case 'export':
+        return await exportCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
       case undefined:
@@ -80,6 +84,8 @@ export async function cli(argv: readonly string[]): Promise<never> {
     });
   }
   const code = await main(argv, processIO(abort.signal));
+  // Exit only once stdout and stderr have delivered everything (piped output would be cut otherwise).
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
 }
 

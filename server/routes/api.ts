@@ -29,6 +29,15 @@ export function apiRoutes(ctx: ServerContext): Router {
     res.json({ ok: checked.issues.length === 0, issues: checked.issues, node_errors: checked.nodeErrors });
   });
 
+  // ComfyUI's API format of a workflow (the editor's "Export API"); only a valid one.
+  r.post('/export', (req, res) => {
+    const checked = checkSubmission(ctx, req.body);
+    if (checked.issues.length > 0) {
+      throw new HttpError(400, 'VALIDATION_FAILED', `the workflow has ${checked.issues.length} problem(s)`, { issues: checked.issues, node_errors: checked.nodeErrors });
+    }
+    res.json({ format: 'comfy-api', prompt: ctx.engine.toApiPrompt(checked.workflow) });
+  });
+
   r.get('/jobs', (req, res) => {
     const q = req.query as Record<string, unknown>;
     const wanted = typeof q.status === 'string' ? q.status.split(',') : STATUSES;

@@ -112,3 +112,27 @@ test('a link from a muted node leaves a required input empty; bypass passes the 
   const bypassed = parseWorkflow({ ...muted, nodes: muted.nodes.map((n) => (n.id === 'a' ? { ...n, mode: 'bypass' } : n)) });
   assert.deepEqual(codes(bypassed), []);
 });
+
+test('names that are Object.prototype members: RESERVED_NAME at parse time; validation never finds inherited members', async () => {
+  const { applyOverrides } = await import('../../engine/overrides.ts');
+  const reserved = (nodes: unknown[]) => {
+    try {
+      parseWorkflow({ format: 'kosmos-g/workflow', version: 1, nodes });
+      return [];
+    } catch (e) {
+      return (e as { issues: { code: string; node?: string; input?: string; path?: string }[] }).issues.map((i) => `${i.code} ${i.node ?? ''}.${i.input ?? ''} ${i.path}`);
+    }
+  };
+  assert.deepEqual(reserved([{ id: 'constructor', type: 'Num' }]), ['RESERVED_NAME . nodes[0].id']);
+  assert.deepEqual(reserved([{ id: 'n', type: 'Num', widgets: JSON.parse('{"__proto__": 1}') }]), ['RESERVED_NAME n.__proto__ nodes[0].widgets.__proto__']);
+  assert.deepEqual(reserved([{ id: 'o', type: 'Out', inputs: { value: { node: 'toString', output: 'valueOf' } } }]), [
+    'RESERVED_NAME o.value nodes[0].inputs.value.node',
+    'RESERVED_NAME o.value nodes[0].inputs.value.output',
+  ]);
+  // A graph built without parsing (a caller's own object) still gets no inherited member as a spec or an output.
+  const raw = wf([{ id: 'n', type: 'Num' }, { id: 'o', type: 'Out', inputs: { value: 'n.value' } }]);
+  raw.nodes[0]!.widgets = { constructor: 1, hasOwnProperty: 2 };
+  raw.nodes[1]!.inputs = { value: { node: 'n', output: 'toString' } };
+  assert.deepEqual(codes(raw).sort(), ['LINK_MISSING_OUTPUT o.value', 'UNKNOWN_INPUT n.constructor', 'UNKNOWN_INPUT n.hasOwnProperty']);
+  assert.deepEqual(applyOverrides(chain(), { 'x.__proto__': 1 }).issues.map((i) => i.code), ['RESERVED_NAME']);
+});

@@ -121,6 +121,14 @@ export async function waitUntil<T>(f: () => Promise<T | undefined> | T | undefin
   }
 }
 
+/** The job's record once it has finished (done, error, cancelled or interrupted). */
+export function finishedJob(base: string, id: string, timeoutMs = 15_000): Promise<any> {
+  return waitUntil(async () => {
+    const job = (await json(base, 'GET', `/api/jobs/${id}`)).body;
+    return ['done', 'error', 'cancelled', 'interrupted'].includes(job.status) ? job : undefined;
+  }, timeoutMs, `job ${id} to finish`);
+}
+
 /** A request with exact control over the path (no URL normalisation) and headers such as Host. */
 export function raw(
   port: number,

@@ -28,9 +28,10 @@ test('POST /prompt (our format) runs the job; ws, history, view and events agree
   // Announce preview metadata, as ComfyUI's own frontend does, to get frame 4 (others get frame 1).
   ws.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
   await ws.waitFor((m) => m.type === 'feature_flags');
-  const plain = await connectWs(`ws://127.0.0.1:${s.port}/ws?clientId=plain1`);
+  // A dashboard watching every job (the job is watcher1's own).
+  const plain = await connectWs(`ws://127.0.0.1:${s.port}/ws?clientId=plain1&watch=all`);
   await plain.waitFor((m) => m.type === 'status');
-  const r = await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(3, 2, { early: true }), client_id: 'someone-else' });
+  const r = await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(3, 2, { early: true }), client_id: 'watcher1' });
   assert.equal(r.status, 200);
   assert.deepEqual(Object.keys(r.body).sort(), ['node_errors', 'number', 'prompt_id']);
   const id: string = r.body.prompt_id;
@@ -80,7 +81,7 @@ test('POST /prompt (our format) runs the job; ws, history, view and events agree
   assert.ok(all.body[id]);
   const job = await json(s.base, 'GET', `/api/jobs/${id}`);
   assert.equal(job.body.status, 'done');
-  assert.equal(job.body.clientId, 'someone-else');
+  assert.equal(job.body.clientId, 'watcher1');
   const events = await json(s.base, 'GET', `/api/jobs/${id}/events`);
   const recorded = events.body.events.map((e: { type: string }) => e.type);
   for (const t of ['queued', 'execution_start', 'executing', 'kosmos.metrics', 'kosmos.preview', 'executed', 'execution_success']) assert.ok(recorded.includes(t), t);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { connectWs, json, raw, startServer } from './helpers.ts';
+import { connectWs, counterWorkflow, json, raw, startServer } from './helpers.ts';
 import { serve } from '../../server/serve.ts';
 
 const TOKEN = 'correct-horse-battery-staple';
@@ -38,6 +38,25 @@ test('token: HTTP and WebSocket requests without the right token get 401', async
     const ok = await connectWs(`ws://127.0.0.1:${s.port}/ws?token=${TOKEN}`);
     await ok.waitFor((m) => m.type === 'status');
     ok.ws.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test('token: the auth scheme is case-insensitive (RFC 7235); watch=all is open to a client holding the token', async () => {
+  const s = await startServer({ token: TOKEN });
+  try {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      const r = await json(s.base, 'GET', '/queue', undefined, { authorization: `${scheme} ${TOKEN}` });
+      assert.equal(r.status, 200, scheme);
+    }
+    assert.equal((await json(s.base, 'GET', '/queue', undefined, { authorization: `Basic ${TOKEN}` })).body.error.code, 'TOKEN_REQUIRED');
+    assert.equal((await json(s.base, 'GET', '/queue', undefined, { authorization: 'bearer nope' })).body.error.code, 'TOKEN_INVALID');
+    await assert.rejects(connectWs(`ws://127.0.0.1:${s.port}/ws?watch=all`), (e: { status?: number }) => e.status === 401);
+    const dash = await connectWs(`ws://127.0.0.1:${s.port}/ws?clientId=dash&watch=all`, { authorization: `bearer ${TOKEN}` });
+    const id = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(1, 0), client_id: 'someone' }, { authorization: `Bearer ${TOKEN}` })).body.prompt_id;
+    await dash.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === id);
+    dash.ws.close();
   } finally {
     await s.close();
   }

@@ -18,21 +18,43 @@ after(async () => {
 
 const url = () => `ws://127.0.0.1:${s.port}/ws`;
 
-test('ws: every client receives every job\'s events, whoever submitted it', async () => {
+test('ws: each client receives only its own jobs\' execution events; queue status goes to all; watch=all sees both', async () => {
   const a = await connectWs(`${url()}?clientId=a`);
   const b = await connectWs(`${url()}?clientId=b`);
-  const id = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1), client_id: 'a' })).body.prompt_id;
-  for (const c of [a, b]) await c.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === id);
-  assert.deepEqual(
-    a.messages.filter((m) => m.data?.prompt_id === id).map((m) => m.type),
-    b.messages.filter((m) => m.data?.prompt_id === id).map((m) => m.type),
-  );
+  const dash = await connectWs(`${url()}?clientId=dash&watch=all`);
+  const ids = { a: '', b: '' };
+  for (const who of ['a', 'b'] as const) {
+    ids[who] = (await json(s.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1), client_id: who })).body.prompt_id;
+  }
+  for (const [c, id] of [[a, ids.a], [b, ids.b], [dash, ids.a], [dash, ids.b]] as const) {
+    await c.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === id);
+  }
+  // Once the queue is idle every event about these jobs has been sent; a ping answered on each socket then
+  // proves that socket has received all of them (a socket delivers in order).
+  await waitUntil(async () => (await json(s.base, 'GET', '/api/status')).body.queue_remaining === 0 || undefined, 10_000, 'an idle queue');
+  for (const c of [a, b]) {
+    c.ws.send(JSON.stringify({ type: 'ping' }));
+    await c.waitFor((m) => m.type === 'pong');
+  }
+  for (const [c, own, other] of [[a, ids.a, ids.b], [b, ids.b, ids.a]] as const) {
+    const jobs = new Set(c.messages.map((m) => m.data?.prompt_id).filter((p) => p !== undefined));
+    assert.deepEqual([...jobs], [own], 'only its own job');
+    const types = c.messages.filter((m) => m.data?.prompt_id === own).map((m) => m.type);
+    for (const t of ['execution_start', 'executing', 'progress', 'executed', 'execution_success']) assert.ok(types.includes(t), t);
+    assert.equal(c.messages.filter((m) => m.data?.prompt_id === other).length, 0);
+    assert.ok(c.binary.length === 1, `one preview (its own), got ${c.binary.length}`);
+  }
+  assert.equal(dash.binary.length, 2, 'the watcher gets both previews');
+  // Queue status reaches everyone: the greeting, then changes, ending with the empty queue.
+  assert.ok(a.messages.filter((m) => m.type === 'status').length >= 2);
+  await b.waitFor((m) => m.type === 'status' && m.data.status.exec_info.queue_remaining === 0 && b.messages.indexOf(m) > 0);
   // feature_flags is answered like ComfyUI's.
   a.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
   const flags = await a.waitFor((m) => m.type === 'feature_flags');
   assert.equal(flags.data.supports_preview_metadata, true);
   a.ws.close();
   b.ws.close();
+  dash.ws.close();
 });
 
 test('ws: a client connecting mid-run is told which node is running', async () => {
@@ -119,6 +141,28 @@ test('ws: a raw socket sending junk instead of a handshake does not crash the se
   await new Promise((r) => ok.on('open', r));
   ok.close();
   assert.equal((await json(s.base, 'GET', '/queue')).status, 200);
+});
+
+test('ws: a hub whose mayWatchAll refuses answers watch=all with 403 WATCH_FORBIDDEN and still takes plain clients', async () => {
+  const hub = new EventHub({ heartbeatMs: 0, mayWatchAll: () => false });
+  const server = http.createServer();
+  hub.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    await assert.rejects(connectWs(`ws://127.0.0.1:${port}/ws?watch=all`), (e: { status?: number }) => e.status === 403);
+    const plain = await connectWs(`ws://127.0.0.1:${port}/ws?clientId=p`);
+    hub.sendJobEvent('p', { type: 'executing', data: { node: '1', prompt_id: 'x' } });
+    hub.sendJobEvent('q', { type: 'executing', data: { node: '1', prompt_id: 'y' } });
+    hub.sendJobEvent(null, { type: 'executing', data: { node: '1', prompt_id: 'z' } });
+    plain.ws.send(JSON.stringify({ type: 'ping' }));
+    await plain.waitFor((m) => m.type === 'pong');
+    assert.deepEqual(plain.messages.filter((m) => m.type === 'executing').map((m) => m.data.prompt_id), ['x', 'z'], "its own job and the one that named no client");
+    plain.ws.close();
+  } finally {
+    await hub.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
 
 test('ws: a client that stops answering pings is dropped; one that answers stays', async () => {

@@ -167,13 +167,31 @@ async function saveAs() {
   if (name) await save(name.trim());
 }
 
-function download() {
-  const blob = new Blob([JSON.stringify(currentWorkflow(), null, 2)], { type: 'application/json' });
+function saveJson(value, filename) {
+  const blob = new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' });
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `${state.name || 'workflow'}.json`;
+  a.download = filename;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function download() {
+  saveJson(currentWorkflow(), `${state.name || 'workflow'}.json`);
+}
+
+/** The workflow in ComfyUI's API format, as the server converts it (POST /api/export); only a valid one. */
+async function exportApi() {
+  clearRunState();
+  const r = await request('POST', '/api/export', { workflow: currentWorkflow() });
+  if (r.status === 200) {
+    saveJson(r.body.prompt, `${state.name || 'workflow'}.api.json`);
+    return r.body.prompt;
+  }
+  const err = r.body?.error ?? {};
+  if (err.details?.issues) showIssues(err.details.issues);
+  else message(`export failed: ${err.message ?? r.status}`, 'error');
+  return null;
 }
 
 // ---- queue -----------------------------------------------------------------------------------------------
@@ -447,6 +465,7 @@ $('saved-workflows').addEventListener('change', async (e) => {
 $('btn-save').addEventListener('click', () => save($('wf-name').value.trim() || state.name));
 $('btn-save-as').addEventListener('click', saveAs);
 $('btn-download').addEventListener('click', download);
+$('btn-export-api').addEventListener('click', () => void exportApi());
 $('btn-queue').addEventListener('click', queue);
 $('palette-search').addEventListener('input', (e) => buildPalette(e.target.value));
 window.addEventListener('keydown', (e) => {
@@ -466,5 +485,5 @@ area.addEventListener('drop', (e) => {
 });
 
 // For scripts and the browser tests: the live objects and the operations the buttons use.
-window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
+window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, exportApi, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
 start();
