@@ -11,6 +11,7 @@ import { vaeConfigFromDiffusers, type VAEConfig } from '../vae/config.ts';
 import { mapLegacyVaeKeys } from '../vae/keys.ts';
 import type { CLIPTextConfig } from '../clip/text-config.ts';
 import { LoaderError } from './errors.ts';
+import { parseJsonObject } from './json.ts';
 import { schedulerConfigFromDiffusers, type LoadedSchedulerConfig } from './scheduler-config.ts';
 import { clipTextConfigFromTransformers } from './text-encoder-config.ts';
 
@@ -67,13 +68,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   } catch {
     throw new LoaderError('MISSING_FILE', `${file}: not found`);
   }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new LoaderError('BAD_JSON', `${file}: not a JSON object (${(e as Error).message})`);
-  }
+  return parseJsonObject(text, file);
 }
 
 async function componentFiles<C>(

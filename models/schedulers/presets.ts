@@ -9,7 +9,7 @@ export interface SchedulerPreset {
   config: Partial<SchedulerConfig>;
 }
 
-export const SCHEDULER_PRESETS = {
+const PRESETS = {
   'DPM++ 2M': { name: 'dpmsolver++', config: { useKarrasSigmas: false } },
   'DPM++ 2M Karras': { name: 'dpmsolver++', config: { useKarrasSigmas: true } },
   Euler: { name: 'euler', config: { useKarrasSigmas: false } },
@@ -18,5 +18,6 @@ export const SCHEDULER_PRESETS = {
   PLMS: { name: 'pndm', config: {} },
 } as const satisfies Record<string, SchedulerPreset>;
 
-export type SchedulerPresetName = keyof typeof SCHEDULER_PRESETS;
+export type SchedulerPresetName = keyof typeof PRESETS;
+export const SCHEDULER_PRESETS: Readonly<Record<SchedulerPresetName, SchedulerPreset>> = PRESETS;
 export const SCHEDULER_PRESET_NAMES = Object.keys(SCHEDULER_PRESETS) as SchedulerPresetName[];

@@ -14,7 +14,8 @@ export interface SchedulerConfig {
   numTrainTimesteps: number;
   betaStart: number;
   betaEnd: number;
-  betaSchedule: 'scaled_linear' | 'linear';
+  /** squaredcos_cap_v2: the cosine schedule of Nichol & Dhariwal (2021), β capped at 0.999. */
+  betaSchedule: 'scaled_linear' | 'linear' | 'squaredcos_cap_v2';
   /** Explicit betas (diffusers `trained_betas`), overriding the schedule when given. */
   trainedBetas: number[] | null;
   /** When false (SD 1.5) the step past t = 0 lands on ᾱ₀, not on 1. */
@@ -98,6 +99,13 @@ export function betas(config: SchedulerConfig): Float64Array {
   const out = new Float64Array(n);
   if (config.trainedBetas) {
     config.trainedBetas.forEach((b, i) => (out[i] = f(b)));
+    return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out, f) : out;
+  }
+  if (config.betaSchedule === 'squaredcos_cap_v2') {
+    // ᾱ(s) = cos²((s + 0.008)/1.008 · π/2) at s = i/T; β_i = min(1 − ᾱ((i+1)/T)/ᾱ(i/T), 0.999), computed in float64
+    // as diffusers' betas_for_alpha_bar does before making a float32 tensor.
+    const bar = (s: number): number => Math.cos(((s + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+    for (let i = 0; i < n; i++) out[i] = f(Math.min(1 - bar((i + 1) / n) / bar(i / n), 0.999));
     return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out, f) : out;
   }
   const [a, b] = config.betaSchedule === 'scaled_linear' ? [Math.sqrt(config.betaStart), Math.sqrt(config.betaEnd)] : [config.betaStart, config.betaEnd];
