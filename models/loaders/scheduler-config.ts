@@ -12,6 +12,7 @@ import type { SchedulerName } from '../schedulers/scheduler.ts';
 import type { SchedulerOptions } from '../schedulers/index.ts';
 import { LoaderError } from './errors.ts';
 import { parseJsonObject } from './json.ts';
+import { ignoredSettings } from '../config-keys.ts';
 
 export interface LoadedSchedulerConfig {
   config: Partial<SchedulerConfig>;
@@ -48,10 +49,13 @@ const ACCEPTED_AS_IS: Record<string, readonly unknown[]> = {
   euler_at_final: [false],
 };
 
-/** Keys that only matter together with a setting reported above (thresholding), or are metadata. */
-const METADATA = new Set(['_class_name', '_diffusers_version', '_use_default_values', 'dynamic_thresholding_ratio', 'sample_max_value']);
+/** Keys that only matter together with a setting reported above (thresholding). */
+const NO_EFFECT: Record<string, string> = {
+  dynamic_thresholding_ratio: 'used only with thresholding',
+  sample_max_value: 'used only with thresholding',
+};
 
-const READ = new Set([
+const READ = [
   'num_train_timesteps',
   'beta_start',
   'beta_end',
@@ -69,7 +73,7 @@ const READ = new Set([
   'solver_type',
   'lower_order_final',
   'final_sigmas_type',
-]);
+];
 
 export function schedulerConfigFromDiffusers(json: Record<string, unknown>, where = 'scheduler/scheduler_config.json'): LoadedSchedulerConfig {
   const config: Partial<SchedulerConfig> = {};
@@ -126,15 +130,7 @@ export function schedulerConfigFromDiffusers(json: Record<string, unknown>, wher
   else if (finalSigmas === 'sigma_min') options.finalSigma = 'alpha0';
   else if (finalSigmas !== undefined && finalSigmas !== null) warnings.push(`final_sigmas_type "${String(finalSigmas)}" is not implemented`);
 
-  for (const [key, value] of Object.entries(json)) {
-    if (READ.has(key) || METADATA.has(key)) continue;
-    const accepted = ACCEPTED_AS_IS[key];
-    if (accepted) {
-      if (!accepted.includes(value)) warnings.push(`${key} ${JSON.stringify(value)} is not implemented and is ignored`);
-    } else {
-      warnings.push(`unknown key "${key}" is ignored`);
-    }
-  }
+  warnings.push(...ignoredSettings(json, { read: READ, asIs: ACCEPTED_AS_IS, noEffect: NO_EFFECT }));
   const className = typeof json['_class_name'] === 'string' ? (json['_class_name'] as string) : undefined;
   if (className && !CLASS_TO_NAME[className]) warnings.push(`${className} is not implemented: its settings are applied to the scheduler the node names`);
   for (const k of Object.keys(config) as (keyof SchedulerConfig)[]) if (config[k] === undefined) delete config[k];
