@@ -218,7 +218,8 @@ export function readUNetConfig(
     normEps: get('norm_eps', base.normEps),
     flipSinToCos: get('flip_sin_to_cos', base.flipSinToCos),
     freqShift: get('freq_shift', base.freqShift),
-    sampleSize: get('sample_size', base.sampleSize),
+    // A ControlNet config has no sample_size (it takes the U-Net's latents, whatever their size).
+    sampleSize: kind === 'unet' ? get('sample_size', base.sampleSize) : ((json['sample_size'] as number | undefined) ?? base.sampleSize),
   };
   if (kind === 'controlnet') inferred.push(`up blocks (a ControlNet has none): mirrored from down_block_types for the checks`);
   const addition = json['addition_embed_type'] ?? null;

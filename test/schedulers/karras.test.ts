@@ -3,6 +3,8 @@
 // DPM-Solver++(2M) written in the paper's form (Lu et al. 2022, Alg. 2) for the trajectories.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { needsShared, sharedPath } from '../helpers/shared.ts';
 import {
   alphasCumprod,
   createScheduler,
@@ -189,4 +191,14 @@ test('sampler presets: "DPM++ 2M Karras" is DPM-Solver++ with Karras σ', () => 
 test('Karras σ on a scheduler that does not implement them is an error', () => {
   assert.throws(() => createScheduler('ddim', { useKarrasSigmas: true }), { code: 'BAD_SCHEDULER_OPTION' });
   assert.throws(() => createScheduler('pndm', { useKarrasSigmas: true }), { code: 'BAD_SCHEDULER_OPTION' });
+});
+
+test('Karras endpoints are the reference σ(999) and σ(0) of ../shared/reference/vectors.json', { skip: needsShared('reference/vectors.json') }, () => {
+  const v = JSON.parse(readFileSync(sharedPath('reference/vectors.json'), 'utf8')) as Record<string, Record<string, number>>;
+  const sigma = v['sigma_k (sqrt((1-acp)/acp))']!;
+  const s = new DpmSolverMultistepScheduler({ precision: 'float64', useKarrasSigmas: true }, { steps: 25, finalSigma: 'zero' });
+  close(s.sigmas[0]!, sigma['999']!, 1e-8, 'σ_max');
+  close(s.sigmas[24]!, sigma['0']!, 1e-8, 'σ_min');
+  // The middle of the ramp, from eq. 5 with the reference endpoints.
+  close(s.sigmas[12]!, expectedKarras(sigma['0']!, sigma['999']!, 25)[12]!, 1e-8, 'σ[12]');
 });
