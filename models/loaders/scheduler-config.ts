@@ -127,7 +127,10 @@ export function schedulerConfigFromDiffusers(json: Record<string, unknown>, wher
   if (lowerOrderFinal !== undefined) options.lowerOrderFinal = lowerOrderFinal;
   const finalSigmas = json['final_sigmas_type'];
   if (finalSigmas === 'zero') options.finalSigma = 'zero';
-  else if (finalSigmas === 'sigma_min') options.finalSigma = 'alpha0';
+  else if (finalSigmas === 'sigma_min') {
+    options.finalSigma = 'alpha0';
+    if (config.useKarrasSigmas) warnings.push('final_sigmas_type "sigma_min" with Karras σ runs as diffusers 0.21.4 (steps at the rounded timesteps), not σ-indexed');
+  }
   else if (finalSigmas !== undefined && finalSigmas !== null) warnings.push(`final_sigmas_type "${String(finalSigmas)}" is not implemented`);
 
   warnings.push(...ignoredSettings(json, { read: READ, asIs: ACCEPTED_AS_IS, noEffect: NO_EFFECT }));
