@@ -3,6 +3,14 @@
 // it is reported — as a setting that is not implemented, or as a key the reader does not know. Keys starting
 // with "_" (`_class_name`, `_diffusers_version`, …) are metadata.
 
+/** A config read from a file, with what the reader inferred (defaults taken, keys without effect) and what it ignored. */
+export interface ReadConfig<C> {
+  config: C;
+  inferred: string[];
+  /** Settings the file asks for that are not implemented, and unknown keys. */
+  ignored: string[];
+}
+
 export interface KeyRules {
   /** Keys the reader interprets itself. */
   read: readonly string[];

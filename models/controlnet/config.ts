@@ -3,7 +3,8 @@
 // embedding ladder, the control image's channels and channel order, and global pooling of the residuals
 // (the "shuffle" ControlNets).
 
-import { readUNetConfig, type ReadConfig } from '../unet/config.ts';
+import { readUNetConfig } from '../unet/config.ts';
+import type { ReadConfig } from '../config-keys.ts';
 import type { ControlNetConfig } from './controlnet.ts';
 
 /** diffusers' default `conditioning_embedding_out_channels`: 3 stride-2 steps, ×8 like the SD VAE. */

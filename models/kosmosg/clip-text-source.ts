@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HostTensor } from '../ops/ops.ts';
 import type { CLIPTextConfig } from '../clip/text-config.ts';
-import type { ReadConfig } from '../unet/config.ts';
+import type { ReadConfig } from '../config-keys.ts';
 import { parseJsonObject } from '../loaders/json.ts';
 import { readClipTextConfig } from '../loaders/text-encoder-config.ts';
 

@@ -32,7 +32,7 @@ import {
 } from './config.ts';
 import { ignoredCheckpointKey, KosmosG, loadKosmosGCheckpoint, splitVisionInProj } from './kosmosg.ts';
 import { clipTextConfigFromFile } from './clip-text-source.ts';
-import type { ReadConfig } from '../unet/config.ts';
+import type { ReadConfig } from '../config-keys.ts';
 
 export { inferCLIPTextConfig } from './clip-text-source.ts';
 

@@ -3,7 +3,7 @@
 // accounted for like every other config reader's (models/config-keys.ts).
 import { CLIP_TEXT_REAL, type CLIPActivation, type CLIPTextConfig } from '../clip/text-config.ts';
 import { ignoredSettings, noEffectNotes } from '../config-keys.ts';
-import type { ReadConfig } from '../unet/config.ts';
+import type { ReadConfig } from '../config-keys.ts';
 import { LoaderError } from './errors.ts';
 
 const ACTIVATIONS: Record<string, CLIPActivation> = { quick_gelu: 'quick_gelu', gelu: 'gelu', gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh' };

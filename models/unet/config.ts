@@ -1,7 +1,7 @@
 // U-Net configuration (diffusers `UNet2DConditionModel` config, spec §3.3): the real SD 1.5 preset, a small preset
 // for tests and the embedded default, and a reader for a diffusers `unet/config.json`.
 
-import { ignoredSettings, noEffectNotes } from '../config-keys.ts';
+import { ignoredSettings, noEffectNotes, type ReadConfig } from '../config-keys.ts';
 
 export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
 export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
@@ -104,13 +104,6 @@ export function checkUNetConfig(config: UNetConfig): void {
   }
 }
 
-/** A config read from a file, with what the reader inferred (defaults taken, keys without effect) and what it ignored. */
-export interface ReadConfig<C> {
-  config: C;
-  inferred: string[];
-  /** Settings the file asks for that are not implemented, and unknown keys. */
-  ignored: string[];
-}
 
 /** Keys of UNet2DConditionModel / ControlNetModel configs whose listed values are what this U-Net builds. */
 const UNET_AS_IS: Record<string, readonly unknown[]> = {
