@@ -14,7 +14,7 @@ import { UNet2DConditionModel } from '../unet/unet.ts';
 import { linearProjectionsAsConvs } from '../unet/linear-projection.ts';
 import { readControlNetConfig } from '../controlnet/config.ts';
 import { ControlNetModel } from '../controlnet/controlnet.ts';
-import { vaeConfigFromDiffusers } from '../vae/config.ts';
+import { readVAEConfig } from '../vae/config.ts';
 import { AutoencoderKL } from '../vae/autoencoder.ts';
 import { mapLegacyVaeKeys } from '../vae/keys.ts';
 import { CLIPTextModel } from '../clip/text-model.ts';
@@ -132,10 +132,10 @@ async function diagnoseComponent(kind: ComponentKind, dir: string): Promise<Comp
       adapt = linearProjectionsAsConvs;
       read = c;
     } else if (kind === 'vae') {
-      const v = vaeConfigFromDiffusers(json, configFile);
-      model = new AutoencoderKL(v);
+      const v = readVAEConfig(json, configFile);
+      model = new AutoencoderKL(v.config);
       adapt = mapLegacyVaeKeys;
-      read = { config: v, inferred: [], ignored: [] };
+      read = v;
     } else {
       const t = readClipTextConfig(json, configFile);
       model = new CLIPTextModel(t.config, new Rng(0));

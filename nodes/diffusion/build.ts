@@ -11,7 +11,7 @@ import type { ReadConfig } from '../../models/config-keys.ts';
 import { linearProjectionsAsConvs } from '../../models/unet/linear-projection.ts';
 import { readControlNetConfig } from '../../models/controlnet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
-import { SD15_VAE_CONFIG, SMALL_VAE_CONFIG, vaeConfigFromDiffusers, type VAEConfig } from '../../models/vae/config.ts';
+import { readVAEConfig, SD15_VAE_CONFIG, SMALL_VAE_CONFIG, type VAEConfig } from '../../models/vae/config.ts';
 import { mapLegacyVaeKeys } from '../../models/vae/keys.ts';
 import { ControlNetModel, controlNetConfigFor, type ControlNetConfig } from '../../models/controlnet/controlnet.ts';
 import { diffusionError } from './common.ts';
@@ -107,7 +107,7 @@ export function buildVAE(where: string, choice: string, seed: number, preloaded?
     where,
     choice,
     seed,
-    { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: (json, file) => ({ config: vaeConfigFromDiffusers(json, file), inferred: [], ignored: [] }) },
+    { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: (json, file) => readVAEConfig(json, file) },
     (c, s) => new AutoencoderKL(c, s),
     vaeKeys,
     preloaded,

@@ -14,6 +14,8 @@ import { SMALL_UNET_CONFIG, unetConfigToDiffusers } from '../../models/unet/conf
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { ControlNetModel, controlNetConfigFor } from '../../models/controlnet/controlnet.ts';
 import { CLIPTextModel } from '../../models/clip/text-model.ts';
+import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
+import { SMALL_VAE_CONFIG, vaeConfigToDiffusers } from '../../models/vae/config.ts';
 import { Rng } from '../../models/ops/random.ts';
 
 async function doctor(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -47,6 +49,11 @@ test('doctor reports each component of a folder: loaded, inferred, ignored', asy
       new CLIPTextModel(text, new Rng(3)).stateDict(),
       'model.safetensors',
     );
+    await component(
+      path.join(root, 'vae'),
+      { ...vaeConfigToDiffusers(SMALL_VAE_CONFIG), down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D'], force_upcast: true, shift_factor: 0.1159 },
+      new AutoencoderKL(SMALL_VAE_CONFIG, 4).stateDict(),
+    );
     mkdirSync(path.join(root, 'scheduler'));
     writeFileSync(path.join(root, 'scheduler', 'scheduler_config.json'), '{"_class_name": "DPMSolverMultistepScheduler", "lambda_min_clipped": -Infinity, "use_karras_sigmas": true, "timestep_spacing": "trailing", "thresholding": true}');
 
@@ -59,10 +66,11 @@ test('doctor reports each component of a folder: loaded, inferred, ignored', asy
     assert.match(r.out, /text_encoder[\s\S]*heads 4[\s\S]*all \d+ parameters found/);
     assert.match(r.out, /scheduler[\s\S]*DPMSolverMultistepScheduler → dpmsolver\+\+\): .*useKarrasSigmas true/);
     assert.match(r.out, /ignored  thresholding true is not implemented/);
+    assert.match(r.out, /vae[\s\S]*inferred force_upcast true: the VAE already runs in float32[\s\S]*ignored  shift_factor 0\.1159 is not implemented/);
     assert.match(r.out, /every component would load/);
 
     const json = JSON.parse((await doctor(root, '--json')).out) as { components: { kind: string }[] };
-    assert.deepEqual(json.components.map((c) => c.kind), ['unet', 'text_encoder', 'controlnet', 'scheduler']);
+    assert.deepEqual(json.components.map((c) => c.kind), ['unet', 'vae', 'text_encoder', 'controlnet', 'scheduler']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
