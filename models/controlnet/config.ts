@@ -33,7 +33,7 @@ export function readControlNetConfig(json: Record<string, unknown>, where = 'con
   const pool = json['global_pool_conditions'] ?? false;
   if (typeof pool !== 'boolean') fail(`${where}: global_pool_conditions must be true or false, got ${JSON.stringify(pool)}`);
   if (pool) {
-    inferred.push('global_pool_conditions: residuals are averaged over their pixels; diffusers also applies them to the conditional half only (guess mode), the Sampler applies them to both');
+    inferred.push('global_pool_conditions: residuals are averaged over their pixels and, with guidance, steer the conditional half only (diffusers\' guess mode)');
   }
   const config: ControlNetConfig = {
     ...unet,

@@ -17,7 +17,9 @@ import { readUNetConfig, type UNetConfig } from '../../models/unet/config.ts';
 import { controlNetEntry } from '../../models/unet/entries.ts';
 import { captured, testRegistry, workflow } from '../diffusion/fixtures.ts';
 import { assertClose, randomHost, randomize } from '../diffusion/helpers.ts';
-import type { ControlNetValue, UNetValue } from '../../nodes/diffusion/values.ts';
+import type { ControlNetValue, ControlValue, UNetValue } from '../../nodes/diffusion/values.ts';
+import { controlResiduals } from '../../nodes/diffusion/denoise.ts';
+import { imageValue } from '../../models/image.ts';
 
 const registry = await testRegistry();
 
@@ -179,4 +181,30 @@ test('SD 2.x-style configs: attention_head_dim lists, Linear projections and upc
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('with guidance, a pooled ControlNet steers the conditional half only (diffusers guess mode)', async () => {
+  const config = readControlNetConfig(controlNetJson(2, { global_pool_conditions: true })).config;
+  const cn = new ControlNetModel(config, 9);
+  randomize(cn.namedParameters(), 'controlnet_', 10);
+  randomize(cn.namedParameters(), 'controlnet_cond_embedding.conv_out', 11);
+  const image = imageValue(Float32Array.from(randomHost([1, 3, 32, 32], 12).data, (v) => Math.abs(v) % 1), 1, 32, 32);
+  const control: ControlValue = {
+    controlnet: { model: cn, backend: 'tfjs', source: 'test', byteSize: () => 0 },
+    image,
+    fit: 'exact',
+    scale: 1,
+    start: 0,
+    end: 1,
+  };
+  const latents = randomHost([2, 4, 4, 4], 13);
+  const cond = randomHost([2, 3, 32], 14);
+  const half = (t: HostTensor) => t.data.length / 2;
+  const guided = (await controlResiduals(control, latents, 500, cond, { index: 0, total: 1, guided: true }))!;
+  const plain = (await controlResiduals(control, latents, 500, cond, { index: 0, total: 1, guided: false }))!;
+  guided.forEach((r, i) => {
+    assert.ok(Array.from(r.data.slice(0, half(r))).every((v) => v === 0), `residual ${i}: uncond half is zero`);
+    assertClose(r.data.slice(half(r)), plain[i]!.data.slice(half(r)), 0, `residual ${i}: cond half unchanged`);
+    assert.ok(Array.from(plain[i]!.data.slice(0, half(r))).some((v) => v !== 0), `residual ${i}: without guidance both halves act`);
+  });
 });
