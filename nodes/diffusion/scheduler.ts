@@ -80,7 +80,9 @@ export const Scheduler = defineNode({
       const applicable = withoutUnsupported(schedulerName, file.config);
       for (const d of applicable.dropped) ctx.log.warn(`Scheduler: ${file.file}: ${d}`);
       config = applicable.config;
-      options = schedulerName === 'dpmsolver++' ? file.options : {};
+      const solver = Object.keys(file.options);
+      if (schedulerName === 'dpmsolver++') options = { ...file.options };
+      else if (solver.length) ctx.log.info(`Scheduler: ${file.file}: ${solver.join(', ')} apply to DPM-Solver++ only; not used by ${schedulerName}`);
     }
     if (spacing !== 'default') config.timestepSpacing = spacing as TimestepSpacing;
     if (chosen) config.useKarrasSigmas = chosen.config.useKarrasSigmas === true;
