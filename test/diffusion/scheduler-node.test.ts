@@ -100,6 +100,8 @@ test("a model folder's scheduler_config.json: its settings by default, widgets o
     assert.equal(ddim.value.config.useKarrasSigmas, undefined);
     assert.match(ddim.log.join('\n'), /Karras sigmas \(use_karras_sigmas\) is ignored: DDIM does not implement it/);
     assert.match(ddim.log.join('\n'), /names DPMSolverMultistepScheduler; its settings are applied to ddim/);
+    assert.match(ddim.log.join('\n'), /solverOrder, solverType, lowerOrderFinal apply to DPM-Solver\+\+ only; not used by ddim/);
+    assert.deepEqual(ddim.value.options, { eta: 0 });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
