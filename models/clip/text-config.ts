@@ -9,7 +9,12 @@ export interface CLIPTextConfig {
   heads: number;
   maxPositions: number;
   eps: number;
+  /** transformers `hidden_act` of the MLP: quick_gelu (SD 1.x, OpenAI CLIP; the default) or gelu (SD 2.x OpenCLIP). */
+  hiddenAct?: CLIPActivation;
 }
+
+/** 'gelu' is the exact (erf) GELU; 'gelu_tanh' is transformers' gelu_new / gelu_pytorch_tanh. */
+export type CLIPActivation = 'quick_gelu' | 'gelu' | 'gelu_tanh';
 
 export const CLIP_TEXT_REAL: CLIPTextConfig = {
   vocabSize: 49408,

@@ -7,7 +7,7 @@ import { Module, ModuleList } from '../nn/module.ts';
 import type { Ops } from '../ops/ops.ts';
 import type { Rng } from '../ops/random.ts';
 import { MultiheadAttention } from '../mllm/magneto.ts';
-import type { CLIPTextConfig } from './text-config.ts';
+import type { CLIPActivation, CLIPTextConfig } from './text-config.ts';
 
 class CLIPTextEmbeddings extends Module {
   token_embedding: Embedding;
@@ -23,13 +23,17 @@ class CLIPTextEmbeddings extends Module {
 class CLIPMLP extends Module {
   fc1: Linear;
   fc2: Linear;
+  private readonly _act: CLIPActivation;
   constructor(c: CLIPTextConfig, rng: Rng) {
     super();
     this.fc1 = new Linear(c.hiddenSize, c.intermediateSize, rng);
     this.fc2 = new Linear(c.intermediateSize, c.hiddenSize, rng);
+    this._act = c.hiddenAct ?? 'quick_gelu';
   }
   forward<T>(ops: Ops<T>, x: T): T {
-    return this.fc2.forward(ops, ops.quickGelu(this.fc1.forward(ops, x)));
+    const h = this.fc1.forward(ops, x);
+    const a = this._act === 'quick_gelu' ? ops.quickGelu(h) : ops.gelu(h, this._act === 'gelu' ? 'none' : 'tanh');
+    return this.fc2.forward(ops, a);
   }
 }
 

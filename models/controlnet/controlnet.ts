@@ -17,6 +17,10 @@ export interface ControlNetConfig extends UNetConfig {
   /** Channels of the control-image embedding ladder (16, 32, 96, 256 for SD 1.5). */
   conditioningEmbeddingChannels: number[];
   conditioningChannels: number;
+  /** diffusers `controlnet_conditioning_channel_order`: 'bgr' models get the control image's channels reversed. */
+  channelOrder?: 'rgb' | 'bgr';
+  /** diffusers `global_pool_conditions` (shuffle ControlNets): every residual is averaged over its pixels. */
+  globalPoolConditions?: boolean;
 }
 
 export function controlNetConfigFor(unet: UNetConfig, embedding?: number[]): ControlNetConfig {
@@ -120,7 +124,8 @@ export class ControlNetModel extends Module {
   forward<T>(ops: Ops<T>, sample: T, timesteps: T, context: T, image: T, scale: T): ControlResiduals<T> {
     const c = this._config;
     const temb = blockEmbedding(ops, c, this.time_embedding, this.add_embedding, timesteps, context);
-    let h = ops.add(this.conv_in.forward(ops, sample), this.controlnet_cond_embedding.forward(ops, image));
+    const control = c.channelOrder === 'bgr' ? reverseChannels(ops, image, c.conditioningChannels) : image;
+    let h = ops.add(this.conv_in.forward(ops, sample), this.controlnet_cond_embedding.forward(ops, control));
     const skips: T[] = [h];
     for (const block of this.down_blocks) {
       const r = block.forward(ops, h, temb, context);
@@ -128,9 +133,17 @@ export class ControlNetModel extends Module {
       skips.push(...r.skips);
     }
     h = this.mid_block.forward(ops, h, temb, context);
+    // Pooled residuals [B, C, 1, 1] broadcast over the U-Net's pixels when they are added.
+    const pool = (r: T): T => (c.globalPoolConditions ? ops.mean(r, [2, 3], true) : r);
     return {
-      down: skips.map((s, i) => ops.mul(this.controlnet_down_blocks[i].forward(ops, s), scale)),
-      mid: ops.mul(this.controlnet_mid_block.forward(ops, h), scale),
+      down: skips.map((s, i) => pool(ops.mul(this.controlnet_down_blocks[i].forward(ops, s), scale))),
+      mid: pool(ops.mul(this.controlnet_mid_block.forward(ops, h), scale)),
     };
   }
+}
+
+/** x [B, C, H, W] with its channels in reverse order (torch.flip(x, dims=[1])). */
+function reverseChannels<T>(ops: Ops<T>, x: T, channels: number): T {
+  if (channels === 1) return x;
+  return ops.concat(ops.split(x, new Array<number>(channels).fill(1), 1).reverse(), 1);
 }

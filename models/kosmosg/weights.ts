@@ -31,6 +31,10 @@ import {
   type KosmosGConfig,
 } from './config.ts';
 import { ignoredCheckpointKey, KosmosG, loadKosmosGCheckpoint, splitVisionInProj } from './kosmosg.ts';
+import { clipTextConfigFromFile } from './clip-text-source.ts';
+import type { ReadConfig } from '../config-keys.ts';
+
+export { inferCLIPTextConfig } from './clip-text-source.ts';
 
 export type ConfigChoice = 'real' | 'small' | 'from-file';
 export const CONFIG_CHOICES: readonly ConfigChoice[] = ['real', 'small', 'from-file'];
@@ -183,38 +187,23 @@ export function alignerFrom(file: WeightFile, choice: ConfigChoice): AlignerNet 
   return m;
 }
 
-export function inferCLIPTextConfig(tensors: Map<string, HostTensor>, where = 'weights'): CLIPTextConfig {
-  const get = (k: string) => {
-    const t = tensors.get(k);
-    if (!t) throw new WeightsFileError('WEIGHTS_CONFIG', `${where}: cannot infer the CLIP text config, missing ${k}`);
-    return t.shape;
-  };
-  const [vocab, hidden] = get('text_model.embeddings.token_embedding.weight');
-  let layers = 0;
-  for (const k of tensors.keys()) {
-    const m = /^text_model\.encoder\.layers\.(\d+)\./.exec(k);
-    if (m) layers = Math.max(layers, Number(m[1]) + 1);
-  }
-  return {
-    vocabSize: vocab!,
-    hiddenSize: hidden!,
-    intermediateSize: get('text_model.encoder.layers.0.mlp.fc1.weight')[0]!,
-    layers,
-    heads: Math.max(1, Math.round(hidden! / 64)),
-    maxPositions: get('text_model.embeddings.position_embedding.weight')[0]!,
-    eps: 1e-5,
-  };
-}
-
 /** The SD 1.5 text encoder (diffusers `text_encoder/` folder or file), or the one inside a stage-2 checkpoint. */
 export function clipTextFrom(file: WeightFile, choice: ConfigChoice): CLIPTextModel {
+  return readClipText(file, choice).model;
+}
+
+/** `clipTextFrom` with what the config came from: stored, config.json beside the weights, or inferred (clip-text-source.ts). */
+export function readClipText(file: WeightFile, choice: ConfigChoice): ReadConfig<CLIPTextConfig> & { model: CLIPTextModel } {
   const prefix = partPrefix(file.tensors, 'aligner.clip_encoder.', 'text_model.final_layer_norm.weight');
   const bare = prefix ? new Map([...file.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t])) : file.tensors;
   const vocab = bare.get('text_model.embeddings.token_embedding.weight')?.shape[0];
-  const c = choose(choice, CLIP_TEXT_REAL, clipTextSmall(vocab), file.configs.clipText, () => inferCLIPTextConfig(bare, file.path));
-  const m = new CLIPTextModel(c, new Rng(0));
-  m.loadStateDict(bare, { where: file.path, ignore: CLIPTextModel.ignoredKey });
-  return m;
+  const read: ReadConfig<CLIPTextConfig> =
+    choice === 'from-file'
+      ? clipTextConfigFromFile(file.path, file.configs.clipText, bare)
+      : { config: choice === 'real' ? CLIP_TEXT_REAL : clipTextSmall(vocab), inferred: [], ignored: [] };
+  const model = new CLIPTextModel(read.config, new Rng(0));
+  model.loadStateDict(bare, { where: file.path, ignore: CLIPTextModel.ignoredKey });
+  return { ...read, model };
 }
 
 /** All KOSMOS-G parts from one checkpoint file. */

@@ -9,8 +9,10 @@ import { loadSafetensors } from '../io/safetensors.ts';
 import { unetConfigFromDiffusers, type UNetConfig } from '../unet/config.ts';
 import { vaeConfigFromDiffusers, type VAEConfig } from '../vae/config.ts';
 import { mapLegacyVaeKeys } from '../vae/keys.ts';
+import { linearProjectionsAsConvs } from '../unet/linear-projection.ts';
 import type { CLIPTextConfig } from '../clip/text-config.ts';
 import { LoaderError } from './errors.ts';
+import { parseJsonObject } from './json.ts';
 import { schedulerConfigFromDiffusers, type LoadedSchedulerConfig } from './scheduler-config.ts';
 import { clipTextConfigFromTransformers } from './text-encoder-config.ts';
 
@@ -67,13 +69,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   } catch {
     throw new LoaderError('MISSING_FILE', `${file}: not found`);
   }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new LoaderError('BAD_JSON', `${file}: not a JSON object (${(e as Error).message})`);
-  }
+  return parseJsonObject(text, file);
 }
 
 async function componentFiles<C>(
@@ -138,11 +134,13 @@ export type DiffusersComponent = 'unet' | 'vae' | 'textEncoder';
 
 /**
  * The weights of one component as a diffusers-named state dict. VAE files with the older
- * `query/key/value/proj_attn` names are renamed; text-encoder `position_ids` buffers are dropped.
+ * `query/key/value/proj_attn` names are renamed; text-encoder `position_ids` buffers are dropped; SD 2.x U-Net
+ * Linear proj_in/proj_out weights get their 1×1 conv shape.
  */
 export async function loadDiffusersComponent(folder: DiffusersFolder, component: DiffusersComponent): Promise<Map<string, HostTensor>> {
   const files = folder[component];
   if (!files) throw new LoaderError('MISSING_COMPONENT', `${folder.root}: no ${component} weights in this folder`);
   const tensors = await loadSafetensors(files.weights, component === 'textEncoder' ? (k) => !k.endsWith('position_ids') : undefined);
-  return component === 'vae' ? mapLegacyVaeKeys(tensors) : tensors;
+  if (component === 'vae') return mapLegacyVaeKeys(tensors);
+  return component === 'unet' ? linearProjectionsAsConvs(tensors) : tensors;
 }

@@ -2,8 +2,10 @@
 export { LoaderError } from './errors.ts';
 export { detectDiffusersFolder, loadDiffusersComponent } from './diffusers-folder.ts';
 export type { ComponentFiles, DiffusersComponent, DiffusersFolder, TokenizerFiles } from './diffusers-folder.ts';
-export { schedulerConfigFromDiffusers, type LoadedSchedulerConfig } from './scheduler-config.ts';
-export { clipTextConfigFromTransformers } from './text-encoder-config.ts';
+export { findSchedulerConfigFile, loadSchedulerConfig, schedulerConfigFromDiffusers, type LoadedSchedulerConfig } from './scheduler-config.ts';
+export { clipTextConfigFromTransformers, readClipTextConfig } from './text-encoder-config.ts';
+export { parseJsonObject } from './json.ts';
+export { diagnoseModelPath, type ComponentReport, type DoctorReport } from './doctor.ts';
 export { convertLdmCheckpoint, isLdmCheckpoint, loadLdmCheckpoint, type ConvertedCheckpoint } from './ldm-checkpoint.ts';
 export { mapLdmUnetKey, mapLdmUnetUnderscoreName } from './ldm-unet.ts';
 export { countLdmUpBlocks, mapLdmVaeKey } from './ldm-vae.ts';

@@ -18,6 +18,8 @@ export interface SamplingStep {
   total: number;
   /** index / total in [0, 1): where a ControlNet start/end window is evaluated. */
   fraction: number;
+  /** True when the batch is [uncond; cond] (guidance ≠ 1): its first half is the unconditional one. */
+  guided?: boolean;
 }
 
 /**
@@ -121,7 +123,7 @@ export async function sampleGuided(options: GuidedSamplingOptions): Promise<Host
     const t = scheduler.timesteps[i]!;
     const xin = scheduler.scaleModelInput(x, i);
     const latentBatch = guided ? hostTensor(repeatTwice(xin), [2 * b, ...shape.slice(1)]) : hostTensor(xin, shape);
-    const step: SamplingStep = { index: i, total, fraction: i / total };
+    const step: SamplingStep = { index: i, total, fraction: i / total, guided };
     const out = await predictEps(latentBatch, t, condBatch, step);
     throwIfAborted(signal, `sampling step ${i + 1}/${total}`);
     const expected = guided ? 2 * per : per;

@@ -1,11 +1,15 @@
 // DDIM (Song et al. 2020; diffusers `scheduling_ddim.py`), spec §3.5. Deterministic with eta = 0; eta > 0 adds
-// seeded noise σ·z. The previous timestep is t − T // n whatever the spacing, as in diffusers.
+// seeded noise σ·z. The previous timestep is t − T // n whatever the spacing, as in diffusers. The model output is
+// read as ε, v or x₀ (prediction.ts); with `clipSample` x̂₀ is clamped to ±clipSampleRange, ε kept as predicted
+// (diffusers' default use_clipped_model_output = false).
 
 import { Rng } from '../ops/random.ts';
-import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, originalFromEps, resolveConfig, SchedulerError } from './schedule.ts';
+import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, resolveConfig, SchedulerError } from './schedule.ts';
 import type { SchedulerConfig, TimestepSpacing, Vec } from './schedule.ts';
 import type { Scheduler } from './scheduler.ts';
 import { ddimTimesteps } from './spacing.ts';
+import { asKindOf, noiseFromOutput, originalFromOutput } from './prediction.ts';
+import { checkSupported } from './applicable.ts';
 
 export interface DdimOptions {
   steps: number;
@@ -28,6 +32,7 @@ export class DdimScheduler implements Scheduler {
 
   constructor(config: Partial<SchedulerConfig>, options: DdimOptions) {
     this.config = resolveConfig(config);
+    checkSupported('ddim', this.config);
     const spacing: TimestepSpacing = this.config.timestepSpacing ?? 'leading';
     this.timesteps = ddimTimesteps(options.steps, this.config.numTrainTimesteps, spacing, this.config.stepsOffset);
     this.alphasCumprod = alphasCumprod(this.config);
@@ -52,19 +57,29 @@ export class DdimScheduler implements Scheduler {
     return x;
   }
 
-  predictOriginal<V extends Vec>(eps: Vec, i: number, x: V): V {
-    return originalFromEps(x, eps, this.alphaAt(this.timestep(i)), 'DDIM predictOriginal');
+  predictOriginal<V extends Vec>(output: Vec, i: number, x: V): V {
+    return asKindOf(x, this.original(output, i, x));
   }
 
-  step<V extends Vec>(eps: Vec, i: number, x: V, rng?: Rng): V {
-    checkSameLength(x, eps, 'DDIM step');
+  /** x̂₀ at step i (float64), clamped when `clipSample` is set. */
+  private original(output: Vec, i: number, x: Vec): Float64Array {
+    const x0 = originalFromOutput(output, x, this.alphaAt(this.timestep(i)), this.config.predictionType, 'DDIM predictOriginal');
+    if (this.config.clipSample) {
+      const r = this.config.clipSampleRange;
+      for (let k = 0; k < x0.length; k++) x0[k] = Math.min(r, Math.max(-r, x0[k]!));
+    }
+    return x0;
+  }
+
+  step<V extends Vec>(output: Vec, i: number, x: V, rng?: Rng): V {
+    checkSameLength(x, output, 'DDIM step');
     const t = this.timestep(i);
     const a = this.alphaAt(t);
+    const x0 = this.original(output, i, x);
+    const eps = noiseFromOutput(output, x, a, this.config.predictionType, 'DDIM step');
     const aPrev = this.alphaAt(t - this.stride);
     const variance = ((1 - aPrev) / (1 - a)) * (1 - a / aPrev);
     const std = this.eta * Math.sqrt(variance);
-    const sa = Math.sqrt(a);
-    const sb = Math.sqrt(1 - a);
     const saPrev = Math.sqrt(aPrev);
     const dirCoef = Math.sqrt(Math.max(0, 1 - aPrev - std * std));
     let noiseRng: Rng | undefined;
@@ -76,8 +91,7 @@ export class DdimScheduler implements Scheduler {
     }
     const out = like(x);
     for (let k = 0; k < x.length; k++) {
-      const x0 = (x[k]! - sb * eps[k]!) / sa;
-      let v = saPrev * x0 + dirCoef * eps[k]!;
+      let v = saPrev * x0[k]! + dirCoef * eps[k]!;
       if (noiseRng) v += std * noiseRng.normal();
       out[k] = v;
     }

@@ -3,11 +3,19 @@
 // and m = (x − σε)/α, a step s₀ → t is first order on the first step (and on the last with fewer than 15 steps)
 // and second order (midpoint or Heun) otherwise. By default the final step goes to ᾱ₀ as in diffusers 0.21.4;
 // `finalSigma: 'zero'` ends at σ = 0 with a first-order step, i.e. exactly at x̂₀, as newer diffusers do.
+//
+// Karras σ (`useKarrasSigmas`): n σ from σ(0) to σ(T−1) (karras.ts), each mapped to the nearest training timestep
+// (log-σ interpolation, rounded; duplicates dropped). With finalSigma 'alpha0' the steps then use ᾱ at those
+// integer timesteps, as diffusers 0.21.4 does (its last step, from t = 0 to ᾱ₀, changes nothing); with 'zero'
+// they use the Karras σ themselves (α = 1/√(σ²+1)), as newer diffusers do, every σ kept.
 
-import { addNoise, alphasCumprod, checkSameLength, like, resolveConfig, SchedulerError } from './schedule.ts';
+import { addNoise, alphasCumprodForSigmas, checkSameLength, like, resolveConfig, SchedulerError, sigmaOf } from './schedule.ts';
 import type { SchedulerConfig, TimestepSpacing, Vec } from './schedule.ts';
 import type { Scheduler } from './scheduler.ts';
-import { dpmTimesteps } from './spacing.ts';
+import { checkSupported } from './applicable.ts';
+import { dpmTimesteps, roundHalfEven } from './spacing.ts';
+import { karrasSigmas, sigmaToTimestep } from './karras.ts';
+import { asKindOf, originalFromOutput } from './prediction.ts';
 
 export interface DpmSolverOptions {
   steps: number;
@@ -37,6 +45,8 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   readonly solverType: 'midpoint' | 'heun';
   readonly lowerOrderFinal: boolean;
   readonly finalSigma: 'alpha0' | 'zero';
+  /** k-diffusion σ of each step (the Karras σ when `useKarrasSigmas`, else σ of the step's timestep). */
+  readonly sigmas: number[];
   /** Data predictions m of earlier steps (the most recent last) and the points they were made at. */
   private history: { m: Vec; at: Point }[] = [];
   private lowerOrderCount = 0;
@@ -44,13 +54,25 @@ export class DpmSolverMultistepScheduler implements Scheduler {
 
   constructor(config: Partial<SchedulerConfig>, options: DpmSolverOptions) {
     this.config = resolveConfig(config);
+    checkSupported('dpmsolver++', this.config);
     const spacing: TimestepSpacing = this.config.timestepSpacing ?? 'linspace';
-    this.timesteps = dpmTimesteps(options.steps, this.config.numTrainTimesteps, spacing, this.config.stepsOffset);
-    this.alphasCumprod = alphasCumprod(this.config);
+    this.alphasCumprod = alphasCumprodForSigmas(this.config);
     this.solverOrder = options.solverOrder ?? 2;
     this.solverType = options.solverType ?? 'midpoint';
     this.lowerOrderFinal = options.lowerOrderFinal ?? true;
     this.finalSigma = options.finalSigma ?? 'alpha0';
+    if (this.config.useKarrasSigmas) {
+      const table = Array.from(this.alphasCumprod, sigmaOf);
+      const logTable = table.map(Math.log);
+      const karras = karrasSigmas(table[0]!, table[table.length - 1]!, options.steps);
+      const rounded = karras.map((s) => roundHalfEven(sigmaToTimestep(s, logTable)));
+      const keep = rounded.map((t, i) => this.finalSigma === 'zero' || rounded.indexOf(t) === i);
+      this.timesteps = rounded.filter((_, i) => keep[i]);
+      this.sigmas = karras.filter((_, i) => keep[i]);
+    } else {
+      this.timesteps = dpmTimesteps(options.steps, this.config.numTrainTimesteps, spacing, this.config.stepsOffset);
+      this.sigmas = this.timesteps.map((t) => sigmaOf(this.alphasCumprod[t]!));
+    }
     if (this.solverOrder !== 1 && this.solverOrder !== 2) {
       throw new SchedulerError('BAD_SCHEDULER_OPTION', `DPM-Solver++ solverOrder must be 1 or 2, got ${String(this.solverOrder)}`);
     }
@@ -69,9 +91,18 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return { alpha, sigma, lambda: Math.log(alpha) - Math.log(sigma) };
   }
 
+  private pointAtSigma(s: number): Point {
+    const alpha = 1 / Math.sqrt(s * s + 1);
+    const sigma = s * alpha;
+    return { alpha, sigma, lambda: Math.log(alpha) - Math.log(sigma) };
+  }
+
   /** The point step i starts from (i < n) or the point the run ends at (i = n). */
   private point(i: number): Point {
-    if (i < this.timesteps.length) return this.pointAtTimestep(this.timesteps[i]!);
+    if (i < this.timesteps.length) {
+      const karrasSigma = this.config.useKarrasSigmas && this.finalSigma === 'zero';
+      return karrasSigma ? this.pointAtSigma(this.sigmas[i]!) : this.pointAtTimestep(this.timesteps[i]!);
+    }
     if (this.finalSigma === 'zero') return { alpha: 1, sigma: 0, lambda: Infinity };
     return this.pointAtTimestep(0);
   }
@@ -86,13 +117,10 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return x;
   }
 
-  predictOriginal<V extends Vec>(eps: Vec, i: number, x: V): V {
-    checkSameLength(x, eps, 'DPM-Solver++ predictOriginal');
+  predictOriginal<V extends Vec>(output: Vec, i: number, x: V): V {
     this.checkIndex(i, 'predictOriginal');
-    const { alpha, sigma } = this.point(i);
-    const out = like(x);
-    for (let k = 0; k < x.length; k++) out[k] = (x[k]! - sigma * eps[k]!) / alpha;
-    return out;
+    const { alpha } = this.point(i);
+    return asKindOf(x, originalFromOutput(output, x, alpha * alpha, this.config.predictionType, 'DPM-Solver++ predictOriginal'));
   }
 
   step<V extends Vec>(eps: Vec, i: number, x: V): V {
@@ -114,7 +142,11 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const expm = Math.exp(-h) - 1; // e^{−h} − 1
     const ratio = t.sigma / s0.sigma;
     const out = like(x);
-    if (firstOrder) {
+    if (h === 0) {
+      // diffusers 0.21.4 with Karras σ: the last step goes from t = 0 to ᾱ₀, the same point, and x stays (its
+      // Heun coefficient would be 0/0 there).
+      out.set(x);
+    } else if (firstOrder) {
       for (let k = 0; k < x.length; k++) out[k] = ratio * x[k]! - t.alpha * expm * m0[k]!;
     } else {
       const h0 = s0.lambda - prev.at.lambda;
@@ -135,6 +167,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   addNoise<V extends Vec>(x0: V, noise: Vec, i: number): V {
     checkSameLength(x0, noise, 'DPM-Solver++ addNoise');
     this.checkIndex(i, 'addNoise');
-    return addNoise(x0, noise, this.alphasCumprod[this.timesteps[i]!]!);
+    const { alpha } = this.point(i);
+    return addNoise(x0, noise, alpha * alpha);
   }
 }

@@ -43,17 +43,25 @@ export { DdimScheduler } from './ddim.ts';
 export { DpmSolverMultistepScheduler } from './dpmsolver.ts';
 export { EulerDiscreteScheduler, interpolateSigma, trainingSigmas } from './euler.ts';
 export { PndmScheduler } from './pndm.ts';
+export { checkSupported, unsupportedSettings, withoutUnsupported } from './applicable.ts';
+export { KARRAS_RHO, karrasSigmas, sigmaToTimestep } from './karras.ts';
+export { noiseFromOutput, originalFromOutput } from './prediction.ts';
+export { SCHEDULER_PRESET_NAMES, SCHEDULER_PRESETS, type SchedulerPreset, type SchedulerPresetName } from './presets.ts';
 export {
   addNoise,
   alphasCumprod,
+  alphasCumprodForSigmas,
   betas,
+  PREDICTION_TYPES,
   resolveConfig,
   SchedulerError,
   SD15_SCHEDULER_CONFIG,
   sigmaOf,
+  ZERO_SNR_LAST_ALPHA_BAR,
+  type PredictionType,
   type SchedulerConfig,
   type TimestepSpacing,
   type Vec,
 } from './schedule.ts';
 export { SCHEDULER_NAMES, type Scheduler, type SchedulerName } from './scheduler.ts';
-export { ddimTimesteps, dpmTimesteps, eulerTimesteps, plmsTimesteps, roundHalfEven } from './spacing.ts';
+export { ddimTimesteps, dpmTimesteps, eulerTimesteps, linspace, plmsTimesteps, roundHalfEven } from './spacing.ts';

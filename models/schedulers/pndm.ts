@@ -2,9 +2,11 @@
 // SD 1.5 default. A linear multistep method over the last four ε. The timestep list repeats its second entry: the
 // second call redoes the first step (981 → 961 for 50 steps) from the cached x, with ε′ = (ε₉₆₁ + ε₉₈₁)/2.
 
-import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, originalFromEps, resolveConfig, SchedulerError } from './schedule.ts';
+import { addNoise, alphasCumprod, checkSameLength, finalAlphaCumprod, like, resolveConfig, SchedulerError } from './schedule.ts';
+import { asKindOf, originalFromOutput } from './prediction.ts';
 import type { SchedulerConfig, TimestepSpacing, Vec } from './schedule.ts';
 import type { Scheduler } from './scheduler.ts';
+import { checkSupported } from './applicable.ts';
 import { plmsTimesteps } from './spacing.ts';
 
 export interface PndmOptions {
@@ -28,6 +30,7 @@ export class PndmScheduler implements Scheduler {
 
   constructor(config: Partial<SchedulerConfig>, options: PndmOptions) {
     this.config = resolveConfig(config);
+    checkSupported('pndm', this.config);
     const spacing: TimestepSpacing = this.config.timestepSpacing ?? 'leading';
     this.timesteps = plmsTimesteps(options.steps, this.config.numTrainTimesteps, spacing, this.config.stepsOffset);
     this.alphasCumprod = alphasCumprod(this.config);
@@ -49,8 +52,9 @@ export class PndmScheduler implements Scheduler {
     return x;
   }
 
-  predictOriginal<V extends Vec>(eps: Vec, i: number, x: V): V {
-    return originalFromEps(x, eps, this.alphaAt(this.timestep(i)), 'PNDM predictOriginal');
+  predictOriginal<V extends Vec>(output: Vec, i: number, x: V): V {
+    const x0 = originalFromOutput(output, x, this.alphaAt(this.timestep(i)), this.config.predictionType, 'PNDM predictOriginal');
+    return asKindOf(x, x0);
   }
 
   step<V extends Vec>(eps: Vec, i: number, x: V): V {
@@ -104,10 +108,26 @@ export class PndmScheduler implements Scheduler {
     const aPrev = this.alphaAt(prevT);
     const sampleCoef = Math.sqrt(aPrev / a);
     const denom = a * Math.sqrt(1 - aPrev) + Math.sqrt(a * (1 - a) * aPrev);
+    // The combined output becomes ε at (t, sample), after the combination, as diffusers' `_get_prev_sample` does.
+    const asEps = this.epsFromCombined(a, sample);
     const out = like(x);
-    for (let k = 0; k < x.length; k++) out[k] = sampleCoef * sample[k]! - ((aPrev - a) * combined(k)) / denom;
+    for (let k = 0; k < x.length; k++) out[k] = sampleCoef * sample[k]! - ((aPrev - a) * asEps(combined(k), k)) / denom;
     this.counter++;
     return out;
+  }
+
+  /** ε from a (combined) model output at ᾱ = a and the sample it was combined for. */
+  private epsFromCombined(a: number, sample: Vec): (value: number, k: number) => number {
+    const sa = Math.sqrt(a);
+    const sb = Math.sqrt(1 - a);
+    switch (this.config.predictionType) {
+      case 'epsilon':
+        return (v) => v;
+      case 'v_prediction':
+        return (v, k) => sa * v + sb * sample[k]!;
+      case 'sample':
+        return (v, k) => (sample[k]! - sa * v) / sb;
+    }
   }
 
   addNoise<V extends Vec>(x0: V, noise: Vec, i: number): V {

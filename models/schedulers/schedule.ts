@@ -6,17 +6,33 @@ export type Vec = Float32Array | Float64Array;
 
 export type TimestepSpacing = 'leading' | 'linspace' | 'trailing';
 
+/** What the model predicts: the noise ε (SD 1.x), v = √ᾱ·ε − √(1−ᾱ)·x₀ (SD 2.x 768), or the clean sample x₀. */
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
+export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'v_prediction', 'sample'];
+
 export interface SchedulerConfig {
   numTrainTimesteps: number;
   betaStart: number;
   betaEnd: number;
-  betaSchedule: 'scaled_linear' | 'linear';
+  /** squaredcos_cap_v2: the cosine schedule of Nichol & Dhariwal (2021), β capped at 0.999. */
+  betaSchedule: 'scaled_linear' | 'linear' | 'squaredcos_cap_v2';
   /** Explicit betas (diffusers `trained_betas`), overriding the schedule when given. */
   trainedBetas: number[] | null;
   /** When false (SD 1.5) the step past t = 0 lands on ᾱ₀, not on 1. */
   setAlphaToOne: boolean;
   stepsOffset: number;
-  predictionType: 'epsilon';
+  predictionType: PredictionType;
+  /**
+   * Rescale β so that ᾱ_{T−1} = 0 (Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are
+   * Flawed"); meant for v-prediction models with trailing spacing. Euler and DPM-Solver++ then use ᾱ = 2⁻²⁴ at the
+   * last timestep so its σ stays finite, as diffusers does.
+   */
+  rescaleBetasZeroSnr: boolean;
+  /** Karras et al. (2022) σ spacing, ρ = 7 (DPM-Solver++ and Euler only). */
+  useKarrasSigmas: boolean;
+  /** DDIM only: clamp x̂₀ to ±clipSampleRange before the update. */
+  clipSample: boolean;
+  clipSampleRange: number;
   /** Undefined: each scheduler's own default (DDIM/PNDM leading, DPM/Euler linspace), as with the SD 1.5 JSON. */
   timestepSpacing?: TimestepSpacing;
   /** Arithmetic of the β/ᾱ tables: 'float32' like torch (default) or 'float64' (the spec's reference formulas). */
@@ -33,6 +49,10 @@ export const SD15_SCHEDULER_CONFIG: SchedulerConfig = {
   setAlphaToOne: false,
   stepsOffset: 1,
   predictionType: 'epsilon',
+  rescaleBetasZeroSnr: false,
+  useKarrasSigmas: false,
+  clipSample: false,
+  clipSampleRange: 1,
   precision: 'float32',
 };
 
@@ -53,8 +73,14 @@ export function resolveConfig(config: Partial<SchedulerConfig> = {}): SchedulerC
   if (!(c.betaStart > 0 && c.betaEnd > 0 && c.betaEnd < 1 && c.betaStart < 1)) {
     throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config betaStart/betaEnd: expected values in (0, 1), got ${c.betaStart}, ${c.betaEnd}`);
   }
-  if (c.predictionType !== 'epsilon') {
-    throw new SchedulerError('UNSUPPORTED_PREDICTION', `scheduler config predictionType: only 'epsilon' is supported (SD 1.5), got '${c.predictionType}'`);
+  if (!PREDICTION_TYPES.includes(c.predictionType)) {
+    throw new SchedulerError(
+      'UNSUPPORTED_PREDICTION',
+      `scheduler config predictionType: expected one of ${PREDICTION_TYPES.join(', ')}, got '${String(c.predictionType)}'`,
+    );
+  }
+  if (!(c.clipSampleRange > 0)) {
+    throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config clipSampleRange: expected a value > 0, got ${c.clipSampleRange}`);
   }
   if (c.trainedBetas && c.trainedBetas.length !== c.numTrainTimesteps) {
     throw new SchedulerError('BAD_SCHEDULER_CONFIG', `scheduler config trainedBetas: expected ${c.numTrainTimesteps} values, got ${c.trainedBetas.length}`);
@@ -73,7 +99,14 @@ export function betas(config: SchedulerConfig): Float64Array {
   const out = new Float64Array(n);
   if (config.trainedBetas) {
     config.trainedBetas.forEach((b, i) => (out[i] = f(b)));
-    return out;
+    return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out, f) : out;
+  }
+  if (config.betaSchedule === 'squaredcos_cap_v2') {
+    // ᾱ(s) = cos²((s + 0.008)/1.008 · π/2) at s = i/T; β_i = min(1 − ᾱ((i+1)/T)/ᾱ(i/T), 0.999), computed in float64
+    // as diffusers' betas_for_alpha_bar does before making a float32 tensor.
+    const bar = (s: number): number => Math.cos(((s + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+    for (let i = 0; i < n; i++) out[i] = f(Math.min(1 - bar((i + 1) / n) / bar(i / n), 0.999));
+    return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out, f) : out;
   }
   const [a, b] = config.betaSchedule === 'scaled_linear' ? [Math.sqrt(config.betaStart), Math.sqrt(config.betaEnd)] : [config.betaStart, config.betaEnd];
   const start = f(a);
@@ -85,7 +118,42 @@ export function betas(config: SchedulerConfig): Float64Array {
     const v = i < half ? f(start + f(i * step)) : f(end - f((n - 1 - i) * step));
     out[i] = config.betaSchedule === 'scaled_linear' ? f(v * v) : v;
   }
+  return config.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out, f) : out;
+}
+
+/**
+ * Lin et al. (2023) Algorithm 1: shift and scale √ᾱ so that its last value is 0 and its first is unchanged, then
+ * recover β from the ratios of consecutive ᾱ (β₀ = 1 − ᾱ₀).
+ */
+function rescaleZeroTerminalSnr(b: Float64Array, f: (v: number) => number): Float64Array {
+  const n = b.length;
+  const sqrtBar = new Float64Array(n);
+  let prod = 1;
+  for (let i = 0; i < n; i++) {
+    prod = f(prod * f(1 - b[i]!));
+    sqrtBar[i] = f(Math.sqrt(prod));
+  }
+  const first = sqrtBar[0]!;
+  const last = sqrtBar[n - 1]!;
+  const scale = f(first / f(first - last));
+  const bar = sqrtBar.map((v) => {
+    const shifted = f(f(v - last) * scale);
+    return f(shifted * shifted);
+  });
+  const out = new Float64Array(n);
+  out[0] = f(1 - bar[0]!);
+  for (let i = 1; i < n; i++) out[i] = f(1 - f(bar[i]! / bar[i - 1]!));
   return out;
+}
+
+/** ᾱ of the last training timestep when zero-SNR rescaling made it 0: diffusers' Euler and DPM use 2⁻²⁴. */
+export const ZERO_SNR_LAST_ALPHA_BAR = 2 ** -24;
+
+/** The ᾱ table σ-based schedulers use: `alphasCumprod`, with a zero terminal ᾱ lifted to 2⁻²⁴ (σ stays finite). */
+export function alphasCumprodForSigmas(config: SchedulerConfig): Float64Array {
+  const acp = alphasCumprod(config);
+  if (config.rescaleBetasZeroSnr) acp[acp.length - 1] = ZERO_SNR_LAST_ALPHA_BAR;
+  return acp;
 }
 
 /** ᾱ_t = ∏_{s ≤ t} (1 − β_s), in the config's precision (stored as float64 values). */
@@ -118,16 +186,6 @@ export function addNoise<V extends Vec>(x0: V, eps: Vec, alphaBar: number): V {
   const s = Math.sqrt(1 - alphaBar);
   const out = like(x0);
   for (let i = 0; i < x0.length; i++) out[i] = a * x0[i]! + s * eps[i]!;
-  return out;
-}
-
-/** x̂₀ = (x − √(1−ᾱ)·ε)/√ᾱ: the clean sample an ε-prediction implies (the inverse of `addNoise`). */
-export function originalFromEps<V extends Vec>(x: V, eps: Vec, alphaBar: number, where: string): V {
-  checkSameLength(x, eps, where);
-  const a = Math.sqrt(alphaBar);
-  const s = Math.sqrt(1 - alphaBar);
-  const out = like(x);
-  for (let i = 0; i < x.length; i++) out[i] = (x[i]! - s * eps[i]!) / a;
   return out;
 }
 

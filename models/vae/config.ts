@@ -1,6 +1,8 @@
 // AutoencoderKL configuration (SD 1.5 `vae/config.json`, spec §3.4): real and small presets, and a reader for the
 // diffusers config file.
 
+import { ignoredSettings, noEffectNotes, type ReadConfig } from '../config-keys.ts';
+
 export interface VAEConfig {
   inChannels: number;
   outChannels: number;
@@ -33,8 +35,34 @@ export const SMALL_VAE_CONFIG: VAEConfig = {
   scalingFactor: 0.18215,
 };
 
-export function vaeConfigFromDiffusers(json: Record<string, unknown>, where = 'vae/config.json'): VAEConfig {
-  const get = <T>(key: string, fallback: T): T => (key in json ? (json[key] as T) : fallback);
+/** AutoencoderKL keys whose listed values are what this VAE builds (any other value is reported). */
+const VAE_RULES = {
+  read: ['in_channels', 'out_channels', 'block_out_channels', 'layers_per_block', 'latent_channels', 'norm_num_groups', 'scaling_factor'],
+  asIs: {
+    act_fn: ['silu'],
+    down_block_types: ['DownEncoderBlock2D'],
+    up_block_types: ['UpDecoderBlock2D'],
+    use_quant_conv: [true],
+    use_post_quant_conv: [true],
+    mid_block_add_attention: [true],
+    shift_factor: [null],
+    latents_mean: [null],
+    latents_std: [null],
+  },
+  noEffect: {
+    sample_size: 'images of any size (a multiple of the downscale) are encoded',
+    force_upcast: 'the VAE already runs in float32',
+  },
+};
+
+/** Reads a diffusers `vae/config.json` (snake_case keys), noting defaults taken and settings ignored. */
+export function readVAEConfig(json: Record<string, unknown>, where = 'vae/config.json'): ReadConfig<VAEConfig> {
+  const inferred: string[] = [];
+  const get = <T>(key: string, fallback: T): T => {
+    if (key in json && json[key] !== null) return json[key] as T;
+    inferred.push(`${key} absent: ${JSON.stringify(fallback)} (SD 1.5)`);
+    return fallback;
+  };
   const b = SD15_VAE_CONFIG;
   const config: VAEConfig = {
     inChannels: get('in_channels', b.inChannels),
@@ -52,7 +80,12 @@ export function vaeConfigFromDiffusers(json: Record<string, unknown>, where = 'v
       });
     }
   }
-  return config;
+  inferred.push(...noEffectNotes(json, VAE_RULES));
+  return { config, inferred, ignored: ignoredSettings(json, VAE_RULES) };
+}
+
+export function vaeConfigFromDiffusers(json: Record<string, unknown>, where = 'vae/config.json'): VAEConfig {
+  return readVAEConfig(json, where).config;
 }
 
 /** Image side / latent side. */

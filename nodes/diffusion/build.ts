@@ -3,11 +3,15 @@
 // a file or folder, with the config chosen by the widget or read from config.json.
 
 import type { Module } from '../../models/nn/module.ts';
+import type { Logger } from '../../engine/node-def.ts';
 import type { HostTensor } from '../../models/ops/ops.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
-import { SD15_UNET_CONFIG, SMALL_UNET_CONFIG, unetConfigFromDiffusers, type UNetConfig } from '../../models/unet/config.ts';
+import { readUNetConfig, SD15_UNET_CONFIG, SMALL_UNET_CONFIG, type UNetConfig } from '../../models/unet/config.ts';
+import type { ReadConfig } from '../../models/config-keys.ts';
+import { linearProjectionsAsConvs } from '../../models/unet/linear-projection.ts';
+import { readControlNetConfig } from '../../models/controlnet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
-import { SD15_VAE_CONFIG, SMALL_VAE_CONFIG, vaeConfigFromDiffusers, type VAEConfig } from '../../models/vae/config.ts';
+import { readVAEConfig, SD15_VAE_CONFIG, SMALL_VAE_CONFIG, type VAEConfig } from '../../models/vae/config.ts';
 import { mapLegacyVaeKeys } from '../../models/vae/keys.ts';
 import { ControlNetModel, controlNetConfigFor, type ControlNetConfig } from '../../models/controlnet/controlnet.ts';
 import { diffusionError } from './common.ts';
@@ -17,9 +21,12 @@ import { squeezeAttentionWeight } from '../../models/loaders/ldm-vae.ts';
 
 export type ConfigChoice = 'small' | 'real' | 'from-file';
 
-interface Built<M extends Module> {
+export interface Built<M extends Module> {
   model: M;
   source: string;
+  /** What the config reader inferred and ignored (config 'from-file'), for the node's log. */
+  inferred: string[];
+  ignored: string[];
 }
 
 async function build<M extends Module, C>(
@@ -27,7 +34,7 @@ async function build<M extends Module, C>(
   where: string,
   choice: string,
   seed: number,
-  presets: { small: C; real: C; fromJson: (json: Record<string, unknown>, file: string) => C },
+  presets: { small: C; real: C; fromJson: (json: Record<string, unknown>, file: string) => ReadConfig<C> },
   make: (config: C, seed: number) => M,
   adapt: (sd: Map<string, HostTensor>) => Map<string, HostTensor>,
   preloaded?: Map<string, HostTensor>,
@@ -37,19 +44,20 @@ async function build<M extends Module, C>(
   }
   if (where.trim() === '') {
     if (choice === 'from-file') throw diffusionError('MISSING_PATH', `${component}: config 'from-file' needs a path`);
-    return { model: make(presets[choice], seed), source: `random ${choice} ${component} (seed ${seed})` };
+    return { model: make(presets[choice], seed), source: `random ${choice} ${component} (seed ${seed})`, inferred: [], ignored: [] };
   }
   const files = findComponentFiles(where, component);
-  const config = choice === 'from-file' ? presets.fromJson(readConfigJson(files.config, component), files.config!) : presets[choice];
-  const model = make(config, seed);
+  const read: ReadConfig<C> =
+    choice === 'from-file' ? presets.fromJson(readConfigJson(files.config, component), files.config!) : { config: presets[choice], inferred: [], ignored: [] };
+  const model = make(read.config, seed);
   const sd = adapt(preloaded ?? (await readStateDict(files.weights)));
   model.loadStateDict(sd, { where: `${component} from ${files.weights}` });
-  return { model, source: files.weights };
+  return { model, source: files.weights, inferred: read.inferred, ignored: read.ignored };
 }
 
 /** The U-Net part of a diffusers or LDM single-file state dict. */
 function unetKeys(sd: Map<string, HostTensor>): Map<string, HostTensor> {
-  return isLdmCheckpoint(sd.keys()) ? convertLdmCheckpoint(sd).unet : stripPrefix(sd, ['unet.']);
+  return linearProjectionsAsConvs(isLdmCheckpoint(sd.keys()) ? convertLdmCheckpoint(sd).unet : stripPrefix(sd, ['unet.']));
 }
 
 /** The VAE part: diffusers keys (current or legacy attention names), an LDM checkpoint, or an LDM-style VAE file. */
@@ -68,6 +76,12 @@ function vaeKeys(sd: Map<string, HostTensor>): Map<string, HostTensor> {
   return mapLegacyVaeKeys(stripPrefix(sd, ['vae.']));
 }
 
+/** Logs on the node what a loader's config reader inferred (info) and ignored (warnings). */
+export function logConfigNotes(log: Logger, component: string, built: Pick<Built<Module>, 'inferred' | 'ignored'>): void {
+  for (const n of built.inferred) log.info(`${component} config: ${n}`);
+  for (const n of built.ignored) log.warn(`${component} config: ${n}`);
+}
+
 /** Reads a single weights file once for several components (LoadStableDiffusion on an LDM checkpoint). */
 export async function preload(where: string): Promise<Map<string, HostTensor> | undefined> {
   if (where.trim() === '' || !where.endsWith('.safetensors')) return undefined;
@@ -80,7 +94,7 @@ export function buildUNet(where: string, choice: string, seed: number, preloaded
     where,
     choice,
     seed,
-    { small: SMALL_UNET_CONFIG, real: SD15_UNET_CONFIG, fromJson: unetConfigFromDiffusers },
+    { small: SMALL_UNET_CONFIG, real: SD15_UNET_CONFIG, fromJson: (json, file) => readUNetConfig(json, file) },
     (c, s) => new UNet2DConditionModel(c, s),
     unetKeys,
     preloaded,
@@ -93,7 +107,7 @@ export function buildVAE(where: string, choice: string, seed: number, preloaded?
     where,
     choice,
     seed,
-    { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: vaeConfigFromDiffusers },
+    { small: SMALL_VAE_CONFIG, real: SD15_VAE_CONFIG, fromJson: (json, file) => readVAEConfig(json, file) },
     (c, s) => new AutoencoderKL(c, s),
     vaeKeys,
     preloaded,
@@ -109,13 +123,9 @@ export function buildControlNet(where: string, choice: string, seed: number): Pr
     {
       small: controlNetConfigFor(SMALL_UNET_CONFIG),
       real: controlNetConfigFor(SD15_UNET_CONFIG),
-      fromJson: (json, file) => {
-        const unet = unetConfigFromDiffusers(json, file);
-        const ladder = json.conditioning_embedding_out_channels as number[] | undefined;
-        return { ...controlNetConfigFor(unet, ladder), conditioningChannels: (json.conditioning_channels as number | undefined) ?? 3 };
-      },
+      fromJson: readControlNetConfig,
     },
     (c, s) => new ControlNetModel(c, s),
-    (sd) => stripPrefix(sd, ['controlnet.']),
+    (sd) => linearProjectionsAsConvs(stripPrefix(sd, ['controlnet.'])),
   );
 }

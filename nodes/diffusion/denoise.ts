@@ -70,6 +70,8 @@ export function fitControlImage(control: ControlValue, latents: HostTensor): Ima
 export interface StepPosition {
   index: number;
   total: number;
+  /** The batch is [uncond; cond]. */
+  guided?: boolean;
 }
 
 /**
@@ -94,11 +96,20 @@ export async function controlResiduals(
     if (!controlActive(c, step) || c.scale === 0) continue;
     const n = latents.shape[0];
     const inputs = [latents, timestepTensor(t, n), cond, controlImageBatch(fitControlImage(c, latents), n), hostTensor(new Float32Array([c.scale]), [1])];
-    const out = await runEntry(c.controlnet.backend, c.controlnet.model, 'controlnet', controlNetEntry(c.controlnet.model), inputs);
+    let out = await runEntry(c.controlnet.backend, c.controlnet.model, 'controlnet', controlNetEntry(c.controlnet.model), inputs);
+    // Pooled ("shuffle") ControlNets steer the conditional half only, as diffusers' pipeline does (guess mode).
+    if (c.controlnet.model.config.globalPoolConditions && step?.guided) out = out.map(zeroFirstHalf);
     if (!sum) sum = out;
     else sum = sum.map((s, i) => addHost(s, out[i]));
   }
   return sum;
+}
+
+/** The residual with its first batch half (the unconditional one) set to 0. */
+function zeroFirstHalf(r: HostTensor): HostTensor {
+  const d = Float32Array.from(r.data);
+  d.fill(0, 0, d.length / 2);
+  return hostTensor(d, r.shape);
 }
 
 function addHost(a: HostTensor, b: HostTensor): HostTensor {

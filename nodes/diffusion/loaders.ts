@@ -8,7 +8,7 @@ import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { SD15_UNET_CONFIG, SMALL_UNET_CONFIG } from '../../models/unet/config.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { SD15_VAE_CONFIG, SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
-import { buildControlNet, buildUNet, buildVAE, preload } from './build.ts';
+import { buildControlNet, buildUNet, buildVAE, logConfigNotes, preload } from './build.ts';
 import { moduleBytes, type ControlNetValue, type UNetValue, type VAEValue } from './values.ts';
 import type { Module } from '../../models/nn/module.ts';
 import type { BackendName } from '../../models/runtime/runner.ts';
@@ -55,7 +55,7 @@ export const LoadStableDiffusion = defineNode({
   inputs: {},
   widgets: { path: PATH_WIDGET, config: CONFIG_WIDGET, backend: BACKEND_WIDGET, seed: SEED_WIDGET },
   outputs: { unet: { type: 'UNET' }, vae: { type: 'VAE' } },
-  async execute({ path, config, backend, seed }) {
+  async execute({ path, config, backend, seed }, ctx) {
     const b = asBackend(backend);
     const onnxUnet = await externalUNet(path, config, b);
     if (onnxUnet) {
@@ -65,6 +65,8 @@ export const LoadStableDiffusion = defineNode({
     }
     const file = await preload(path);
     const [unet, vae] = await Promise.all([buildUNet(path, config, seed, file), buildVAE(path, config, seed + 1, file)]);
+    logConfigNotes(ctx.log, 'unet', unet);
+    logConfigNotes(ctx.log, 'vae', vae);
     return { unet: value(unet, b) as UNetValue, vae: value(vae, b) as VAEValue };
   },
 });
@@ -76,9 +78,13 @@ export const LoadUNet = defineNode({
   inputs: {},
   widgets: { path: PATH_WIDGET, config: CONFIG_WIDGET, backend: BACKEND_WIDGET, seed: SEED_WIDGET },
   outputs: { unet: { type: 'UNET' } },
-  async execute({ path, config, backend, seed }) {
+  async execute({ path, config, backend, seed }, ctx) {
     const b = asBackend(backend);
-    return { unet: (await externalUNet(path, config, b)) ?? (value(await buildUNet(path, config, seed), b) as UNetValue) };
+    const external = await externalUNet(path, config, b);
+    if (external) return { unet: external };
+    const built = await buildUNet(path, config, seed);
+    logConfigNotes(ctx.log, 'unet', built);
+    return { unet: value(built, b) as UNetValue };
   },
 });
 
@@ -102,7 +108,9 @@ export const LoadControlNet = defineNode({
   inputs: {},
   widgets: { path: PATH_WIDGET, config: CONFIG_WIDGET, backend: BACKEND_WIDGET, seed: SEED_WIDGET },
   outputs: { controlnet: { type: 'CONTROLNET' } },
-  async execute({ path, config, backend, seed }) {
-    return { controlnet: value(await buildControlNet(path, config, seed), asBackend(backend)) as ControlNetValue };
+  async execute({ path, config, backend, seed }, ctx) {
+    const built = await buildControlNet(path, config, seed);
+    logConfigNotes(ctx.log, 'controlnet', built);
+    return { controlnet: value(built, asBackend(backend)) as ControlNetValue };
   },
 });

@@ -16,7 +16,7 @@ import { AlignerNet } from '../../models/aligner/aligner.ts';
 import { ALIGNER_REAL, ALIGNER_SMALL } from '../../models/aligner/config.ts';
 import { KosmosG } from '../../models/kosmosg/kosmosg.ts';
 import { KOSMOS_G_REAL, kosmosGSmall } from '../../models/kosmosg/config.ts';
-import { alignerFrom, clipTextFrom, clipVisionFrom, connectorFrom, kosmosGFrom, mllmFrom } from '../../models/kosmosg/weights.ts';
+import { alignerFrom, clipVisionFrom, connectorFrom, kosmosGFrom, mllmFrom, readClipText } from '../../models/kosmosg/weights.ts';
 import { asBackend, asConfig, BACKEND_WIDGET, CONFIG_WIDGET, PATH_WIDGET, SEED_WIDGET, weightsOrRandom } from './common.ts';
 import { modelValue, type ModelValue } from './types.ts';
 
@@ -86,15 +86,23 @@ export const LoadAligner = defineNode({
 export const LoadCLIPText = defineNode({
   type: 'LoadCLIPText',
   category: 'kosmos-g/loaders',
-  description: "Load SD 1.5's CLIP text encoder (diffusers text_encoder/ folder or file, or the one in a stage-2 checkpoint)",
+  description:
+    "Load SD 1.5's CLIP text encoder (diffusers text_encoder/ folder or file, or the one in a stage-2 checkpoint); 'from-file' reads the stored config, else text_encoder/config.json, else infers from the shapes",
   inputs: { tokenizer: { type: 'TOKENIZER', optional: true, description: 'Sets the vocabulary of a random small encoder' } },
   widgets,
   outputs: { clip_text: { type: 'CLIP_TEXT' } },
-  async execute({ tokenizer, path, config, backend, seed }) {
+  async execute({ tokenizer, path, config, backend, seed }, ctx) {
     const c = asConfig(config);
     const file = await weightsOrRandom(path, c, 'LoadCLIPText');
-    const model = file ? clipTextFrom(file, c) : new CLIPTextModel(c === 'real' ? CLIP_TEXT_REAL : clipTextSmall(tokenizer?.vocabSize), new Rng(seed));
-    return { clip_text: modelValue(model, asBackend(backend), file?.path ?? randomSource('CLIP text', c, seed)) };
+    if (!file) {
+      const model = new CLIPTextModel(c === 'real' ? CLIP_TEXT_REAL : clipTextSmall(tokenizer?.vocabSize), new Rng(seed));
+      return { clip_text: modelValue(model, asBackend(backend), randomSource('CLIP text', c, seed)) };
+    }
+    const read = readClipText(file, c);
+    // Say where the config came from (stored, config.json, or guessed from shapes) and what was ignored.
+    for (const n of read.inferred) ctx.log.info(`LoadCLIPText: ${n}`);
+    for (const n of read.ignored) ctx.log.warn(`LoadCLIPText: ${file.path}: ${n}`);
+    return { clip_text: modelValue(read.model, asBackend(backend), file.path) };
   },
 });
 

@@ -16,7 +16,8 @@ import { SMALL_VAE_CONFIG } from '../../models/vae/config.ts';
 import { LoadStableDiffusion, LoadUNet, LoadVAE } from '../../nodes/diffusion/loaders.ts';
 import type { UNetValue, VAEValue } from '../../nodes/diffusion/values.ts';
 
-const ctx = {} as NodeContext;
+const logged: string[] = [];
+const ctx = { log: { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m) } } as unknown as NodeContext;
 /** Calls a node's execute directly (definitions are stored type-erased). */
 const exec = (def: AnyNodeDefinition, args: Record<string, unknown>): Promise<unknown> =>
   Promise.resolve(def.execute(args as never, ctx));

@@ -103,12 +103,22 @@ test('not a diffusers folder: coded errors that say why', async () => {
   }
 });
 
-test('scheduler_config.json: values, class, unsupported settings', () => {
+test('scheduler_config.json: values, class, settings', () => {
   const r = schedulerConfigFromDiffusers({ ...SD15_SCHEDULER_JSON, _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing', use_karras_sigmas: true });
   assert.equal(r.suggested, 'euler');
-  assert.deepEqual(r.config, { numTrainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012, stepsOffset: 1, setAlphaToOne: false, betaSchedule: 'scaled_linear', timestepSpacing: 'trailing' });
-  assert.deepEqual(r.warnings, ['use_karras_sigmas is ignored']);
-  assert.throws(() => schedulerConfigFromDiffusers({ prediction_type: 'v_prediction' }), { code: 'UNSUPPORTED_PREDICTION' });
+  assert.deepEqual(r.config, {
+    numTrainTimesteps: 1000,
+    betaStart: 0.00085,
+    betaEnd: 0.012,
+    stepsOffset: 1,
+    setAlphaToOne: false,
+    betaSchedule: 'scaled_linear',
+    timestepSpacing: 'trailing',
+    useKarrasSigmas: true,
+    clipSample: false,
+  });
+  assert.deepEqual(r.warnings, []);
+  assert.throws(() => schedulerConfigFromDiffusers({ prediction_type: 'x' }), { code: 'UNSUPPORTED_PREDICTION' });
   assert.throws(() => schedulerConfigFromDiffusers({ beta_start: 'x' }), { code: 'BAD_SCHEDULER_CONFIG' });
   assert.throws(() => schedulerConfigFromDiffusers({ timestep_spacing: 'karras' }), { code: 'BAD_SCHEDULER_CONFIG' });
 });
