@@ -1,9 +1,10 @@
-// Runs the default pipeline's stages in dependency order, up to `lanes` at a time. tfjs's wasm backend uses one
-// core per process, so with two lanes each stage runs in a process of its own (stage-process.ts) and the
-// independent ones share the machine: CLIP ‖ VAE, then stage 1 → stage 2 ‖ U-Net; the critical path is
+// Runs the default pipeline's stages in dependency order, up to `lanes` at a time. With two lanes each stage runs in
+// a process of its own (stage-process.ts) and the independent ones share the machine (a stage that starts alone
+// gets every core for ONNX Runtime): CLIP ‖ VAE, then stage 1 → stage 2 ‖ U-Net; the critical path is
 // VAE → U-Net → stage 3. With one lane the stages run in this process, in order, as before.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Executor } from '../../engine/index.ts';
 import { PipelineError } from './errors.ts';
@@ -32,7 +33,12 @@ export interface RunningStage {
   stop: () => void;
 }
 
-export type StageStarter = (job: StageJob, onProgress: (step: number, steps: number, metrics: Record<string, number>) => void) => RunningStage;
+/** `cores`: the cores this stage may use, the machine's divided among the stages starting or running beside it. */
+export type StageStarter = (
+  job: StageJob,
+  onProgress: (step: number, steps: number, metrics: Record<string, number>) => void,
+  cores: number,
+) => RunningStage;
 
 /** Runs a stage in this process on the executor `executor()` gives (one lane). */
 export function inThisProcess(executor: () => Promise<Executor>): StageStarter {
@@ -44,7 +50,13 @@ export function inThisProcess(executor: () => Promise<Executor>): StageStarter {
  * stage it depends on among `jobs` has finished. Stages not in `jobs` count as done (a continued run reads their
  * earlier output). Returns the records in pipeline order. One failure stops the others and rejects.
  */
-export async function runLanes(jobs: StageJob[], lanes: number, start: StageStarter, cb: LaneCallbacks = {}): Promise<StageRecord[]> {
+export async function runLanes(
+  jobs: StageJob[],
+  lanes: number,
+  start: StageStarter,
+  cb: LaneCallbacks = {},
+  cores = os.availableParallelism(),
+): Promise<StageRecord[]> {
   const selected = new Set(jobs.map((j) => j.stage));
   const done = new Set<StageName>();
   const records = new Map<StageName, StageRecord>();
@@ -56,9 +68,13 @@ export async function runLanes(jobs: StageJob[], lanes: number, start: StageStar
     while (running.size < lanes) {
       const i = pending.findIndex(ready);
       if (i < 0) break;
+      // A stage that starts alone gets every core (the U-Net and stage 3 do, on the critical path); stages that
+      // start side by side share them. A share is fixed for the stage's life (ONNX Runtime's thread count is).
+      const beside = Math.min(lanes, running.size + pending.filter(ready).length);
+      const share = Math.max(1, Math.floor(cores / beside));
       const [job] = pending.splice(i, 1) as [StageJob];
       cb.onStart?.(job);
-      running.set(job.stage, start(job, (step, steps, m) => cb.onProgress?.(job.stage, step, steps, m)));
+      running.set(job.stage, start(job, (step, steps, m) => cb.onProgress?.(job.stage, step, steps, m), share));
     }
     if (!running.size) throw new PipelineError('DEFAULT_STAGE_FAILED', `train-default: stages ${pending.map((j) => j.stage).join(', ')} wait on each other`);
     const settled = await Promise.race(
@@ -80,16 +96,16 @@ export async function runLanes(jobs: StageJob[], lanes: number, start: StageStar
 const STAGE_PROCESS = fileURLToPath(new URL('./stage-process.ts', import.meta.url));
 
 /**
- * Runs a stage in a process of its own (stage-process.ts): one core each — tfjs-wasm uses one anyway, and ONNX
- * Runtime is held to one intra-op thread (unless KOSMOS_G_ORT_THREADS says otherwise) so that stages side by side do
- * not oversubscribe the cores.
+ * Runs a stage in a process of its own (stage-process.ts), with ONNX Runtime held to its share of the cores (unless
+ * KOSMOS_G_ORT_THREADS says otherwise), so that stages side by side do not oversubscribe them; tfjs-wasm uses one
+ * core anyway.
  */
-export const inProcessOfItsOwn: StageStarter = (job, onProgress) => {
+export const inProcessOfItsOwn: StageStarter = (job, onProgress, cores) => {
   // tsx by absolute path: the stage process must load TypeScript whatever the working directory.
   const child: ChildProcess = fork(STAGE_PROCESS, [], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, KOSMOS_G_ORT_THREADS: process.env.KOSMOS_G_ORT_THREADS ?? '1' },
+    env: { ...process.env, KOSMOS_G_ORT_THREADS: process.env.KOSMOS_G_ORT_THREADS ?? String(cores) },
   });
   const promise = new Promise<StageRecord>((resolve, reject) => {
     let settled = false;

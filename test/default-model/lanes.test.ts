@@ -14,8 +14,10 @@ function manual(fails?: StageName) {
   const log: string[] = [];
   const finish = new Map<StageName, () => void>();
   const stopped: StageName[] = [];
-  const start: StageStarter = (job) => {
+  const cores = new Map<StageName, number>();
+  const start: StageStarter = (job, _progress, share) => {
     log.push(`start ${job.stage}`);
+    cores.set(job.stage, share);
     const promise = new Promise<StageRecord>((resolve, reject) => {
       finish.set(job.stage, () => {
         log.push(`end ${job.stage}`);
@@ -26,12 +28,12 @@ function manual(fails?: StageName) {
     return { promise, stop: () => { stopped.push(job.stage); finish.get(job.stage)!(); } };
   };
   const tick = () => new Promise((r) => setImmediate(r));
-  return { log, finish: async (s: StageName) => { finish.get(s)!(); await tick(); await tick(); }, start, stopped, tick };
+  return { log, finish: async (s: StageName) => { finish.get(s)!(); await tick(); await tick(); }, start, stopped, tick, cores };
 }
 
 test('two lanes: CLIP ‖ VAE, then stage 1 → 2 beside the U-Net once VAE is done, stage 3 last; records in pipeline order', async () => {
   const m = manual();
-  const run = runLanes(jobs(), 2, m.start);
+  const run = runLanes(jobs(), 2, m.start, {}, 4);
   await m.tick();
   assert.deepEqual(m.log, ['start clip', 'start vae']);
   await m.finish('clip');
@@ -46,6 +48,8 @@ test('two lanes: CLIP ‖ VAE, then stage 1 → 2 beside the U-Net once VAE is d
   assert.deepEqual(m.log.slice(9), ['end unet', 'start stage3']);
   await m.finish('stage3');
   assert.deepEqual((await run).map((r) => r.stage), [...STAGES]);
+  // Of 4 cores: stages that start beside another get 2 (the U-Net here starts beside stage 2), stage 3 (alone) all 4.
+  assert.deepEqual(Object.fromEntries(m.cores), { clip: 2, vae: 2, stage1: 2, stage2: 2, unet: 2, stage3: 4 });
 });
 
 test('one lane runs the stages one at a time in pipeline order; a subset needs no stage outside it', async () => {
