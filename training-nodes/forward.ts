@@ -37,7 +37,8 @@ export function mllmStates<T>(ops: Ops<T>, mllm: MLLM, b: TokenBatchValue, visio
     const pixels = clipPixels(b.images.data, b.images.count, b.images.size, vision.vision.config.imageSize);
     const features = vision.connector.forward(ops, vision.vision.forward(ops, up(ops, pixels)));
     const rows = ops.shape(features)[0]!;
-    if (rows !== host.imageSlots) {
+    // More rows than slots: blank images padding the batch (BuildSequences pad_images_to), never spliced.
+    if (rows < host.imageSlots) {
       throw new TrainingInputError('TRAIN_INPUT', `the connector gives ${rows} feature rows, the sequences have ${host.imageSlots} image slots`);
     }
     image = { features, spliceIndex: up(ops, host.spliceIndex!) };

@@ -61,6 +61,9 @@ function buildOne(mode: SequenceMode, tok: SequenceTokenizer, d: Dataset, index:
 }
 
 interface BuildOptions {
+  /** Round the padded length up to a multiple of this, and the count of spliced images (with blank ones). */
+  lengthMultiple?: number;
+  imageMultiple?: number;
   nullProb: number;
   dropCaptionProb: number;
   dropObjectProb: number;
@@ -89,13 +92,19 @@ export async function buildTokenBatch(
   const where = `BuildSequences (${batch.dataset.report.source}, step ${batch.step})`;
   const targetRefs = built.map((b) => b.seq.targetImage ?? b.image);
   const value: TokenBatchValue = {
-    tokens: collateSequences(built.map((b) => b.seq), tok.pad),
+    tokens: collateSequences(built.map((b) => b.seq), tok.pad, o.lengthMultiple),
     captions: built.map((b) => b.caption),
     isNull: built.map((b) => b.seq.isNull === true),
     seed: batch.seed,
     pad: tok.pad,
   };
-  if (blocks.length) value.images = { data: await loadMany(blocks, imageSize, where), count: blocks.length, size: imageSize };
+  if (blocks.length) {
+    // Blank images after the real ones: their features are computed but never spliced (no slot points at them).
+    const count = Math.ceil(blocks.length / (o.imageMultiple ?? 1)) * (o.imageMultiple ?? 1);
+    const data = new Float32Array(count * 3 * imageSize * imageSize);
+    data.set(await loadMany(blocks, imageSize, where));
+    value.images = { data, count, size: imageSize };
+  }
   if (targetRefs.every((r) => r)) {
     value.targets = { data: await loadMany(targetRefs as ImageRef[], imageSize, where), batch: built.length, size: imageSize };
   }
@@ -115,6 +124,15 @@ export const BuildSequences = defineNode({
     drop_caption_prob: { kind: 'FLOAT', default: 0.5, min: 0, max: 1 },
     drop_object_prob: { kind: 'FLOAT', default: 0.5, min: 0, max: 1 },
     masked_prob: { kind: 'FLOAT', default: 0.5, min: 0, max: 1, description: 'splice the masked crop instead of the crop' },
+    pad_length_to: {
+      kind: 'INT', default: 1, min: 1, max: 1024,
+      description:
+        "round the padded sequence length up to a multiple of this: fewer distinct shapes, so ONNX Runtime training compiles fewer step graphs. The extra pads are masked in attention and in the LM loss (not in the AlignerNet loss's reconstruction, which counts pads: keep 1 there)",
+    },
+    pad_images_to: {
+      kind: 'INT', default: 1, min: 1, max: 1024,
+      description: 'round the number of spliced images up to a multiple of this with blank images that no sequence splices (fewer distinct shapes, as pad_length_to)',
+    },
   },
   outputs: { sequences: { type: 'TOKEN_BATCH' } },
   execute: async (a) => ({
@@ -123,6 +141,8 @@ export const BuildSequences = defineNode({
       dropCaptionProb: a.drop_caption_prob,
       dropObjectProb: a.drop_object_prob,
       maskedProb: a.masked_prob,
+      lengthMultiple: a.pad_length_to,
+      imageMultiple: a.pad_images_to,
     }),
   }),
 });

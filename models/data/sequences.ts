@@ -199,10 +199,13 @@ export interface CollatedTokens {
   lossMask?: Float32Array;
 }
 
-/** Right-pad a batch of sequences with `<pad>` (masks with 0), as the eval scripts do. */
-export function collateSequences(seqs: readonly TokenSequence[], pad: number): CollatedTokens {
+/**
+ * Right-pad a batch of sequences with `<pad>` (masks with 0), as the eval scripts do; the length is rounded up to a
+ * multiple of `lengthMultiple` (more pads, masked like the others), so batches fall into fewer distinct shapes.
+ */
+export function collateSequences(seqs: readonly TokenSequence[], pad: number, lengthMultiple = 1): CollatedTokens {
   const B = seqs.length;
-  const T = Math.max(...seqs.map((s) => s.tokens.length));
+  const T = Math.ceil(Math.max(...seqs.map((s) => s.tokens.length)) / lengthMultiple) * lengthMultiple;
   const lm = seqs.every((s) => s.target && s.lossMask);
   const tokens = new Int32Array(B * T).fill(pad);
   const imageMask = new Float32Array(B * T);

@@ -118,8 +118,16 @@ function trainWidgets(s: StageSettings, checkpoint: string, extra: Record<string
  * timesteps where shapes and colours are decided, not on the nearly clean ones. Stage 3 keeps the paper's plain loss. */
 export const UNET_SNR_GAMMA = 5;
 
-function sequences(mode: string, nullProb: number): Record<string, unknown> {
-  return { mode, image_size: DEFAULT_IMAGE_SIZE, null_prob: nullProb, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 };
+/**
+ * Stages whose sequences vary in length and image count from batch to batch (stage 1's image–caption LM, stage 3's
+ * compositional and edit sequences) round both up, so ONNX Runtime compiles a handful of step graphs instead of one
+ * for nearly every step; the extra pads and blank images are masked / never spliced. Not for the AlignerNet loss,
+ * whose reconstruction term counts pads.
+ */
+const FEW_SHAPES = { pad_length_to: 16, pad_images_to: 4 };
+
+function sequences(mode: string, nullProb: number, shapes: Record<string, number> = {}): Record<string, unknown> {
+  return { mode, image_size: DEFAULT_IMAGE_SIZE, null_prob: nullProb, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5, ...shapes };
 }
 
 const TFJS = { backend: 'tfjs', config: 'from-file', seed: 0 };
@@ -205,11 +213,11 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       loadConnector();
       g.add('data_text', 'LoadCaptions', { path: rel(K.captions) });
       batch('batch_text', 'data_text');
-      g.add('seq_text', 'BuildSequences', sequences('caption-lm', 0), { batch: 'batch_text.batch', tokenizer: 'tok.tokenizer' });
+      g.add('seq_text', 'BuildSequences', sequences('caption-lm', 0, FEW_SHAPES), { batch: 'batch_text.batch', tokenizer: 'tok.tokenizer' });
       g.add('loss_text', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_text.sequences' });
       g.add('data_pairs', 'LoadImageCaptions', { path: rel(K.imageCaptions) });
       batch('batch_pairs', 'data_pairs');
-      g.add('seq_pairs', 'BuildSequences', sequences('image-caption-lm', 0), { batch: 'batch_pairs.batch', tokenizer: 'tok.tokenizer' });
+      g.add('seq_pairs', 'BuildSequences', sequences('image-caption-lm', 0, FEW_SHAPES), { batch: 'batch_pairs.batch', tokenizer: 'tok.tokenizer' });
       g.add('loss_pairs', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_pairs.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
       g.add('mix', 'MixLosses', { weights: '1,1', mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
@@ -250,7 +258,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       const branch = (key: string, loader: string, file: string, mode: string) => {
         g.add(`data_${key}`, loader, { path: rel(file) });
         batch(`batch_${key}`, `data_${key}`);
-        g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0.1), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
+        g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0.1, FEW_SHAPES), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
         g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
         g.add(`loss_${key}`, 'DiffusionLoss', offsetNoise(settings), { unet: 'unet.unet', vae: 'vae.vae', condition: `cond_${key}.condition` });
       };

@@ -165,3 +165,31 @@ test('LMLoss on image–caption sequences splices CLIP vision + connector featur
   // Stage 1 on ONNX Runtime: the MLLM, the connector and CLIP vision get tfjs autograd's gradients.
   await assertGradientParity([...mllm.parameters(), ...connector.parameters(), ...vision.parameters()], loss.compute, 'stage 1 (LMLoss)');
 });
+
+test('BuildSequences pad_length_to / pad_images_to: lengths and image counts rounded up, the loss unchanged (pads masked, blank images never spliced)', async () => {
+  const dir = tempDir();
+  await writePng(dir, 'a.png', [200, 30, 30]);
+  await writePng(dir, 'b.png', [30, 30, 200]);
+  writeFileSync(path.join(dir, 'p.jsonl'), [JSON.stringify({ image: 'a.png', caption: 'a cat' }), JSON.stringify({ image: 'b.png', caption: 'a red cat on a dog' })].join('\n'));
+  const { dataset } = await exec(LoadImageCaptions, { path: path.join(dir, 'p.jsonl') });
+  const { batch } = await exec(NextBatch, { dataset, batch_size: 2, seed: 0, shuffle: false });
+  const build = async (extra: Record<string, number>) =>
+    (await exec(BuildSequences, { batch, tokenizer: tok, mode: 'image-caption-lm', image_size: 16, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5, ...extra })).sequences;
+  const plain = await build({});
+  const padded = await build({ pad_length_to: 16, pad_images_to: 4 });
+  assert.equal(padded.tokens.length % 16, 0);
+  assert.ok(padded.tokens.length > plain.tokens.length);
+  assert.equal(plain.images!.count, 2);
+  assert.equal(padded.images!.count, 4);
+  const rng = new Rng(2);
+  const mllm = new MLLM(mllmSmall(tok.vocabSize), rng);
+  const vision = new CLIPVision({ ...CLIP_VISION_SMALL, layers: 1 }, rng);
+  const connector = new XConnector(CONNECTOR_SMALL, rng);
+  const ops = await trainingOps();
+  const lossOf = async (sequences: typeof plain) => {
+    const { loss } = await exec(LMLoss, { mllm: { model: mllm }, clip_vision: { model: vision }, connector: { model: connector }, sequences });
+    return tf.tidy(() => loss.compute(ops).dataSync()[0]!);
+  };
+  const [a, b] = [await lossOf(plain), await lossOf(padded)];
+  assert.ok(Math.abs(a - b) <= 1e-5 * Math.abs(a), `padded ${b} vs plain ${a}`);
+});

@@ -43,7 +43,7 @@ export function traceStep(params: readonly Parameter[], loss: LossFn): TracedSte
 }
 
 export class OnnxTrainer {
-  readonly sessions = new SessionCache(Number(process.env.KOSMOS_G_ORT_TRAIN_SESSIONS) || 4);
+  readonly sessions = new SessionCache(Number(process.env.KOSMOS_G_ORT_TRAIN_SESSIONS) || 16);
   /** Steps traced, and graphs compiled (written and opened): a steady run compiles once per input shape. */
   traces = 0;
   compiles = 0;
