@@ -25,6 +25,7 @@ import type { LossValue } from './types.ts';
  */
 async function evaluationLoss(
   backend: TrainingBackend,
+  params: readonly Parameter[],
   loss: (s: { step: number; seed: number }) => Promise<LossValue>,
   seed: number,
   batches: number,
@@ -32,7 +33,7 @@ async function evaluationLoss(
   let total = 0;
   for (let i = 0; i < batches; i++) {
     const value = await loss({ step: i, seed: mixSeed(mixSeed(seed, 0xe7a1), i) });
-    total += await backend.evaluate(value.compute);
+    total += await backend.evaluate(params, value.compute);
   }
   return total / batches;
 }
@@ -156,7 +157,7 @@ export const TrainLoop = defineNode({
         signal: ctx.signal,
         loss: (s) => a.loss({ step: s.step, seed: s.seed }),
         gradients: (params: readonly Parameter[], loss: LossValue) => backend.gradients(params, loss.compute),
-        evaluate: () => evaluationLoss(backend, a.loss, a.eval_seed, a.eval_batches),
+        evaluate: () => evaluationLoss(backend, models.flatMap((m) => m.module.parameters()), a.loss, a.eval_seed, a.eval_batches),
         onEval: (e) => ctx.progress({ value: e.step, max: a.steps, metrics: { eval_loss: e.loss } }),
         onStep: (m) =>
           ctx.progress({

@@ -22,8 +22,8 @@ export interface TrainingBackend {
   readonly name: TrainingBackendName;
   /** Loss and gradients w.r.t. the trainable ones of `params`. */
   gradients(params: readonly Parameter[], loss: LossFn): Promise<StepResult>;
-  /** The loss alone, no gradients (evaluation). */
-  evaluate(loss: LossFn): Promise<number>;
+  /** The loss alone, no gradients (evaluation); `params` are the ones training changes. */
+  evaluate(params: readonly Parameter[], loss: LossFn): Promise<number>;
 }
 
 const onnxTrainers = new Map<ExecutionProvider, OnnxTrainer>();
@@ -34,7 +34,7 @@ function onnxBackend(name: TrainingBackendName, provider: ExecutionProvider): Tr
   let trainer = onnxTrainers.get(provider);
   if (!trainer) onnxTrainers.set(provider, (trainer = new OnnxTrainer(onnxCacheDir(), provider)));
   const t = trainer;
-  return { name, gradients: (params, loss) => t.gradients(params, loss), evaluate: (loss) => t.loss(loss) };
+  return { name, gradients: (params, loss) => t.gradients(params, loss), evaluate: (params, loss) => t.loss(params, loss) };
 }
 
 let tfjsOps: Promise<TfjsOps> | undefined;
@@ -45,7 +45,7 @@ async function tfjsBackend(): Promise<TrainingBackend> {
   return {
     name: 'tfjs',
     gradients: async (params, loss) => parameterGrads(ops, params, () => loss(ops)),
-    evaluate: async (loss) => {
+    evaluate: async (_params, loss) => {
       const t = tf.tidy(() => loss(ops));
       const v = t.dataSync()[0]!;
       t.dispose();

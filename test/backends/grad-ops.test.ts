@@ -100,3 +100,24 @@ test('a step graph is compiled once per input shape: later steps with new data o
   assert.ok(trainer.compiles - before <= 1, `compiled ${trainer.compiles - before} graphs for one shape`);
   assert.ok(Math.abs(second.loss - 2 * first.loss) <= 1e-4 * Math.abs(first.loss), `the new data reached the graph: ${second.loss} vs 2 × ${first.loss}`);
 });
+
+test('evaluation feeds the trained parameters: new weights reuse the evaluation graph and change the loss', async () => {
+  const fx = fixtures()[0]!;
+  const params = fx.model.parameters();
+  const weights = outputWeights(ops, fx);
+  const first = await trainer.loss(params, genericLoss(fx, weights));
+  const before = trainer.compiles;
+  const p = params[0]!;
+  const saved = Float32Array.from(p.data);
+  p.set(p.data.map((v) => v * 1.5));
+  try {
+    const second = await trainer.loss(params, genericLoss(fx, weights));
+    assert.equal(trainer.compiles, before, 'no new graph for new weights');
+    assert.notEqual(second, first);
+    const want = tf.tidy(() => lossOf(ops, fx, weights).dataSync()[0]!);
+    assert.ok(Math.abs(second - want) <= 1e-4 * Math.abs(want), `${second} vs tfjs ${want}`);
+  } finally {
+    p.set(saved);
+    ops.release(params);
+  }
+});

@@ -26,20 +26,25 @@ export interface TracedStep {
   params: Parameter[];
 }
 
-/** Trace forward + backward of `loss` w.r.t. `params` (their trainable ones) into one graph. */
-export function traceStep(params: readonly Parameter[], loss: LossFn): TracedStep {
+/**
+ * Trace forward + backward of `loss` w.r.t. `params` (their trainable ones) into one graph; without `gradients`,
+ * the forward and the loss alone (evaluation), with the same parameters as inputs, so evaluating between updates
+ * reuses one graph instead of compiling one per set of weights.
+ */
+export function traceStep(params: readonly Parameter[], loss: LossFn, gradients = true): TracedStep {
   const trainable = params.filter((p) => p.trainable);
-  const wrt = new Set(trainable);
-  const ops = new StepTraceOps(wrt);
+  const ops = new StepTraceOps(new Set(trainable));
+  const wrt = new Set(gradients ? trainable : []);
   const g = new GradOps(ops, wrt);
   const value = loss(g);
   const shape = g.shape(value);
   if (shape.length > 1 || (shape.length === 1 && shape[0] !== 1)) {
     throw new Error(`the loss must be a scalar, got shape [${shape.join(', ')}]`);
   }
-  const grads = trainable.length ? g.backward(value) : new Map();
-  ops.output([ops.reshape(value.value, []), ...trainable.map((p) => grads.get(p)!)]);
-  return { ops, params: trainable };
+  const differentiated = [...wrt];
+  const grads = differentiated.length ? g.backward(value) : new Map();
+  ops.output([ops.reshape(value.value, []), ...differentiated.map((p) => grads.get(p)!)]);
+  return { ops, params: differentiated };
 }
 
 export class OnnxTrainer {
@@ -63,9 +68,9 @@ export class OnnxTrainer {
     return { loss: (outs[0] as Float32Array)[0]!, grads };
   }
 
-  /** The loss alone (no gradients): evaluation. */
-  async loss(loss: LossFn): Promise<number> {
-    const outs = await this.run(traceStep([], loss));
+  /** The loss alone (no gradients): evaluation. `params`: the ones that change between calls (fed, not baked in). */
+  async loss(params: readonly Parameter[], loss: LossFn): Promise<number> {
+    const outs = await this.run(traceStep(params, loss, false));
     return (outs[0] as Float32Array)[0]!;
   }
 
