@@ -92,6 +92,7 @@ async function curve(steps: number, stage: StageName): Promise<void> {
       const mean = (xs: number[]) => xs.slice(a, b).reduce((p, q) => p + q, 0) / (b - a);
       console.log(`${`${a + 1}–${b}`.padEnd(10)} ${Math.max(...rel.slice(a, b)).toExponential(2).padStart(13)}   ${mean(tfjs.losses).toFixed(5).padStart(14)}   ${mean(onnx.losses).toFixed(5).padStart(14)}`);
     }
+    console.log(`step 1 (identical weights): relative difference ${rel[0]!.toExponential(2)}; later steps drift as the two float trajectories part`);
     console.log(`steady ms/step: tfjs ${tfjs.steady.toFixed(0)}, ORT ${onnx.steady.toFixed(0)} (${(tfjs.steady / onnx.steady).toFixed(2)}×)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
