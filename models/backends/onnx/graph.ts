@@ -84,12 +84,14 @@ export class Graph {
 
   /** A constant tensor, shared between uses with the same content. */
   constant(data: Float32Array | Int32Array | BigInt64Array, dims: number[], dtype: InitDType): Sym {
-    const key = `${dtype}|${dims.join(',')}|${Array.from(data as ArrayLike<number | bigint>, String).join(',')}`;
-    const known = key.length < 4096 ? this.constants.get(key) : undefined;
+    // Small constants (shapes, axes, scalars: most of them) are shared by content; large ones are never keyed, so
+    // no string the size of the data is ever built.
+    const key = data.length <= 256 ? `${dtype}|${dims.join(',')}|${data.join(',')}` : undefined;
+    const known = key === undefined ? undefined : this.constants.get(key);
     if (known) return known;
     const name = this.fresh('const');
     const sym = this.initializer({ name, dims, dtype, data }, dims, dtype === 'float32' ? 'float32' : 'int32');
-    if (key.length < 4096) this.constants.set(key, sym);
+    if (key !== undefined) this.constants.set(key, sym);
     return sym;
   }
 
