@@ -3,7 +3,6 @@
 // which input was wrong instead of failing deep inside a forward pass.
 import { Module } from '../models/nn/module.ts';
 import type { SequenceTokenizer } from '../models/data/sequences.ts';
-import { createTfjsOps, type TfjsOps } from '../models/backends/tfjs/index.ts';
 
 export class TrainingInputError extends Error {
   constructor(
@@ -55,9 +54,3 @@ export function sequenceTokenizer(value: unknown, where: string): SequenceTokeni
   };
 }
 
-let ops: Promise<TfjsOps> | undefined;
-/** The process's training backend: tfjs (KOSMOS_G_TFJS picks it; wasm where tfjs-node is absent). */
-export function trainingOps(): Promise<TfjsOps> {
-  ops ??= createTfjsOps();
-  return ops;
-}

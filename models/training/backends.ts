@@ -39,9 +39,14 @@ function onnxBackend(name: TrainingBackendName, provider: ExecutionProvider): Tr
 
 let tfjsOps: Promise<TfjsOps> | undefined;
 
-async function tfjsBackend(): Promise<TrainingBackend> {
+/** The process's tfjs training ops (KOSMOS_G_TFJS picks the tfjs backend; wasm where tfjs-node is absent). */
+export function tfjsTrainingOps(): Promise<TfjsOps> {
   tfjsOps ??= createTfjsOps();
-  const ops = await tfjsOps;
+  return tfjsOps;
+}
+
+async function tfjsBackend(): Promise<TrainingBackend> {
+  const ops = await tfjsTrainingOps();
   return {
     name: 'tfjs',
     gradients: async (params, loss) => parameterGrads(ops, params, () => loss(ops)),
