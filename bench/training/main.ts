@@ -1,6 +1,7 @@
-// Training throughput per stage at the small configs on tfjs (wasm unless KOSMOS_G_TFJS says otherwise): runs each
-// shipped train-*.json workflow for a few steps through the real executor and prints steps/s (steady state, from
-// the loop's own metric: loading excluded), the peak resident memory, and the peak bytes held in tfjs tensors,
+// Training throughput of the shipped small train-*.json workflows on their TrainLoop's backend (ONNX Runtime unless
+// the workflow says otherwise; bench/training/stages.ts compares the backends on the default model's stages): runs
+// each for a few steps through the real executor and prints steps/s (the loop's own metric, which includes the
+// first step's compile), the peak resident memory, and the peak bytes held in tfjs tensors (0 on ONNX Runtime),
 // sampled at every step. Each stage runs in its own process so the memory figures are its own.
 //   npx tsx bench/training/main.ts [steps=6] [workflow-name]
 import { execFileSync } from 'node:child_process';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const head = ['workflow', 'steps/s', 's/step', 'peak RSS MiB', 'peak tensors MiB', `wall s (${steps} steps + load)`];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  console.log(`tfjs backend: ${process.env.KOSMOS_G_TFJS || 'auto (wasm without tfjs-node)'}, ${steps} steps per stage`);
+  console.log(`each workflow's TrainLoop backend (default onnx), ${steps} steps per stage`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }
