@@ -7,17 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkProvider } from '../../models/backends/onnx/session.ts';
+import { providerInstalled } from '../../models/backends/onnx/session.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cudaFiles = (() => {
-  try {
-    checkProvider('cuda');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const cudaFiles = providerInstalled('cuda');
 // With a Vulkan loader present, WebGPU may find an adapter (even a software one) and start.
 const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some((f) => existsSync(f));
 

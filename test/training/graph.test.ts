@@ -11,7 +11,7 @@ import { MLLM } from '../../models/mllm/mllm.ts';
 import { mllmSmall } from '../../models/mllm/config.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { CheckpointStore } from '../../models/training/checkpoint.ts';
-import { checkProvider } from '../../models/backends/onnx/session.ts';
+import { providerInstalled } from '../../models/backends/onnx/session.ts';
 import { tempDir } from './fixtures.ts';
 
 const CAPTIONS = ['a red cube on a table', 'a blue ball under a chair', 'a green cone near a red cube', 'two blue balls', 'a chair and a table'];
@@ -139,14 +139,7 @@ test('a run checkpointed on ONNX Runtime resumes on tfjs (and the other way) wit
   }
 });
 
-const cudaHere = (() => {
-  try {
-    checkProvider('cuda');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const cudaHere = providerInstalled('cuda');
 
 test('a GPU backend where none can run fails the node with EP_UNAVAILABLE naming what is missing, before any step', { skip: cudaHere && 'the CUDA provider files are installed here' }, async () => {
   const { executor, dir, data } = await setup();

@@ -3,7 +3,7 @@
 // skips tracing: per module and signature it remembers the parameters the trace used and their versions, and
 // re-traces only when one of them changed.
 
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { HostTensor } from '../../ops/ops.ts';
 import type { Module, Parameter } from '../../nn/module.ts';
@@ -12,7 +12,7 @@ import { inRunContext } from '../../runtime/run-error.ts';
 import { TraceOps } from './trace.ts';
 import { graphKey, pruneCache, touch } from './cache.ts';
 import { writeModel } from './serialize.ts';
-import { OnnxError, SessionCache, openSession, requestedProvider, type ExecutionProvider } from './session.ts';
+import { SessionCache, cachedSession, requestedProvider, type ExecutionProvider } from './session.ts';
 import { fromOrt, toOrt } from './tensors.ts';
 
 export function onnxCacheDir(): string {
@@ -54,17 +54,10 @@ export class OnnxRunner implements Runner {
   async run(model: Module, entry: string, forward: ForwardFn, inputs: HostTensor[]): Promise<HostTensor[]> {
     return inRunContext(model, entry, async () => {
       const c = this.compile(model, entry, forward, inputs);
-      let session;
-      try {
-        session = await this.sessions.get(c.key, () => openSession(c.file, this.provider));
-      } catch (err) {
-        // A damaged cache file (e.g. truncated by a full disk) is rebuilt once; anything else is reported.
-        if (!(err instanceof OnnxError) || err.code !== 'ONNX_INVALID') throw err;
-        rmSync(c.file, { force: true });
+      const session = await cachedSession(this.sessions, c.key, c.file, this.provider, () => {
         this.forget(model, entry, inputs);
-        const again = this.compile(model, entry, forward, inputs);
-        session = await this.sessions.get(again.key, () => openSession(again.file, this.provider));
-      }
+        return this.compile(model, entry, forward, inputs);
+      });
       const feeds: Record<string, ReturnType<typeof toOrt>> = {};
       inputs.forEach((h, i) => (feeds[`input_${i}`] = toOrt(h)));
       const results = await session.run(feeds);

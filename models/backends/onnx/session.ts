@@ -4,7 +4,7 @@
 // thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8);
 // KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile.
 
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -83,6 +83,37 @@ export async function openSession(file: string, ep: ExecutionProvider = requeste
       throw new OnnxError('EP_UNAVAILABLE', `ONNX Runtime could not start the '${ep}' provider for ${file}: ${hint}`);
     }
     throw new OnnxError('ONNX_INVALID', `cannot load ONNX model ${file}: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Whether the provider can be asked for here (its files are present); `checkProvider` says what is missing. */
+export function providerInstalled(ep: ExecutionProvider): boolean {
+  try {
+    checkProvider(ep);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The open session of a cached model file. A damaged file (e.g. truncated by a full disk) is removed and rebuilt once
+ * by `rebuild`, which returns the new key and file; any other failure is reported.
+ */
+export async function cachedSession(
+  sessions: SessionCache,
+  key: string,
+  file: string,
+  provider: ExecutionProvider,
+  rebuild: () => { key: string; file: string },
+): Promise<ort.InferenceSession> {
+  try {
+    return await sessions.get(key, () => openSession(file, provider));
+  } catch (err) {
+    if (!(err instanceof OnnxError) || err.code !== 'ONNX_INVALID') throw err;
+    rmSync(file, { force: true });
+    const again = rebuild();
+    return sessions.get(again.key, () => openSession(again.file, provider));
   }
 }
 

@@ -3,14 +3,14 @@
 // differentiated parameters and whose outputs are the loss and one gradient per parameter. The graph is cached
 // like inference traces (by content: ops, shapes, frozen weights), so a run compiles it once per input shape and
 // every later step only traces (to collect that step's host tensors), hashes and feeds it.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Parameter } from '../../nn/module.ts';
 import { GradOps, type LossFn } from '../../autodiff/index.ts';
 import { graphKey, pruneCache, touch } from './cache.ts';
 import { writeModel } from './serialize.ts';
-import { OnnxError, SessionCache, openSession, requestedProvider, type ExecutionProvider } from './session.ts';
+import { SessionCache, cachedSession, requestedProvider, type ExecutionProvider } from './session.ts';
 import { StepTraceOps } from './step-trace.ts';
 import { toOrt } from './tensors.ts';
 import { onnxCacheDir } from './runner.ts';
@@ -79,16 +79,10 @@ export class OnnxTrainer {
     const graph = step.ops.graph;
     const key = graphKey('train-step', graph);
     const file = this.fileFor(key, step);
-    let session: ort.InferenceSession;
-    try {
-      session = await this.sessions.get(key, () => openSession(file, this.provider));
-    } catch (err) {
-      // A damaged cache file is rebuilt once; anything else is reported.
-      if (!(err instanceof OnnxError) || err.code !== 'ONNX_INVALID') throw err;
-      rmSync(file, { force: true });
+    const session = await cachedSession(this.sessions, key, file, this.provider, () => {
       this.files.delete(key);
-      session = await this.sessions.get(key, () => openSession(this.fileFor(key, step), this.provider));
-    }
+      return { key, file: this.fileFor(key, step) };
+    });
     const feeds: Record<string, ort.Tensor> = {};
     step.ops.feeds.forEach((f, i) => {
       const name = graph.inputs[i]!.name;
