@@ -12,7 +12,7 @@ import { checkProvider, OnnxError, type ExecutionProvider } from '../models/back
 import { onnxCacheDir } from '../models/backends/onnx/runner.ts';
 import { UNet2DConditionModel } from '../models/unet/unet.ts';
 import { SD15_UNET_CONFIG } from '../models/unet/config.ts';
-import { DEFAULT_UNET } from '../models/default/config.ts';
+import { DEFAULT_UNET } from '../default-model/config.ts';
 import { Parameter } from '../models/nn/module.ts';
 import { randn } from '../models/ops/random.ts';
 import { diffusionLoss, mse } from '../models/training/losses.ts';

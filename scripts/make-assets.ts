@@ -17,7 +17,7 @@ import { UNet2DConditionModel } from '../models/unet/unet.ts';
 import { SMALL_UNET_CONFIG } from '../models/unet/config.ts';
 import { buildWordTokenizer, saveWordTokenizer } from '../models/tokenizers/word-tokenizer.ts';
 import { render, subjectImage } from '../models/world/scene.ts';
-import { pair } from '../models/default/eval-set.ts';
+import { pair } from '../models/world/eval-set.ts';
 import { rasterToPng } from '../models/world/write.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -4,21 +4,21 @@
 //                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align; repeatable)
 //                                    [--lanes N] (stages at once; default 2 on 2+ cores, 1 = in order in this process)
 //                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
-// Output: DIR (default models/default/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
+// Output: DIR (default default-model/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trainDefault } from '../models/default/pipeline.ts';
-import { parseArgs, stageSettings } from '../models/default/args.ts';
-import { STAGES, shippedStageWorkflow } from '../models/default/workflows.ts';
+import { trainDefault } from '../default-model/pipeline.ts';
+import { parseArgs, stageSettings } from '../default-model/args.ts';
+import { STAGES, shippedStageWorkflow } from '../default-model/workflows.ts';
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomicSync } from '../models/io/atomic.ts';
-import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../models/default/card.ts';
-import { buildEvalSet } from '../models/default/eval-set.ts';
-import { evaluate } from '../models/default/score.ts';
-import { modelGenerator } from '../models/default/generate.ts';
-import { defaultTokenizers } from '../models/default/vocabulary.ts';
+import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../default-model/card.ts';
+import { buildEvalSet } from '../models/world/eval-set.ts';
+import { evaluate } from '../models/world/score.ts';
+import { modelGenerator } from '../default-model/generate.ts';
+import { defaultTokenizers } from '../default-model/vocabulary.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -106,6 +106,11 @@ export const TrainLoop = defineNode({
     train_only: { kind: 'STRING', default: '', description: 'comma-separated checkpoint-key prefixes to train (empty: all of the wired models)' },
     checkpoint_every: { kind: 'INT', default: 0, min: 0, max: 10_000_000, description: '0: only at the end' },
     checkpoint: { kind: 'PATH', default: '', mode: 'write', description: 'checkpoint folder (empty: the job output folder)' },
+    checkpoint_keep: { kind: 'INT', default: 2, min: 0, max: 1_000_000, description: 'how many of the newest checkpoints to keep (0: all, e.g. for a learning curve)' },
+    ema_decay: {
+      kind: 'FLOAT', default: 0, min: 0, max: 0.99999, step: 1e-4,
+      description: 'keep a moving average of the trained weights with this decay (e.g. 0.999; 0: off); the models hold the average after training, checkpoints keep both',
+    },
     eval_every: {
       kind: 'INT', default: 0, min: 0, max: 10_000_000,
       description: 'measure eval_loss (fixed batches, fixed noise, no gradient) before step 1, every N steps and at the end (0: off)',
@@ -136,11 +141,12 @@ export const TrainLoop = defineNode({
         seed: a.seed,
         checkpointEvery: a.checkpoint_every,
         evalEvery: a.eval_every,
+        emaDecay: a.ema_decay,
         optimizer: { betas: [a.beta1, a.beta2], eps: a.eps, weightDecay: a.weight_decay },
         schedule: { lr: a.lr, warmup: a.warmup, decay: a.decay as DecayKind, power: a.power },
       };
       const dir = a.checkpoint ? path.resolve(a.checkpoint) : path.join(await ctx.outputDir(), 'checkpoints');
-      const store = new CheckpointStore(dir, models, a.accumulate);
+      const store = new CheckpointStore(dir, models, a.accumulate, a.checkpoint_keep);
       let resume;
       if (a.resume) {
         const last = await CheckpointStore.latest(dir);

@@ -3,7 +3,7 @@
 // each. Stage 2 aligns M to the CLIP text encoder; stage 3 then trains through the frozen U-Net, and where that U-Net
 // follows its condition loosely the diffusion loss can wash the words out of M's output (docs/default-model.md).
 //   npx tsx bench/default-model/aligned-condition.ts [WEIGHTS_DIR [KOSMOS_G.safetensors ...]]
-//   (default: models/default/weights and its kosmos-g.safetensors; further files, e.g. the stage-2 model
+//   (default: default-model/weights and its kosmos-g.safetensors; further files, e.g. the stage-2 model
 //   data/train-default/parts/kosmos-g-stage2.safetensors, are compared with the same CLIP text encoder)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +11,14 @@ import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
 import { getRunner } from '../../models/runtime/runners.ts';
 import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
-import { weightsLayout } from '../../models/default/layout.ts';
+import { weightsLayout } from '../../default-model/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeKosmosG } from '../../models/kosmosg/encode.ts';
 import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [dirArg, ...files] = process.argv.slice(2);
-const w = weightsLayout(path.resolve(dirArg ?? path.join(root, 'models/default/weights')));
+const w = weightsLayout(path.resolve(dirArg ?? path.join(root, 'default-model/weights')));
 const kosmosFiles = files.length ? files.map((f) => path.resolve(f)) : [w.kosmosG];
 const runner = await getRunner('tfjs');
 const mllmTokenizer = await loadTokenizer(path.dirname(w.tokenizer));

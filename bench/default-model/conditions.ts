@@ -6,7 +6,7 @@ import type { HostTensor } from '../../models/ops/ops.ts';
 import { readWeightFile, clipTextFrom } from '../../models/kosmosg/weights.ts';
 import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
-import type { WeightsLayout } from '../../models/default/layout.ts';
+import type { WeightsLayout } from '../../default-model/layout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 
 export type WordKind = 'colour' | 'shape' | 'background';

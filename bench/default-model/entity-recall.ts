@@ -5,10 +5,10 @@
 //   npx tsx bench/default-model/entity-recall.ts [WEIGHTS_DIR ...] [--per-split N]   (default: shipped weights, 24)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modelGenerator } from '../../models/default/generate.ts';
-import { scoreImage } from '../../models/default/score.ts';
-import { anyHeldOut } from '../../models/default/heldout.ts';
-import type { EvalItem } from '../../models/default/eval-set.ts';
+import { modelGenerator } from '../../default-model/generate.ts';
+import { scoreImage } from '../../models/world/score.ts';
+import { anyHeldOut } from '../../models/world/heldout.ts';
+import type { EvalItem } from '../../models/world/eval-set.ts';
 import { caption, sampleScene } from '../../models/world/scene.ts';
 import { contains, readImage } from '../../models/world/evaluate.ts';
 import { Rng } from '../../models/ops/random.ts';
@@ -17,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--per-split');
 const perSplit = at >= 0 ? Number(argv.splice(at, 2)[1]) : 24;
-const dirs = argv.length ? argv : [path.join(root, 'models/default/weights')];
+const dirs = argv.length ? argv : [path.join(root, 'default-model/weights')];
 
 const rng = new Rng(4242);
 const items: EvalItem[] = [];

@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { evaluate, formatTable, type EvalReport, type Generator } from '../../models/default/score.ts';
-import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/default/generators.ts';
-import { modelGenerator, type GenerateSettings } from '../../models/default/generate.ts';
-import { workLayout } from '../../models/default/layout.ts';
-import { DEFAULT_WORK_DIR } from '../../models/default/workflows.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { evaluate, formatTable, type EvalReport, type Generator } from '../../models/world/score.ts';
+import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/world/generators.ts';
+import { modelGenerator, type GenerateSettings } from '../../default-model/generate.ts';
+import { workLayout } from '../../default-model/layout.ts';
+import { DEFAULT_WORK_DIR } from '../../default-model/workflows.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -22,7 +22,7 @@ const opt = (name: string, fallback: string) => {
 const kind = opt('generator', 'model');
 const perTask = Number(opt('per-task', '24'));
 const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) }).filter((i) => kind !== 'clip-text' || i.task === 'text');
-const weights = path.resolve(root, opt('weights', 'models/default/weights'));
+const weights = path.resolve(root, opt('weights', 'default-model/weights'));
 const settings: GenerateSettings = {
   weights,
   backend: opt('backend', 'onnx') as 'onnx' | 'tfjs',

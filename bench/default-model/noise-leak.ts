@@ -4,11 +4,11 @@
 // noise (what generation starts from), each with the scene's caption and with another scene's; the table is the
 // correlation of x̂₀'s per-channel means with the true latent's. A U-Net that reads the residual scores high in (a)
 // whatever the caption and low in (b); one that follows the caption scores high with the right caption in both.
-//   npx tsx bench/default-model/noise-leak.ts [WEIGHTS_DIR ...]   (default: models/default/weights)
+//   npx tsx bench/default-model/noise-leak.ts [WEIGHTS_DIR ...]   (default: default-model/weights)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
-import { weightsLayout } from '../../models/default/layout.ts';
+import { weightsLayout } from '../../default-model/layout.ts';
 import { buildUNet, buildVAE } from '../../nodes/diffusion/build.ts';
 import { samplePosterior, scaleLatent } from '../../models/vae/posterior.ts';
 import { alphasCumprod, resolveConfig } from '../../models/schedulers/schedule.ts';
@@ -17,7 +17,7 @@ import { Rng } from '../../models/ops/random.ts';
 import { clipTextCondition, mean } from './conditions.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dirs = process.argv.slice(2).length ? process.argv.slice(2) : [path.join(root, 'models/default/weights')];
+const dirs = process.argv.slice(2).length ? process.argv.slice(2) : [path.join(root, 'default-model/weights')];
 const SCENES = 16;
 const TIMESTEPS = [999, 961, 900, 800, 600];
 const ops = await createTfjsOps();

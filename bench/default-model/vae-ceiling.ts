@@ -5,10 +5,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTfjsOps, tf } from '../../models/backends/tfjs/index.ts';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { oracleGenerator } from '../../models/default/generators.ts';
-import { evaluate, formatTable } from '../../models/default/score.ts';
-import { weightsLayout } from '../../models/default/layout.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { oracleGenerator } from '../../models/world/generators.ts';
+import { evaluate, formatTable } from '../../models/world/score.ts';
+import { weightsLayout } from '../../default-model/layout.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { vaeConfigFromDiffusers } from '../../models/vae/config.ts';
 import { loadSafetensors } from '../../models/io/safetensors.ts';
@@ -21,7 +21,7 @@ const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
 };
-const w = weightsLayout(path.resolve(root, opt('weights', 'models/default/weights')));
+const w = weightsLayout(path.resolve(root, opt('weights', 'default-model/weights')));
 const config = vaeConfigFromDiffusers(JSON.parse(readFileSync(path.join(w.vaeDir, 'config.json'), 'utf8')) as Record<string, unknown>);
 const vae = new AutoencoderKL(config, 0);
 vae.loadStateDict(await loadSafetensors(w.vae), { where: w.vae });

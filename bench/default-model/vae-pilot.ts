@@ -7,11 +7,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createTfjsOps, parameterGrads, tf } from '../../models/backends/tfjs/index.ts';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { oracleGenerator } from '../../models/default/generators.ts';
-import { evaluate, formatTable } from '../../models/default/score.ts';
-import { DEFAULT_VAE } from '../../models/default/config.ts';
-import { anyHeldOut } from '../../models/default/heldout.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { oracleGenerator } from '../../models/world/generators.ts';
+import { evaluate, formatTable } from '../../models/world/score.ts';
+import { DEFAULT_VAE } from '../../default-model/config.ts';
+import { anyHeldOut } from '../../models/world/heldout.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { render, sampleScene } from '../../models/world/scene.ts';

@@ -9,7 +9,7 @@
 import { createTfjsOps, parameterGrads, tf } from '../../models/backends/tfjs/index.ts';
 import { TfjsRunner } from '../../models/runtime/tfjs-runner.ts';
 import { flipKernel, weightGradAsConv, weightGradPerTap } from '../../models/backends/tfjs/conv2d.ts';
-import { DEFAULT_UNET, DEFAULT_VAE } from '../../models/default/config.ts';
+import { DEFAULT_UNET, DEFAULT_VAE } from '../../default-model/config.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { frozenVaeMoments } from '../../models/training/latent-cache.ts';

@@ -1,5 +1,5 @@
 // Step time of every default-model training stage on tfjs-wasm and on ONNX Runtime (1 thread and all cores), side by
-// side in one run: the real stage graphs (models/default/workflows.ts) at their shipped configs and batch sizes, on
+// side in one run: the real stage graphs (default-model/workflows.ts) at their shipped configs and batch sizes, on
 // a small world written for the bench, a few steps each through the real executor. Each (stage, backend) runs in a
 // process of its own, so its peak resident memory is its own.
 //   npx tsx bench/training/stages.ts [steps=6] [stages=clip,vae,unet,stage1,stage2,stage3]
@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, Executor, parseWorkflow, type EngineEvent } from '../../engine/index.ts';
-import { trainDefault, quickSettings } from '../../models/default/pipeline.ts';
-import { STAGES, STAGE_SETTINGS, stageWorkflow, type StageName } from '../../models/default/workflows.ts';
-import { weightsLayout, workLayout } from '../../models/default/layout.ts';
+import { trainDefault, quickSettings } from '../../default-model/pipeline.ts';
+import { STAGES, STAGE_SETTINGS, stageWorkflow, type StageName } from '../../default-model/workflows.ts';
+import { weightsLayout, workLayout } from '../../default-model/layout.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const self = fileURLToPath(import.meta.url);

@@ -25,7 +25,7 @@ dist-packages: run it with /usr/bin/python3 if another python3 comes first on PA
 
 Modes
 -----
-default   The project's default U-Net (models/default/config.ts, DEFAULT_UNET),
+default   The project's default U-Net (default-model/config.ts, DEFAULT_UNET),
           batch 8, sample [8,4,16,16], context [8,24,64].  Times
             * train_s:      forward + loss + backward into all parameters;
             * input_grad_s: same, but all parameters frozen and only the
@@ -88,7 +88,7 @@ class UNetConfig:
     freq_shift: int = 0
 
 
-# The project's default U-Net (models/default/config.ts -> DEFAULT_UNET).
+# The project's default U-Net (default-model/config.ts -> DEFAULT_UNET).
 DEFAULT_CONFIG = UNetConfig()
 
 # Stable Diffusion 1.5's U-Net.

@@ -13,7 +13,7 @@ import { createTfjsOps, parameterGrads } from '../../models/backends/tfjs/index.
 import { OnnxTrainer, traceStep } from '../../models/backends/onnx/train-step.ts';
 import { graphKey } from '../../models/backends/onnx/cache.ts';
 import { UNet2DConditionModel } from '../../models/unet/unet.ts';
-import { DEFAULT_UNET } from '../../models/default/config.ts';
+import { DEFAULT_UNET } from '../../default-model/config.ts';
 import { randn } from '../../models/ops/random.ts';
 import { diffusionLoss } from '../../models/training/losses.ts';
 import { GradOps } from '../../models/autodiff/index.ts';

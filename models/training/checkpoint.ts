@@ -1,6 +1,7 @@
 // Training checkpoints (safetensors through models/io/safetensors.ts). A checkpoint folder holds one sub-folder per saved step:
 //   <dir>/step-00000012/model.safetensors      every weight of the trained models under its reference key
 //   <dir>/step-00000012/optimizer.safetensors  AdamW moments `m.<key>`, `v.<key>` (trainable parameters only)
+//   <dir>/step-00000012/ema.safetensors        the moving average of the trained weights, when the run keeps one
 //   <dir>/step-00000012/state.json             step, seed, losses so far, RNG scheme and data cursor
 //   <dir>/latest.json                          which step folder is the last complete one
 // A step folder is written under a temporary name and renamed into place, then latest.json is replaced
@@ -15,6 +16,7 @@ import { TrainError } from './errors.ts';
 import type { CheckpointSink, TrainConfig, TrainState } from './loop.ts';
 import { ModelOptimizers, type SavedOptimizer } from './optimizers.ts';
 import { checkpointParameters, type TrainedModel } from './trained-models.ts';
+import { WeightAverage } from './ema.ts';
 
 export const STATE_FORMAT = 'kosmos-g-train-state';
 
@@ -36,6 +38,8 @@ export interface LoadedCheckpoint {
   state: StateFile;
   weights: Map<string, HostTensor>;
   optimizer: SavedOptimizer;
+  /** The saved moving average of the weights and how many updates it holds (absent: the run kept none). */
+  ema?: { weights: Map<string, Float32Array>; updates: number };
 }
 
 function stepDirName(step: number): string {
@@ -47,7 +51,7 @@ export class CheckpointStore implements CheckpointSink {
     readonly dir: string,
     readonly models: readonly TrainedModel[],
     readonly accumulate = 1,
-    /** How many step folders to keep (older ones are removed after a successful save). */
+    /** How many step folders to keep (older ones are removed after a successful save); 0 keeps them all. */
     readonly keep = 2,
   ) {}
 
@@ -66,6 +70,11 @@ export class CheckpointStore implements CheckpointSink {
     for (const [k, a] of opt.m) moments.set(`m.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
     for (const [k, a] of opt.v) moments.set(`v.${k}`, { data: a, shape: [a.length], dtype: 'float32' });
     await saveSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt.step) });
+    if (state.ema) {
+      const averages = new Map<string, HostTensor>();
+      for (const [k, a] of state.ema.state()) averages.set(k, { data: a, shape: [...params.get(k)!.shape], dtype: 'float32' });
+      await saveSafetensors(path.join(tmp, 'ema.safetensors'), averages, { updates: String(state.ema.updates), decay: String(state.ema.decay) });
+    }
     const file: StateFile = {
       format: STATE_FORMAT,
       version: 1,
@@ -101,6 +110,7 @@ export class CheckpointStore implements CheckpointSink {
       .filter((n) => /^step-\d{8}$/.test(n))
       .map((n) => Number(n.slice(5)))
       .sort((a, b) => a - b);
+    if (this.keep === 0) return;
     const kept = steps.filter((s) => s <= current).slice(-Math.max(1, this.keep));
     for (const s of steps) if (!kept.includes(s)) rmSync(path.join(this.dir, stepDirName(s)), { recursive: true, force: true });
   }
@@ -133,7 +143,15 @@ export async function loadCheckpoint(stepDir: string): Promise<LoadedCheckpoint>
     if (k.startsWith('m.')) optimizer.m.set(k.slice(2), t.data as Float32Array);
     else if (k.startsWith('v.')) optimizer.v.set(k.slice(2), t.data as Float32Array);
   }
-  return { dir: stepDir, state, weights, optimizer };
+  const efile = path.join(stepDir, 'ema.safetensors');
+  let ema: LoadedCheckpoint['ema'];
+  if (existsSync(efile)) {
+    const header = await readSafetensorsHeader(efile);
+    const weights = new Map<string, Float32Array>();
+    for (const [k, t] of await loadSafetensors(efile)) weights.set(k, t.data as Float32Array);
+    ema = { weights, updates: Number(header.metadata.updates ?? state.step) };
+  }
+  return { dir: stepDir, state, weights, optimizer, ...(ema ? { ema } : {}) };
 }
 
 /**
@@ -156,7 +174,13 @@ export function restoreCheckpoint(ck: LoadedCheckpoint, models: readonly Trained
   for (const [key, p] of params) p.set(Float32Array.from(ck.weights.get(key)!.data));
   const optimizer = new ModelOptimizers(models, config.optimizer);
   optimizer.loadState(ck.optimizer);
-  return { step: ck.state.step, seed: ck.state.seed, optimizer, losses: [...ck.state.losses] };
+  let ema: WeightAverage | undefined;
+  if (config.emaDecay) {
+    // A checkpoint written without an average starts one from its weights, as if the average had begun there.
+    ema = new WeightAverage(params, config.emaDecay, ck.state.step);
+    if (ck.ema) ema.load(ck.ema.weights, ck.ema.updates);
+  }
+  return { step: ck.state.step, seed: ck.state.seed, optimizer, losses: [...ck.state.losses], ...(ema ? { ema } : {}) };
 }
 
 /** The optimiser file's tensors and metadata (the step count lives in the metadata). */

@@ -10,6 +10,7 @@ import { accumulateGrads, clipGradNorm, scaleGrads } from './gradients.ts';
 import { checkSchedule, learningRate, type LrSchedule } from './schedule.ts';
 import { TrainError } from './errors.ts';
 import { checkpointParameters, type TrainedModel } from './trained-models.ts';
+import { WeightAverage } from './ema.ts';
 
 /** What the loss provider is told: which micro-step to compute, and its seed. */
 export interface LossStep {
@@ -46,6 +47,11 @@ export interface TrainConfig {
    * is comparable from step to step.
    */
   evalEvery?: number;
+  /**
+   * Keep an exponential moving average of the trained weights with this decay (0 or absent: none); the models hold
+   * the average when training ends (models/training/ema.ts).
+   */
+  emaDecay?: number;
 }
 
 export interface StepMetrics {
@@ -73,6 +79,8 @@ export interface TrainState {
   optimizer: ModelOptimizers;
   /** Loss of every completed step, in order. */
   losses: number[];
+  /** The moving average of the weights, when `emaDecay` asks for one. */
+  ema?: WeightAverage;
 }
 
 export interface CheckpointSink {
@@ -115,6 +123,9 @@ function checkConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.accumulate) || c.accumulate < 1) {
     throw new TrainError('TRAIN_CONFIG', `accumulate must be a positive integer, got ${c.accumulate}`);
   }
+  if (c.emaDecay !== undefined && c.emaDecay !== 0 && !(c.emaDecay > 0 && c.emaDecay < 1)) {
+    throw new TrainError('TRAIN_CONFIG', `emaDecay must be 0 (off) or in (0, 1), got ${c.emaDecay}`);
+  }
   if (c.evalEvery !== undefined && (!Number.isInteger(c.evalEvery) || c.evalEvery < 0)) {
     throw new TrainError('TRAIN_CONFIG', `evalEvery must be a non-negative integer, got ${c.evalEvery}`);
   }
@@ -136,6 +147,7 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
     throw new TrainError('TRAIN_NO_PARAMETERS', `none of ${o.models.map((m) => m.name).join(', ') || 'the models'} has trainable parameters`);
   }
   const state: TrainState = o.resume ?? { step: 0, seed: c.seed, optimizer: new ModelOptimizers(o.models, c.optimizer), losses: [] };
+  if (c.emaDecay && !state.ema) state.ema = new WeightAverage(keyed, c.emaDecay, state.step);
   if (o.resume && o.resume.seed !== c.seed) {
     throw new TrainError('CHECKPOINT_MISMATCH', `the checkpoint was trained with seed ${o.resume.seed}, this run asks for ${c.seed}`);
   }
@@ -175,6 +187,7 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
     }
     const lr = learningRate(schedule, step);
     state.optimizer.update(grads, lr);
+    state.ema?.update();
     state.step = step + 1;
     state.losses.push(loss);
     ran.push(loss);
@@ -189,5 +202,7 @@ export async function train<L>(o: TrainOptions<L>): Promise<TrainResult> {
     const due = c.checkpointEvery > 0 && state.step % c.checkpointEvery === 0;
     if (o.checkpoint && (due || state.step === c.steps)) lastCheckpoint = await o.checkpoint.save(state, keyed);
   }
+  // The checkpoints keep the raw weights (a resumed run continues from them) and the average beside them.
+  if (state.ema && state.step === c.steps) state.ema.applyToParameters();
   return { state, losses: ran, lastCheckpoint, evals };
 }

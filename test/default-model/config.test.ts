@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterCounts, modelCard } from '../../models/default/card.ts';
-import { defaultTokenizers, worldCorpus } from '../../models/default/vocabulary.ts';
-import { DEFAULT_ALIGNER, DEFAULT_CONDITION_DIM, DEFAULT_CONNECTOR, DEFAULT_IMAGE_SIZE, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, SHIPPED_BYTES_LIMIT, defaultClipText, defaultMLLM } from '../../models/default/config.ts';
+import { parameterCounts, modelCard } from '../../default-model/card.ts';
+import { defaultTokenizers, worldCorpus } from '../../default-model/vocabulary.ts';
+import { DEFAULT_ALIGNER, DEFAULT_CONDITION_DIM, DEFAULT_CONNECTOR, DEFAULT_IMAGE_SIZE, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, SHIPPED_BYTES_LIMIT, defaultClipText, defaultMLLM } from '../../default-model/config.ts';
 import { vaeDownscale } from '../../models/vae/config.ts';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
 import { unetConfigFromDiffusers, unetConfigToDiffusers } from '../../models/unet/config.ts';
 import { vaeConfigFromDiffusers, vaeConfigToDiffusers } from '../../models/vae/config.ts';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildEvalSet, EVAL_TASKS } from '../../models/default/eval-set.ts';
-import { evaluate, formatTable } from '../../models/default/score.ts';
-import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/default/generators.ts';
-import { anyHeldOut, applyInstruction, isHeldOut, parseCaption } from '../../models/default/heldout.ts';
+import { buildEvalSet, EVAL_TASKS } from '../../models/world/eval-set.ts';
+import { evaluate, formatTable } from '../../models/world/score.ts';
+import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/world/generators.ts';
+import { anyHeldOut, applyInstruction, isHeldOut, parseCaption } from '../../models/world/heldout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { caption, sampleEdit, sampleScene } from '../../models/world/scene.ts';
@@ -80,7 +80,7 @@ test('removeHeldOut leaves no held-out caption or edit result in a written world
   const { tmpdir } = await import('node:os');
   const path = await import('node:path');
   const { writeWorldData } = await import('../../models/world/write.ts');
-  const { removeHeldOut } = await import('../../models/default/split-data.ts');
+  const { removeHeldOut } = await import('../../default-model/split-data.ts');
   const root = await mkdtemp(path.join(tmpdir(), 'default-split-'));
   try {
     const files = await writeWorldData(path.join(root, 'world'), { count: 60, seed: 1, size: 32 });
@@ -107,7 +107,7 @@ test('removeHeldOut leaves no held-out caption or edit result in a written world
 });
 
 test('colour-free compositional captions match the subject-driven prompt form once the tag is cut', async () => {
-  const { withoutColours } = await import('../../models/default/colour-free.ts');
+  const { withoutColours } = await import('../../default-model/colour-free.ts');
   assert.equal(withoutColours('a red circle left of a blue square on a pink background'), 'a circle left of a square on a pink background');
   assert.equal(withoutColours('a green star on a mint background'), 'a star on a mint background');
   // The background words are not colours of the palette: they stay.

@@ -1,9 +1,9 @@
 // The pipeline's stage scheduler: dependency order, at most `lanes` stages at once, and a failure stops the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runLanes, STAGE_DEPENDENCIES, type StageStarter } from '../../models/default/lanes.ts';
-import type { StageJob, StageRecord } from '../../models/default/stage-run.ts';
-import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName } from '../../models/default/workflows.ts';
+import { runLanes, STAGE_DEPENDENCIES, type StageStarter } from '../../default-model/lanes.ts';
+import type { StageJob, StageRecord } from '../../default-model/stage-run.ts';
+import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName } from '../../default-model/workflows.ts';
 
 const jobs = (stages: readonly StageName[] = STAGES): StageJob[] =>
   stages.map((stage) => ({ stage, weightsDir: '/w', workDir: '/k', settings: STAGE_SETTINGS[stage], baseDir: '/' }));

@@ -4,15 +4,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quickSettings, trainDefault, type TrainingRecord } from '../../models/default/pipeline.ts';
-import { parseArgs, stageSettings } from '../../models/default/args.ts';
-import { STAGES } from '../../models/default/workflows.ts';
+import { quickSettings, trainDefault, type TrainingRecord } from '../../default-model/pipeline.ts';
+import { parseArgs, stageSettings } from '../../default-model/args.ts';
+import { STAGES } from '../../default-model/workflows.ts';
 import { readSafetensorsHeader } from '../../models/io/safetensors.ts';
 import { CONFIG_METADATA_KEY } from '../../models/kosmosg/weights.ts';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { modelGenerator } from '../../models/default/generate.ts';
-import { scoreImage } from '../../models/default/score.ts';
-import { DEFAULT_IMAGE_SIZE } from '../../models/default/config.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { modelGenerator } from '../../default-model/generate.ts';
+import { scoreImage } from '../../models/world/score.ts';
+import { DEFAULT_IMAGE_SIZE } from '../../default-model/config.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -1,5 +1,5 @@
 // The CI fidelity check of the shipped default model: generate a few held-out subject-driven pictures from
-// models/default/weights/ through the user's graph and read them back with the pixel evaluator; and the user's
+// default-model/weights/ through the user's graph and read them back with the pixel evaluator; and the user's
 // first command, `kosmos-g run workflows/generate.json`, writes a PNG of the prompted subject with no set-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +10,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { contains, readImage } from '../../models/world/evaluate.ts';
 import { fileURLToPath } from 'node:url';
-import { buildEvalSet } from '../../models/default/eval-set.ts';
-import { modelGenerator } from '../../models/default/generate.ts';
-import { evaluate } from '../../models/default/score.ts';
-import { weightsLayout } from '../../models/default/layout.ts';
-import { SHIPPED_BYTES_LIMIT } from '../../models/default/config.ts';
-import { SHIPPED_WEIGHTS_DIR } from '../../models/default/workflows.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { modelGenerator } from '../../default-model/generate.ts';
+import { evaluate } from '../../models/world/score.ts';
+import { weightsLayout } from '../../default-model/layout.ts';
+import { SHIPPED_BYTES_LIMIT } from '../../default-model/config.ts';
+import { SHIPPED_WEIGHTS_DIR } from '../../default-model/workflows.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const weights = weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR));

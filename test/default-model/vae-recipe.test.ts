@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTfjsOps, tf } from '../../models/backends/tfjs/index.ts';
-import { DEFAULT_IMAGE_SIZE, DEFAULT_VAE } from '../../models/default/config.ts';
-import { initialVae, VAE_LOGVAR_INIT } from '../../models/default/init.ts';
-import { STAGE_SETTINGS, VAE_CROP, stageWorkflow } from '../../models/default/workflows.ts';
-import { weightsLayout, workLayout } from '../../models/default/layout.ts';
+import { DEFAULT_IMAGE_SIZE, DEFAULT_VAE } from '../../default-model/config.ts';
+import { initialVae, VAE_LOGVAR_INIT } from '../../default-model/init.ts';
+import { STAGE_SETTINGS, VAE_CROP, stageWorkflow } from '../../default-model/workflows.ts';
+import { weightsLayout, workLayout } from '../../default-model/layout.ts';
 import { AutoencoderKL } from '../../models/vae/autoencoder.ts';
 import { vaeDownscale } from '../../models/vae/config.ts';
 import { Rng } from '../../models/ops/random.ts';

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWorkflow, Registry, validateWorkflow } from '../../engine/index.ts';
-import { STAGE_SETTINGS, STAGES, shippedStageWorkflow, stageWorkflow } from '../../models/default/workflows.ts';
-import { weightsLayout, workLayout } from '../../models/default/layout.ts';
+import { STAGE_SETTINGS, STAGES, shippedStageWorkflow, stageWorkflow } from '../../default-model/workflows.ts';
+import { weightsLayout, workLayout } from '../../default-model/layout.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -200,3 +200,54 @@ test('an aborted signal cancels between steps; no trainable parameters is an err
   await assert.rejects(train({ models: [{ name: 'net', module: net, prefix: '' }], loss: lossAt, gradients, config: config() }),
     (e: Error & { code?: string }) => e.code === 'TRAIN_NO_PARAMETERS');
 });
+
+test('ema_decay: the models end with the moving average of the weights (warm-up decay), and a resumed run keeps it exactly', async () => {
+  // The average by hand: follow the raw weights step by step (onStep sees them after each update).
+  const hand = await setup(11);
+  const handModels = [{ name: 'net', module: hand.net, prefix: '' }];
+  let avg = Float32Array.from(hand.net.head.weight.data);
+  let n = 0;
+  const decay = 0.9;
+  const raw = await train({
+    models: handModels, loss: hand.lossAt, gradients: hand.gradients, config: config({ steps: 6, emaDecay: decay }),
+    onStep: () => {
+      const d = Math.min(decay, (1 + n) / (10 + n));
+      const w = hand.net.head.weight.data;
+      avg = avg.map((a, i) => a + (1 - d) * (w[i]! - a));
+      n++;
+    },
+  });
+  assert.equal(raw.state.ema!.updates, 6);
+  const got = hand.net.head.weight.data;
+  for (let i = 0; i < avg.length; i++) assert.ok(Math.abs(got[i]! - avg[i]!) < 1e-6, `weight ${i}: ${got[i]} vs ${avg[i]}`);
+  // The raw last weights differ from their average (the test would pass trivially otherwise).
+  const noEma = await setup(11);
+  await train({ models: [{ name: 'net', module: noEma.net, prefix: '' }], loss: noEma.lossAt, gradients: noEma.gradients, config: config({ steps: 6 }) });
+  assert.ok(noEma.net.head.weight.data.some((w, i) => Math.abs(w - got[i]!) > 1e-4));
+
+  // Killed after 3 steps and resumed from the checkpoint (keep 0: every step folder stays, each with ema.safetensors).
+  const dir = tempDir();
+  const a = await setup(11);
+  const models = [{ name: 'net', module: a.net, prefix: '' }];
+  const cfg = config({ steps: 6, checkpointEvery: 1, emaDecay: decay });
+  await assert.rejects(
+    train({ models, gradients: a.gradients, config: cfg, checkpoint: new CheckpointStore(dir, models, 1, 0),
+      loss: (s) => { if (s.step === 3) throw new Error('killed'); return a.lossAt(s); } }),
+    /killed/,
+  );
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('step-')).sort(), ['step-00000001', 'step-00000002', 'step-00000003']);
+  const latest = (await CheckpointStore.latest(dir))!;
+  assert.equal(latest.ema?.updates, 3);
+  const b = await setup(99);
+  const bModels = [{ name: 'net', module: b.net, prefix: '' }];
+  await train({ models: bModels, loss: b.lossAt, gradients: b.gradients, config: cfg, resume: restoreCheckpoint(latest, bModels, cfg) });
+  assert.deepEqual(b.net.head.weight.data, got);
+});
+
+test('emaDecay outside [0, 1) is a TRAIN_CONFIG error', async () => {
+  const { net, lossAt, gradients } = await setup();
+  await assert.rejects(
+    train({ models: [{ name: 'net', module: net, prefix: '' }], loss: lossAt, gradients, config: config({ emaDecay: 1 }) }),
+    (e: Error & { code?: string }) => e.code === 'TRAIN_CONFIG',
+  );
+});

@@ -11,8 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../server/helpers.ts';
 import { noChromium, openEditor } from './browser.ts';
 import { contains, readImage } from '../../models/world/evaluate.ts';
-import { weightsLayout } from '../../models/default/layout.ts';
-import { SHIPPED_WEIGHTS_DIR } from '../../models/default/workflows.ts';
+import { weightsLayout } from '../../default-model/layout.ts';
+import { SHIPPED_WEIGHTS_DIR } from '../../default-model/workflows.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const weights = weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR));

@@ -2,9 +2,9 @@
 // default model's word tokenizers are built from the world's definition, not from whichever scenes a seed drew:
 // held-out prompts then never contain an <unk>.
 
-import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../world/palette.ts';
-import { RELATIONS } from '../world/scene.ts';
-import { buildWordTokenizer, type WordTokenizer } from '../tokenizers/word-tokenizer.ts';
+import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../models/world/palette.ts';
+import { RELATIONS } from '../models/world/scene.ts';
+import { buildWordTokenizer, type WordTokenizer } from '../models/tokenizers/word-tokenizer.ts';
 import { DEFAULT_TEXT_LENGTH } from './config.ts';
 
 export function worldCorpus(): string[] {

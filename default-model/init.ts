@@ -3,21 +3,21 @@
 // for the rest) — the loader nodes have presets only for 'small' and 'real', so the default sizes travel as files.
 
 import { mkdir, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { writeFileAtomic } from '../models/io/atomic.ts';
 import path from 'node:path';
-import { saveSafetensors } from '../io/safetensors.ts';
-import { saveWeightFile, type WeightFile } from '../kosmosg/weights.ts';
-import { Rng } from '../ops/random.ts';
-import { UNet2DConditionModel } from '../unet/unet.ts';
-import { unetConfigToDiffusers } from '../unet/config.ts';
-import { AutoencoderKL } from '../vae/autoencoder.ts';
-import { vaeConfigToDiffusers } from '../vae/config.ts';
-import { CLIPTextModel } from '../clip/text-model.ts';
-import { CLIPVision } from '../clip/vision-model.ts';
-import { XConnector } from '../connector/connector.ts';
-import { MLLM } from '../mllm/mllm.ts';
-import { AlignerNet } from '../aligner/aligner.ts';
-import { saveWordTokenizer, type WordTokenizer } from '../tokenizers/word-tokenizer.ts';
+import { saveSafetensors } from '../models/io/safetensors.ts';
+import { saveWeightFile, type WeightFile } from '../models/kosmosg/weights.ts';
+import { Rng } from '../models/ops/random.ts';
+import { UNet2DConditionModel } from '../models/unet/unet.ts';
+import { unetConfigToDiffusers } from '../models/unet/config.ts';
+import { AutoencoderKL } from '../models/vae/autoencoder.ts';
+import { vaeConfigToDiffusers } from '../models/vae/config.ts';
+import { CLIPTextModel } from '../models/clip/text-model.ts';
+import { CLIPVision } from '../models/clip/vision-model.ts';
+import { XConnector } from '../models/connector/connector.ts';
+import { MLLM } from '../models/mllm/mllm.ts';
+import { AlignerNet } from '../models/aligner/aligner.ts';
+import { saveWordTokenizer, type WordTokenizer } from '../models/tokenizers/word-tokenizer.ts';
 import { DEFAULT_ALIGNER, DEFAULT_CONNECTOR, DEFAULT_UNET, DEFAULT_VAE, DEFAULT_VISION, defaultClipText, defaultKosmosG, defaultMLLM } from './config.ts';
 import type { WeightsLayout, WorkLayout } from './layout.ts';
 

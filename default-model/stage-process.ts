@@ -1,8 +1,8 @@
 // One stage of the default pipeline in a process of its own, so that two independent stages use two cores (tfjs's
-// wasm backend runs one thread per process). The parent (models/default/lanes.ts) sends the job; this process
+// wasm backend runs one thread per process). The parent (default-model/lanes.ts) sends the job; this process
 // answers with progress messages and the stage record, or the error, then exits.
 
-import { Executor, Registry } from '../../engine/index.ts';
+import { Executor, Registry } from '../engine/index.ts';
 import { runStage, type StageJob, type StageMessage } from './stage-run.ts';
 
 /** Sends to the pipeline; with the callback a failed send (the pipeline just died) is not an unhandled error. */

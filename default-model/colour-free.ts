@@ -5,7 +5,7 @@
 // and must take the colour from the image. Run after removeHeldOut (the copies are no longer parseable captions).
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { COLOR_NAMES } from '../world/palette.ts';
+import { COLOR_NAMES } from '../models/world/palette.ts';
 
 const COLOUR_WORD = new RegExp(`\\b(?:${COLOR_NAMES.join('|')}) (?=\\w)`, 'g');
 

@@ -1,9 +1,9 @@
-// One stage of the default pipeline: its workflow (models/default/workflows.ts) run through the engine's Executor,
+// One stage of the default pipeline: its workflow (default-model/workflows.ts) run through the engine's Executor,
 // timed, with its losses summarised into a record. Used in the pipeline's own process (one lane) and in a stage
-// process of its own (models/default/stage-process.ts, when stages run side by side).
+// process of its own (default-model/stage-process.ts, when stages run side by side).
 
 import path from 'node:path';
-import { formatIssue, parseWorkflow, type EngineEvent, type Executor } from '../../engine/index.ts';
+import { formatIssue, parseWorkflow, type EngineEvent, type Executor } from '../engine/index.ts';
 import { weightsLayout, workLayout } from './layout.ts';
 import { STAGE_TITLES, stageWorkflow, type StageName, type StageSettings } from './workflows.ts';
 import { PipelineError } from './errors.ts';

@@ -5,9 +5,9 @@
 // Each item carries the scene it intends, which is what an oracle generator draws.
 
 import { Rng } from '../ops/random.ts';
-import { COLOR_NAMES, SHAPES, type BackgroundName } from '../world/palette.ts';
-import type { Raster } from '../world/raster.ts';
-import { caption, pick, render, RELATIONS, sampleEdit, sampleScene, subjectImage, type Entity, type Relation, type Scene } from '../world/scene.ts';
+import { COLOR_NAMES, SHAPES, type BackgroundName } from './palette.ts';
+import type { Raster } from './raster.ts';
+import { caption, pick, render, RELATIONS, sampleEdit, sampleScene, subjectImage, type Entity, type Relation, type Scene } from './scene.ts';
 import { anyHeldOut, heldOutBackground, type Thing } from './heldout.ts';
 
 export type EvalTask = 'single' | 'multi' | 'text' | 'edit';

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Executor } from '../../engine/index.ts';
+import type { Executor } from '../engine/index.ts';
 import { PipelineError } from './errors.ts';
 import { runStage, type StageJob, type StageMessage, type StageRecord } from './stage-run.ts';
 import type { StageName } from './workflows.ts';

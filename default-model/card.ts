@@ -4,13 +4,13 @@
 
 import { readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UNet2DConditionModel } from '../unet/unet.ts';
-import { AutoencoderKL } from '../vae/autoencoder.ts';
-import { CLIPTextModel } from '../clip/text-model.ts';
-import { KosmosG } from '../kosmosg/kosmosg.ts';
-import { Rng } from '../ops/random.ts';
+import { UNet2DConditionModel } from '../models/unet/unet.ts';
+import { AutoencoderKL } from '../models/vae/autoencoder.ts';
+import { CLIPTextModel } from '../models/clip/text-model.ts';
+import { KosmosG } from '../models/kosmosg/kosmosg.ts';
+import { Rng } from '../models/ops/random.ts';
 import { DEFAULT_IMAGE_SIZE, DEFAULT_UNET, DEFAULT_VAE, SHIPPED_BYTES_LIMIT, defaultClipText, defaultKosmosG } from './config.ts';
-import { formatTable, type EvalReport } from './score.ts';
+import { formatTable, type EvalReport } from '../models/world/score.ts';
 import type { TrainingRecord } from './pipeline.ts';
 
 export interface ParameterCount {
@@ -70,7 +70,7 @@ export function modelCard(input: CardInput): string {
     '',
     `${record.scenes} scenes of the synthetic world (models/world, seed ${record.seed}, ${record.imageSize}×${record.imageSize}): one or two of`,
     '4 shapes × 6 colours on 6 pale backgrounds, with captions, entity crops and masked crops, and edit pairs.',
-    'One colour × shape × background triple in six is held out (models/default/heldout.ts): every row holding one',
+    'One colour × shape × background triple in six is held out (models/world/heldout.ts): every row holding one',
     'is removed before training, and every evaluation prompt asks for one.',
     '',
     '| file | rows kept | rows held out |',
@@ -79,7 +79,7 @@ export function modelCard(input: CardInput): string {
     '',
     '## Model',
     '',
-    `Images ${DEFAULT_IMAGE_SIZE}×${DEFAULT_IMAGE_SIZE}; configs in models/default/config.ts.`,
+    `Images ${DEFAULT_IMAGE_SIZE}×${DEFAULT_IMAGE_SIZE}; configs in default-model/config.ts.`,
     '',
     '| part | parameters |',
     '| --- | --- |',
@@ -114,7 +114,7 @@ export function modelCard(input: CardInput): string {
   ];
   if (scores && scores.length) {
     lines.push(
-      `Scored by models/default/score.ts${input.scoreSettings ? ` (${input.scoreSettings})` : ''}; "stage-2 only" is the same model without`,
+      `Scored by models/world/score.ts${input.scoreSettings ? ` (${input.scoreSettings})` : ''}; "stage-2 only" is the same model without`,
       'instruction tuning (semantic alignment only), the paper\'s ablation.',
       '',
       formatTable(scores),

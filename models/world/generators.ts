@@ -2,9 +2,9 @@
 // ~100 %), the blank one paints an empty white picture (the floor, ~0 %), and the copy one returns its first input
 // image unchanged (an "edit" that does nothing must fail).
 
-import { BACKGROUNDS } from '../world/palette.ts';
-import { blankRaster, type Raster } from '../world/raster.ts';
-import { render } from '../world/scene.ts';
+import { BACKGROUNDS } from './palette.ts';
+import { blankRaster, type Raster } from './raster.ts';
+import { render } from './scene.ts';
 import type { EvalItem } from './eval-set.ts';
 
 export function oracleGenerator(item: EvalItem): Raster {

@@ -2,7 +2,7 @@
 // appears in the default model's training data, and every evaluation prompt asks for at least one of them. So the
 // evaluation set is disjoint from the training captions by construction, not by luck of the seeds.
 
-import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES, type BackgroundName, type ColorName, type ShapeName } from '../world/palette.ts';
+import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES, type BackgroundName, type ColorName, type ShapeName } from './palette.ts';
 
 export interface Thing {
   color: ColorName;

@@ -1,4 +1,4 @@
-// Where the default model's files live. The weights folder is what ships (models/default/weights/): a diffusers-like
+// Where the default model's files live. The weights folder is what ships (default-model/weights/): a diffusers-like
 // layout that the loader nodes read with config 'from-file' (unet/ and vae/ with config.json; safetensors files of
 // the project's own parts with their configs in the metadata). The work folder holds what training needs and the
 // ship does not: the world data set, per-stage parts, checkpoints.

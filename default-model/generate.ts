@@ -5,14 +5,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Executor, parseWorkflow, Registry, formatIssue } from '../../engine/index.ts';
-import type { ImageValue } from '../image.ts';
-import type { Raster } from '../world/raster.ts';
-import { rasterToPng } from '../world/write.ts';
+import { Executor, parseWorkflow, Registry, formatIssue } from '../engine/index.ts';
+import type { ImageValue } from '../models/image.ts';
+import type { Raster } from '../models/world/raster.ts';
+import { rasterToPng } from '../models/world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
-import type { EvalItem } from './eval-set.ts';
+import type { EvalItem } from '../models/world/eval-set.ts';
 import { weightsLayout } from './layout.ts';
-import type { Generator } from './score.ts';
+import type { Generator } from '../models/world/score.ts';
 import type { WorkflowDoc } from './workflows.ts';
 
 export class GenerateError extends Error {
@@ -20,7 +20,7 @@ export class GenerateError extends Error {
 }
 
 export interface GenerateSettings {
-  /** The shipped weights folder (models/default/weights/). */
+  /** The shipped weights folder (default-model/weights/). */
   weights: string;
   /** A KOSMOS-G file other than the folder's own (e.g. the stage-2-only model of the ablation). */
   kosmosG?: string;

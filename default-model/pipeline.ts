@@ -1,6 +1,6 @@
 // The train-default pipeline: world data (held-out triples removed) → tokenizers → random initial weights → the six
 // stage workflows run by the engine's Executor in dependency order, two at a time where there are two cores
-// (models/default/lanes.ts) → a training record.
+// (default-model/lanes.ts) → a training record.
 // SaveCheckpoint stores each part's config beside its weights, so every stage loads its inputs with 'from-file'.
 // Everything is written into `<out>.partial` and renamed to `<out>` at the end, so a killed run never leaves a
 // half-trained model where the generation workflows look for one.
@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
-import { Executor, Registry } from '../../engine/index.ts';
-import { writeWorldData } from '../world/write.ts';
+import { Executor, Registry } from '../engine/index.ts';
+import { writeWorldData } from '../models/world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
 import { writeInitialWeights } from './init.ts';
 import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
@@ -21,7 +21,7 @@ import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName, type StageSetting
 import { PipelineError } from './errors.ts';
 import { inProcessOfItsOwn, inThisProcess, runLanes } from './lanes.ts';
 import type { StageRecord } from './stage-run.ts';
-import type { TaskScore } from './score.ts';
+import type { TaskScore } from '../models/world/score.ts';
 
 export { PipelineError };
 export type { StageRecord };

@@ -9,7 +9,7 @@ import { DEFAULT_CONDITION_DIM, DEFAULT_IMAGE_SIZE, DEFAULT_VISION } from './con
 import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
 
 /** Where `npm run train:default` puts things, relative to the repository root (data/ is not committed). */
-export const SHIPPED_WEIGHTS_DIR = 'models/default/weights';
+export const SHIPPED_WEIGHTS_DIR = 'default-model/weights';
 export const DEFAULT_WORK_DIR = 'data/train-default';
 
 /** The stage workflows as shipped in workflows/default/: paths relative to the repository root. */
@@ -42,10 +42,17 @@ export interface StageSettings {
    * (0: the paper's diffusion loss alone; docs/default-model.md, what stage 3 does to the aligned condition).
    */
   align?: number;
+  /** TrainLoop `ema_decay`: the stage's saved weights are the moving average of its trained ones (0: off). */
+  ema?: number;
+  /**
+   * Save a checkpoint every N steps and keep them all (0: only the last), e.g. to score a learning curve from one
+   * run (bench/default-model/curve.ts).
+   */
+  every?: number;
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', ema: 'ema', every: 'every' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -109,7 +116,8 @@ class Graph {
 function trainWidgets(s: StageSettings, checkpoint: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     steps: s.steps, lr: s.lr, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.01, warmup: s.warmup,
-    decay: 'polynomial', power: 1, clip: 2, accumulate: 1, seed: 0, train_only: '', checkpoint_every: 0, checkpoint, resume: false,
+    decay: 'polynomial', power: 1, clip: 2, accumulate: 1, seed: 0, train_only: '', checkpoint_every: s.every ?? 0, checkpoint,
+    ...(s.every ? { checkpoint_keep: 0 } : {}), ...(s.ema ? { ema_decay: s.ema } : {}), resume: false,
     ...extra,
   };
 }

@@ -3,8 +3,8 @@
 // (temp file + rename); an edit row is dropped when its input or its result holds a held-out triple.
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { WorldDataFiles } from '../world/write.ts';
-import { anyHeldOut, applyInstruction, parseCaption, type ParsedCaption } from './heldout.ts';
+import type { WorldDataFiles } from '../models/world/write.ts';
+import { anyHeldOut, applyInstruction, parseCaption, type ParsedCaption } from '../models/world/heldout.ts';
 
 export class SplitError extends Error {
   readonly code = 'DEFAULT_DATA_ROW';

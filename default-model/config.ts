@@ -5,14 +5,14 @@
 // target, spec §1.9); a small ViT, the resampler with 64 queries (so the prompt format <image>×65 stays), the
 // MAGNETO MLLM and AlignerNet.
 
-import type { UNetConfig } from '../unet/config.ts';
-import type { VAEConfig } from '../vae/config.ts';
-import type { CLIPTextConfig } from '../clip/text-config.ts';
-import type { CLIPVisionConfig } from '../clip/vision-config.ts';
-import type { ConnectorConfig } from '../connector/config.ts';
-import type { MLLMConfig } from '../mllm/config.ts';
-import type { AlignerConfig } from '../aligner/config.ts';
-import type { KosmosGConfig } from '../kosmosg/config.ts';
+import type { UNetConfig } from '../models/unet/config.ts';
+import type { VAEConfig } from '../models/vae/config.ts';
+import type { CLIPTextConfig } from '../models/clip/text-config.ts';
+import type { CLIPVisionConfig } from '../models/clip/vision-config.ts';
+import type { ConnectorConfig } from '../models/connector/config.ts';
+import type { MLLMConfig } from '../models/mllm/config.ts';
+import type { AlignerConfig } from '../models/aligner/config.ts';
+import type { KosmosGConfig } from '../models/kosmosg/config.ts';
 
 /** Side of the world's images and of generated pictures. */
 export const DEFAULT_IMAGE_SIZE = 64;

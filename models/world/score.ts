@@ -4,8 +4,8 @@
 //   edit: every entity of the edited scene and the intended background, and the recoloured entity's old look gone.
 // The background is also reported on its own (it is not part of the pass criteria except for edits).
 
-import { contains, readImage, type Reading } from '../world/evaluate.ts';
-import type { Raster } from '../world/raster.ts';
+import { contains, readImage, type Reading } from './evaluate.ts';
+import type { Raster } from './raster.ts';
 import { EVAL_TASKS, type EvalItem, type EvalTask } from './eval-set.ts';
 
 export interface ItemScore {
