@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildEvalSet, EVAL_TASKS } from '../../models/world/eval-set.ts';
 import { evaluate, formatTable } from '../../models/world/score.ts';
-import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/world/generators.ts';
+import { blankGenerator, copyGenerator, oracleGenerator, seedOnlyGenerator } from '../../models/world/generators.ts';
+import { buildSwaps, conditionSensitivity, formatSensitivity } from '../../models/world/sensitivity.ts';
 import { anyHeldOut, applyInstruction, isHeldOut, parseCaption } from '../../models/world/heldout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 import { Rng } from '../../models/ops/random.ts';
@@ -112,4 +113,18 @@ test('colour-free compositional captions match the subject-driven prompt form on
   assert.equal(withoutColours('a green star on a mint background'), 'a star on a mint background');
   // The background words are not colours of the palette: they stay.
   assert.equal(withoutColours('a purple triangle on a cream background'), 'a triangle on a cream background');
+});
+
+test('condition sensitivity: the oracle follows every swap, a seed-only generator changes nothing', async () => {
+  const swaps = buildSwaps(items.filter((i) => i.task === 'single' || i.task === 'text'));
+  assert.ok(swaps.length >= 24, `${swaps.length} swaps`);
+  assert.deepEqual(new Set(swaps.map((s) => s.kind)), new Set(['colour', 'shape', 'background']));
+  // Every swap asks for something new: the variant's prompt or subject picture differs from the base's.
+  for (const s of swaps) assert.ok(s.variant.prompt !== s.base.prompt || s.variant.images[0] !== s.base.images[0], s.variant.id);
+  const oracle = await conditionSensitivity(oracleGenerator, swaps);
+  assert.equal(oracle.changed, 1, formatSensitivity(oracle));
+  assert.equal(oracle.followed, 1, formatSensitivity(oracle));
+  const seedOnly = await conditionSensitivity(seedOnlyGenerator, swaps);
+  assert.equal(seedOnly.changed, 0, formatSensitivity(seedOnly));
+  assert.match(formatSensitivity(oracle), /\| \*\*all\*\* \| \d+ \| \*\*100 %\*\*/);
 });
