@@ -29,6 +29,20 @@ export interface GenerateSettings {
   guidance?: number;
   /** 'clip-text': condition on the small CLIP text encoder instead (the U-Net's own teacher; text prompts only). */
   encoder?: 'kosmos-g' | 'clip-text';
+  /**
+   * Edits (a prompt that starts with its image, "<i> make the circle green") start from the input image's latent
+   * noised to this strength (Sampler `denoise`), as the paper's editing setting does, so the scene is kept and only
+   * what the instruction names changes; 1 starts from pure noise like any other prompt.
+   */
+  editStrength?: number;
+}
+
+/** The Sampler `denoise` of edits unless a setting says otherwise (docs/default-model.md, editing). */
+export const DEFAULT_EDIT_STRENGTH = 0.75;
+
+/** An edit prompt: the picture to edit comes first, then the instruction. */
+export function isEditPrompt(prompt: string, images: readonly unknown[]): boolean {
+  return images.length === 1 && prompt.trimStart().startsWith('<i>') && prompt.trim() !== '<i>';
 }
 
 /** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
@@ -36,6 +50,8 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
   const w = weightsLayout(s.weights);
   const backend = s.backend ?? 'onnx';
   if (s.encoder === 'clip-text' && images.length) throw new GenerateError(`the CLIP text encoder reads no images: "${prompt}"`);
+  const strength = s.editStrength ?? DEFAULT_EDIT_STRENGTH;
+  const edit = isEditPrompt(prompt, images) && strength < 1;
   const encoder: WorkflowDoc['nodes'] =
     s.encoder === 'clip-text'
       ? [
@@ -68,11 +84,13 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
     ...encoder,
     { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
     { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
-    { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1 }, inputs: { vae: { node: 'sd', output: 'vae' } } },
+    edit
+      ? { id: 'latent', type: 'VAEEncode', widgets: { mode: 'mean', seed: 0 }, inputs: { vae: { node: 'sd', output: 'vae' }, image: { node: 'image1', output: 'image' } } }
+      : { id: 'latent', type: 'EmptyLatent', widgets: { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE, batch: 1 }, inputs: { vae: { node: 'sd', output: 'vae' } } },
     {
       id: 'sample',
       type: 'Sampler',
-      widgets: { guidance: s.guidance ?? 5, seed, steps: 0, denoise: 1, preview_every: 0 },
+      widgets: { guidance: s.guidance ?? 5, seed, steps: 0, denoise: edit ? strength : 1, preview_every: 0 },
       inputs: { unet: { node: 'sd', output: 'unet' }, conditioning: { node: 'encode', output: 'conditioning' }, latent: { node: 'latent', output: 'latent' }, scheduler: { node: 'sched', output: 'scheduler' } },
     },
     { id: 'decode', type: 'VAEDecode', inputs: { vae: { node: 'sd', output: 'vae' }, latent: { node: 'sample', output: 'latent' } } },
