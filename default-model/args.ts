@@ -92,6 +92,7 @@ const SETTING_RULES: Record<keyof typeof SETTING_KEYS, string> = {
   lr: 'a learning rate in (0, 1)',
   offset_noise: 'in [0, 1], for the unet and stage3 stages',
   align: 'a share of steps in [0, 1), for stage3',
+  align_images: 'a share of steps in [0, 1), for stage3',
   ema: 'a moving-average decay in [0, 1) (0: off)',
   every: 'an integer ≥ 0 (checkpoint every N steps, all kept; 0: only the last)',
 };
@@ -100,7 +101,7 @@ function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: num
   switch (key) {
     case 'lr': return v > 0 && v < 1;
     case 'offset_noise': return (stage === 'unet' || stage === 'stage3') && v >= 0 && v <= 1;
-    case 'align': return stage === 'stage3' && v >= 0 && v < 1;
+    case 'align': case 'align_images': return stage === 'stage3' && v >= 0 && v < 1;
     case 'ema': return v >= 0 && v < 1;
     default: return Number.isInteger(v) && v >= 0;
   }

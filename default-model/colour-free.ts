@@ -18,7 +18,8 @@ export async function addColourFreeRows(compositional: string): Promise<number> 
   const rows = (await readFile(compositional, 'utf8')).split('\n').filter((l) => l.trim() !== '');
   const copies = rows.map((line) => {
     const row = JSON.parse(line) as { caption: string };
-    return JSON.stringify({ ...row, caption: withoutColours(row.caption) });
+    // The copy means what the original says: the target of an alignment to the CLIP text condition.
+    return JSON.stringify({ ...row, caption: withoutColours(row.caption), meaning: row.caption });
   });
   const tmp = `${compositional}.tmp-${process.pid}`;
   await writeFile(tmp, [...rows, ...copies].join('\n') + '\n');

@@ -42,6 +42,11 @@ export interface StageSettings {
    * (0: the paper's diffusion loss alone; docs/default-model.md, what stage 3 does to the aligned condition).
    */
   align?: number;
+  /**
+   * Stage 3 only: the share of steps that align the condition of compositional prompts (subjects as images) to the
+   * CLIP text condition of what they mean (ConditionAlignLoss); with `align`, below 1 together.
+   */
+  alignImages?: number;
   /** TrainLoop `ema_decay`: the stage's saved weights are the moving average of its trained ones (0: off). */
   ema?: number;
   /**
@@ -52,7 +57,7 @@ export interface StageSettings {
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', ema: 'ema', every: 'every' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', ema: 'ema', every: 'every' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -275,16 +280,35 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       branch('t2i', 'LoadImageCaptions', K.imageCaptions, 'image-text');
       g.add('mix', 'MixLosses', { weights: '2,2,1', mode: 'sample' }, { a: 'loss_comp.loss', b: 'loss_edit.loss', c: 'loss_t2i.loss' });
       let loss = 'mix.loss';
-      if (align > 0) {
+      const alignImages = settings.alignImages ?? 0;
+      const extra: { loss: string; share: number }[] = [];
+      if (align > 0 || alignImages > 0) {
         clipTok();
         loadText();
+      }
+      if (align > 0) {
         g.add('data_align', 'LoadCaptions', { path: rel(K.captions) });
         batch('batch_align', 'data_align', STAGE_SETTINGS.stage2.batch);
         g.add('seq_align', 'BuildSequences', sequences('text-condition', 0), { batch: 'batch_align.batch', tokenizer: 'tok.tokenizer' });
         g.add('loss_align', 'AlignerLoss', {}, { mllm: 'mllm.mllm', aligner: 'aligner.aligner', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer', sequences: 'seq_align.sequences' });
-        g.add('mix_align', 'MixLosses', { weights: `${round(1 - align)},${round(align)}`, mode: 'sample' }, { a: 'mix.loss', b: 'loss_align.loss' });
-        loss = 'mix_align.loss';
+        extra.push({ loss: 'loss_align.loss', share: align });
         description += ` ${Math.round(align * 100)} % of the steps train stage 2's alignment loss instead (MSE to the CLIP text condition + reconstruction), to keep the condition in the space the U-Net was trained on.`;
+      }
+      if (alignImages > 0) {
+        // The same compositional prompts as the diffusion branch (subjects as images), aligned to what they mean.
+        g.add('data_aimg', 'LoadCompositional', { path: rel(K.compositional) });
+        batch('batch_aimg', 'data_aimg');
+        g.add('seq_aimg', 'BuildSequences', sequences('compositional', 0, FEW_SHAPES), { batch: 'batch_aimg.batch', tokenizer: 'tok.tokenizer' });
+        g.add('cond_aimg', 'KosmosGCondition', {}, { ...kosmosParts, sequences: 'seq_aimg.sequences' });
+        g.add('loss_aimg', 'ConditionAlignLoss', {}, { condition: 'cond_aimg.condition', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer' });
+        extra.push({ loss: 'loss_aimg.loss', share: alignImages });
+        description += ` ${Math.round(alignImages * 100)} % of the steps align the condition of subject-driven prompts (subjects as images) to the CLIP text condition of what they mean.`;
+      }
+      if (extra.length) {
+        const shares = [1 - extra.reduce((n, e) => n + e.share, 0), ...extra.map((e) => e.share)];
+        const inputs = Object.fromEntries(['mix.loss', ...extra.map((e) => e.loss)].map((l, i) => [['a', 'b', 'c'][i]!, l]));
+        g.add('mix_align', 'MixLosses', { weights: shares.map(round).join(','), mode: 'sample' }, inputs);
+        loss = 'mix_align.loss';
       }
       const lastBlock = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.`;
       const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${lastBlock},img_model.visual.ln_post.`;

@@ -5,7 +5,7 @@ import './types.ts';
 import { LoadCaptions, LoadCompositional, LoadEditTriples, LoadImageCaptions, NextBatch } from './data-nodes.ts';
 import { BuildSequences } from './sequence-nodes.ts';
 import { ClipTextCondition, KosmosGCondition } from './condition-nodes.ts';
-import { AlignerLoss, ContrastiveLoss, DiffusionLoss, LMLoss, LoadCLIPHeads, VAELoss } from './loss-nodes.ts';
+import { AlignerLoss, ConditionAlignLoss, ContrastiveLoss, DiffusionLoss, LMLoss, LoadCLIPHeads, VAELoss } from './loss-nodes.ts';
 import { MixLosses } from './mix-node.ts';
 import { TrainLoop } from './train-loop-node.ts';
 import { SaveCheckpoint } from './save-checkpoint-node.ts';
@@ -22,6 +22,7 @@ export default definePack('training', [
   LMLoss,
   AlignerLoss,
   DiffusionLoss,
+  ConditionAlignLoss,
   LoadCLIPHeads,
   ContrastiveLoss,
   VAELoss,

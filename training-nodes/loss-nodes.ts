@@ -24,7 +24,7 @@ import { mixSeed } from '../models/data/batching.ts';
 import { randomSquareCrops } from '../models/data/crops.ts';
 import { parseSwapGroups, swapNegatives } from '../models/training/hard-negatives.ts';
 import {
-  alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, nextTokenCrossEntropy, noiseBatch, vaeLoss,
+  alignerLoss, contrastiveLoss, diffusionLoss, minSnrWeights, mse, nextTokenCrossEntropy, noiseBatch, vaeLoss,
 } from '../models/training/losses.ts';
 import { moduleOf, TrainingInputError } from './inputs.ts';
 import { alignerInputs, clipPixels, mllmStates, up } from './forward.ts';
@@ -95,6 +95,39 @@ export const AlignerLoss = defineNode({
           const { positionIds, padMask } = alignerInputs(ops, b);
           const m = aligner.encode(ops, states, positionIds, padMask);
           return alignerLoss(ops, m, clip.forward(ops, up(ops, ids)), aligner.reconstruct(ops, m, positionIds), states);
+        },
+      },
+    };
+  },
+});
+
+/**
+ * Stage 2's target for any prompt, images included: the condition a prompt gets (e.g. KOSMOS-G's MLLM → AlignerNet
+ * over "a <i> on a mint background" with a red circle's picture) against the frozen CLIP text encoder's states of
+ * what the prompt means ("a red circle on a mint background": the batch's captions; a compositional row's
+ * `meaning`). Not in the paper, whose stage 3 has the diffusion loss alone: at toy scale it is the direct way to put
+ * what the images show into the space the U-Net reads (docs/default-model.md, stage 3).
+ */
+export const ConditionAlignLoss = defineNode({
+  type: 'ConditionAlignLoss',
+  category: 'training/loss',
+  description: 'MSE between a training condition (e.g. KosmosGCondition over interleaved prompts) and the frozen CLIP text states of what each prompt means.',
+  inputs: { condition: { type: 'TRAIN_CONDITION' }, clip_text: { type: 'CLIP_TEXT' }, clip_tokenizer: { type: 'TOKENIZER' } },
+  widgets: {},
+  outputs: { loss: { type: 'LOSS' } },
+  execute: (a) => {
+    const clip = moduleOf(a.clip_text, CLIPTextModel, 'ConditionAlignLoss.clip_text');
+    const ids = clipIds(a.clip_tokenizer, a.condition.batch, clip.config.maxPositions, 'ConditionAlignLoss.clip_tokenizer');
+    return {
+      loss: {
+        name: 'condition-align',
+        compute: <T>(ops: Ops<T>): T => {
+          const cond = a.condition.compute(ops);
+          const [, length, width] = ops.shape(cond);
+          if (length !== clip.config.maxPositions || width !== clip.config.hiddenSize) {
+            throw new TrainingInputError('TRAIN_INPUT', `ConditionAlignLoss: the condition is [${length}, ${width}] per prompt, the CLIP text states [${clip.config.maxPositions}, ${clip.config.hiddenSize}]`);
+          }
+          return mse(ops, cond, clip.forward(ops, up(ops, ids)));
         },
       },
     };

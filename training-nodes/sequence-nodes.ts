@@ -50,7 +50,8 @@ function buildOne(mode: SequenceMode, tok: SequenceTokenizer, d: Dataset, index:
       need(['compositional']);
       const r = row as CompositionalRow;
       const seq = compositionalSequence(tok, r, rng, { dropObjectProb: o.dropObjectProb, maskedProb: o.maskedProb });
-      return { seq: cond(seq), caption: r.caption };
+      // The batch's caption is what the prompt means (ConditionAlignLoss aligns to its CLIP text condition).
+      return { seq: cond(seq), caption: r.meaning ?? r.caption };
     }
     case 'edit': {
       need(['edit']);

@@ -24,6 +24,12 @@ export interface EntityRef {
 export interface CompositionalRow extends CaptionRow {
   image: ImageRef;
   entities: EntityRef[];
+  /**
+   * What the caption means once its images are read, when the caption leaves something to them (a colour-free row,
+   * "a circle left of a square …", means "a red circle left of a blue square …"): the text an aligned condition of
+   * the prompt should equal. Absent: the caption itself.
+   */
+  meaning?: string;
 }
 /** One InstructPix2Pix sample: the input image's caption, the edit instruction, and one or more (input, edited) pairs. */
 export interface EditRow {
@@ -141,16 +147,19 @@ export function readImageCaptions(source: string): ImageCaptionDataset {
 
 /**
  * The compositional format: JSONL `{"caption", "tags": [..] | "a,b", "image", "entities": [{"tag","crop","masked"}]}`
+ * (+ an optional `"meaning"`: the caption with what its images show spelled out)
  * or the reference TSV `caption \t tags \t full_b64 \t obj1_crop \t obj1_masked \t …` (§1.10).
  */
 export function readCompositional(file: string): CompositionalDataset {
   const report = newReport(file);
   const rows = readRows<CompositionalRow>(file, report, (cells, line, baseDir) => {
     let caption: string | undefined;
+    let meaning: string | undefined;
     let fullCell: string | undefined;
     const entityCells: { tag: string; crop: string; masked: string }[] = [];
     if ('json' in cells) {
       caption = stringField(cells.json, 'caption');
+      meaning = stringField(cells.json, 'meaning')?.trim() || undefined;
       fullCell = stringField(cells.json, 'image');
       const ents = Array.isArray(cells.json.entities) ? cells.json.entities : [];
       for (const [i, e] of ents.entries()) {
@@ -180,7 +189,7 @@ export function readCompositional(file: string): CompositionalDataset {
       entities.push({ tag: e.tag, crop, masked });
     }
     if (!entities.length) return 'no entities';
-    return { line, caption: caption.trim(), image, entities };
+    return { line, caption: caption.trim(), image, entities, ...(meaning ? { meaning } : {}) };
   });
   return finish({ kind: 'compositional', rows, report });
 }

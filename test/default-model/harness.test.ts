@@ -113,6 +113,21 @@ test('colour-free compositional captions match the subject-driven prompt form on
   assert.equal(withoutColours('a green star on a mint background'), 'a star on a mint background');
   // The background words are not colours of the palette: they stay.
   assert.equal(withoutColours('a purple triangle on a cream background'), 'a triangle on a cream background');
+  // Each copy keeps what it means: the original caption, the target of the image-alignment loss.
+  const { addColourFreeRows } = await import('../../default-model/colour-free.ts');
+  const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'colour-free-'));
+  try {
+    const file = path.join(dir, 'compositional.jsonl');
+    await writeFile(file, JSON.stringify({ caption: 'a red circle on a mint background', image: 'a.png', entities: [] }) + '\n');
+    assert.equal(await addColourFreeRows(file), 1);
+    const rows = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((r) => [r.caption, r.meaning]), [['a red circle on a mint background', undefined], ['a circle on a mint background', 'a red circle on a mint background']]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('condition sensitivity: the oracle follows every swap, a seed-only generator changes nothing', async () => {

@@ -49,3 +49,27 @@ test('recipe settings: offset noise reaches the diffusion losses; an alignment s
     mllm: 'mllm', aligner: 'aligner', clip_text: 'clip_text', clip_tokenizer: 'clip_tok', sequences: 'seq_align',
   });
 });
+
+test('recipe settings: an image-alignment share aligns compositional prompts to what they mean; ema and every reach TrainLoop', async () => {
+  const registry = await Registry.load({ env: false });
+  const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
+  const node = (doc: { nodes: { id: string; type: string; widgets?: Record<string, unknown>; inputs?: Record<string, { node: string }> }[] }, id: string) =>
+    doc.nodes.find((n) => n.id === id)!;
+  const both = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0.2, alignImages: 0.3 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(both, 'stage3'), registry), []);
+  assert.equal(node(both, 'mix_align').widgets!.weights, '0.5,0.2,0.3');
+  assert.deepEqual(Object.values(node(both, 'mix_align').inputs!).map((v) => v.node), ['mix', 'loss_align', 'loss_aimg']);
+  assert.equal(node(both, 'loss_aimg').type, 'ConditionAlignLoss');
+  assert.equal(node(both, 'cond_aimg').inputs!.sequences!.node, 'seq_aimg');
+  assert.equal(node(both, 'seq_aimg').widgets!.mode, 'compositional');
+
+  const images = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0, alignImages: 0.25 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(images, 'stage3'), registry), []);
+  assert.equal(node(images, 'mix_align').widgets!.weights, '0.75,0.25');
+  assert.ok(!images.nodes.some((n) => n.type === 'AlignerLoss'));
+
+  const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, ema: 0.999, every: 500 });
+  assert.equal(node(unet, 'train').widgets!.ema_decay, 0.999);
+  assert.equal(node(unet, 'train').widgets!.checkpoint_every, 500);
+  assert.equal(node(unet, 'train').widgets!.checkpoint_keep, 0);
+});

@@ -30,7 +30,7 @@ import type { TrainedModel } from '../../models/training/trained-models.ts';
 import { LoadCompositional, LoadEditTriples, LoadImageCaptions, LoadCaptions, NextBatch } from '../../training-nodes/data-nodes.ts';
 import { BuildSequences } from '../../training-nodes/sequence-nodes.ts';
 import { ClipTextCondition, KosmosGCondition } from '../../training-nodes/condition-nodes.ts';
-import { AlignerLoss, ContrastiveLoss, DiffusionLoss, VAELoss } from '../../training-nodes/loss-nodes.ts';
+import { AlignerLoss, ConditionAlignLoss, ContrastiveLoss, DiffusionLoss, VAELoss } from '../../training-nodes/loss-nodes.ts';
 import type { LossValue } from '../../training-nodes/types.ts';
 import { CLIPHeads } from '../../models/training/clip-heads.ts';
 import { exec, nodeContext } from './node-context.ts';
@@ -50,6 +50,7 @@ async function imageData() {
   writeFileSync(path.join(dir, 'comp.jsonl'), [
     { caption: 'a dog on a sofa', image: 'im0.png', entities: [{ tag: 'dog', crop: 'im1.png', masked: 'im3.png' }, { tag: 'sofa', crop: 'im2.png', masked: 'im3.png' }] },
     { caption: 'a cat near a dog', image: 'im4.png', entities: [{ tag: 'cat', crop: 'im2.png', masked: 'im3.png' }] },
+    { caption: 'a square on a blue field', meaning: 'a red square on a blue field', image: 'im0.png', entities: [{ tag: 'square', crop: 'im0.png', masked: 'im0.png' }] },
   ].map((r) => JSON.stringify(r)).join('\n'));
   writeFileSync(path.join(dir, 'edit.jsonl'), JSON.stringify({ input_caption: 'a red square', instruction: 'make it blue', input_image: 'im0.png', edited_image: 'im1.png' }));
   writeFileSync(path.join(dir, 'captions.jsonl'), CAPTIONS.map((c) => JSON.stringify({ caption: c })).join('\n'));
@@ -131,6 +132,44 @@ test('stage 3: compositional and edit sequences through MLLM + AlignerNet-M and 
   const { before, after } = await trainAndCompare(models, lossAt, 5, 3e-3);
   assert.ok(after < before, `diffusion loss at a fixed step ${before} → ${after}`);
   frozen.forEach((snap, i) => assert.ok(unchanged([unet, vae, vision][i]!, snap), `frozen model ${i} changed`));
+});
+
+test('stage 3 image alignment: the condition of compositional prompts is aligned to the CLIP text of what they mean', async () => {
+  const dir = await imageData();
+  const rng = new Rng(5);
+  const vision = new CLIPVision({ ...CLIP_VISION_SMALL, layers: 1 }, rng);
+  const connector = new XConnector(CONNECTOR_SMALL, rng);
+  const mllm = new MLLM({ ...mllmSmall(mllmTok.vocabSize), layers: 1 }, rng);
+  const clip = new CLIPTextModel({ ...clipTextSmall(clipTok.vocabSize), layers: 1, maxPositions: 16 }, rng);
+  const aligner = new AlignerNet({ ...ALIGNER_SMALL, layers: 1, maxPositions: 512, queries: 16 }, rng);
+  const frozen = snapshot(clip);
+  const comp = (await exec(LoadCompositional, { path: path.join(dir, 'comp.jsonl') })).dataset;
+  // A colour-free row's batch caption is what it means (its `meaning`), not its own caption.
+  const { batch: all } = await exec(NextBatch, { dataset: comp, batch_size: 3, seed: 0, shuffle: false }, nodeContext({ step: 0, seed: 1 }));
+  const { sequences: seqs } = await exec(BuildSequences, { batch: all, tokenizer: mllmTok, mode: 'compositional', image_size: 16, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+  assert.deepEqual([...seqs.captions].sort(), ['a cat near a dog', 'a dog on a sofa', 'a red square on a blue field']);
+  const lossAt = async (step: number, seed: number) => {
+    const { batch } = await exec(NextBatch, { dataset: comp, batch_size: 2, seed: 0, shuffle: true }, nodeContext({ step, seed }));
+    const { sequences } = await exec(BuildSequences, { batch, tokenizer: mllmTok, mode: 'compositional', image_size: 16, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+    const { condition } = await exec(KosmosGCondition, { mllm: wrap(mllm), aligner: wrap(aligner), clip_vision: wrap(vision), connector: wrap(connector), sequences });
+    return (await exec(ConditionAlignLoss, { condition, clip_text: wrap(clip), clip_tokenizer: clipTok })).loss as LossValue;
+  };
+  const models: TrainedModel[] = [
+    { name: 'mllm', module: mllm, prefix: 'gpt_model.decoder.' },
+    { name: 'aligner', module: aligner, prefix: 'aligner.' },
+    { name: 'connector', module: connector, prefix: 'img_connector.' },
+  ];
+  const { before, after } = await trainAndCompare(models, lossAt, 15, 3e-3);
+  assert.ok(after < 0.8 * before, `alignment loss at a fixed step ${before} → ${after}`);
+  assert.ok(unchanged(clip, frozen), 'the CLIP text encoder is frozen');
+  // A condition of the wrong length is an error that says so.
+  const short = new AlignerNet({ ...ALIGNER_SMALL, layers: 1, maxPositions: 512, queries: 8 }, rng);
+  const { batch } = await exec(NextBatch, { dataset: comp, batch_size: 2, seed: 0, shuffle: true }, nodeContext({ step: 0, seed: 1 }));
+  const { sequences } = await exec(BuildSequences, { batch, tokenizer: mllmTok, mode: 'compositional', image_size: 16, null_prob: 0, drop_caption_prob: 0.5, drop_object_prob: 0.5, masked_prob: 0.5 });
+  const { condition } = await exec(KosmosGCondition, { mllm: wrap(mllm), aligner: wrap(short), clip_vision: wrap(vision), connector: wrap(connector), sequences });
+  const bad = (await exec(ConditionAlignLoss, { condition, clip_text: wrap(clip), clip_tokenizer: clipTok })).loss as LossValue;
+  const ops = await trainingOps();
+  assert.throws(() => tf.tidy(() => bad.compute(ops)), /ConditionAlignLoss: the condition is \[8, 32\]/);
 });
 
 test('base models: CLIP contrastive, VAE reconstruction + KL, and text-to-image U-Net losses fall', async () => {
