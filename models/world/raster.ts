@@ -46,14 +46,15 @@ export function inside(s: ShapeInstance, x: number, y: number): boolean {
   }
 }
 
-function insideStar(dx: number, dy: number, r: number): boolean {
-  // Five points, inner radius 0.45·r; test against the star polygon by angle.
+/** The world's star: five points, inner radius `inner`·r (0.45 as drawn; the shape reader also tries fatter ones). */
+export function insideStar(dx: number, dy: number, r: number, innerRatio = 0.45): boolean {
+  // Test against the star polygon by angle.
   const angle = Math.atan2(dx, -dy);
   const sector = (2 * Math.PI) / 5;
   let a = ((angle % sector) + sector) % sector;
   if (a > sector / 2) a = sector - a;
   // Edge from the outer point (angle 0, radius r) to the inner vertex (angle sector/2, radius 0.45r).
-  const inner = 0.45 * r;
+  const inner = innerRatio * r;
   const ox = 0;
   const oy = r;
   const ix = inner * Math.sin(sector / 2);
