@@ -53,6 +53,16 @@ export function notifyEdit() {
 /** What a seed does after each queue, as in ComfyUI's "control after generate". */
 export const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'];
 
+/**
+ * A sampling seed (a sampler's, a latent's noise, the Seed value) is new after each queue, as in ComfyUI; a seed
+ * that builds random weights (a loader's, beside its PATH) or drives training stays fixed: changing it would
+ * reload a model or make a training run unrepeatable.
+ */
+function defaultSeedControl(def) {
+  const weights = def.widgets.some((x) => x.kind === 'PATH');
+  return weights || def.category.startsWith('training') ? 'fixed' : 'randomize';
+}
+
 /** Applies every node's seed control once (after a queue); returns whether a seed changed. */
 export function applySeedControls(graph) {
   let changed = false;
@@ -110,9 +120,7 @@ function addWidgets(node, def) {
       case 'SEED': {
         w = node.addWidget('number', name, spec.default ?? 0, (v) => (w.value = Math.max(0, Math.min(MAX_SEED, Math.round(v)))), { min: 0, max: MAX_SEED, step2: 1, precision: 0 });
         const seedWidget = w;
-        // A seed that builds random weights (a loader's, beside its PATH) stays fixed: changing it reloads a model.
-        const weightsSeed = def.widgets.some((x) => x.kind === 'PATH');
-        const control = node.addWidget('combo', `${name}: after queue`, weightsSeed ? 'fixed' : 'randomize', noop, { values: SEED_CONTROLS });
+        const control = node.addWidget('combo', `${name}: after queue`, defaultSeedControl(def), noop, { values: SEED_CONTROLS });
         control.kosmosControlOf = name;
         seedWidget.kosmosSeedControl = control;
         const b = node.addWidget('button', `randomize ${name}`, null, () => {
