@@ -1,0 +1,223 @@
+// Everyday editing in a real chromium (Debian's, driven by playwright-core), with real key presses and clicks:
+// Delete, copy/paste keeping the links among the pasted nodes, undo/redo of each edit, the shortcuts overlay, a
+// context menu without duplicates, seeds that move after each queue with a batch count, loading a past job's
+// workflow from the history, opening an output large, and a plain image dropped on the canvas becoming a
+// LoadImage node. Screenshots go to test-output/web/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { PNG_1x1, finishedJob, json, startServer, waitUntil, type TestServer } from '../server/helpers.ts';
+import { noChromium, openEditor } from './browser.ts';
+
+const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output', 'web');
+const skip = noChromium;
+if (skip) console.log(`# skip: ${skip}`);
+
+let s: TestServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(SHOTS, { recursive: true });
+  s = await startServer();
+  ({ browser, page } = await openEditor(s.base, (m) => pageErrors.push(m)));
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await s?.close();
+});
+
+const wf = (nodes: unknown[]) => ({ format: 'kosmos-g/workflow', version: 1, nodes });
+const load = (w: unknown, name = 'test') => page.evaluate(([x, n]) => (window as any).kosmos.loadWorkflow(x, n), [w, name] as const);
+/** Node ids, types and links, sorted: what an edit changes. */
+const graphState = () =>
+  page.evaluate(() =>
+    (window as any).kosmos.currentWorkflow().nodes
+      .map((n: any) => ({ id: n.id, type: n.type, inputs: n.inputs, pos: n.pos }))
+      .sort((a: any, b: any) => a.id.localeCompare(b.id)),
+  );
+
+/** Where a node's title bar is on the page, in CSS pixels. */
+async function titleOf(id: string): Promise<{ x: number; y: number }> {
+  const at = await page.evaluate((nodeId) => {
+    const k = (window as any).kosmos;
+    const n = k.graph.getNodeById(nodeId);
+    const [sx, sy] = k.canvas.ds.convertOffsetToCanvas([n.pos[0] + 30, n.pos[1] - 15]);
+    const r = k.canvas.canvas.getBoundingClientRect();
+    return { x: r.left + sx / devicePixelRatio, y: r.top + sy / devicePixelRatio };
+  }, id);
+  return at;
+}
+
+const twoChains = wf([
+  { id: 'a', type: 'Int', widgets: { value: 3 }, pos: [40, 60] },
+  { id: 'b', type: 'PreviewValue', inputs: { value: { node: 'a', output: 'value' } }, pos: [340, 60] },
+]);
+
+test('keyboard: click a node, Delete removes it; Ctrl+Z brings it back with its link; Ctrl+Shift+Z and Ctrl+Y redo', { skip }, async () => {
+  await load(twoChains);
+  const original = await graphState();
+  const b = await titleOf('b');
+  await page.mouse.click(b.x, b.y);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'graph-canvas', 'a click gives the canvas the keyboard focus');
+  await page.keyboard.press('Delete');
+  assert.deepEqual((await graphState()).map((n: any) => n.id), ['a']);
+  await page.keyboard.press('Control+z');
+  assert.deepEqual(await graphState(), original, 'undo restores the node and its link');
+  await page.keyboard.press('Control+Shift+z');
+  assert.deepEqual((await graphState()).map((n: any) => n.id), ['a']);
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('Backspace'); // nothing is selected after an undo: nothing to delete
+  assert.deepEqual(await graphState(), original);
+  // Moving a node with the mouse is an edit too.
+  const a = await titleOf('a');
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(a.x + 120, a.y + 200, { steps: 5 });
+  await page.mouse.up();
+  const moved = await graphState();
+  assert.notDeepEqual(moved.find((n: any) => n.id === 'a').pos, original.find((n: any) => n.id === 'a').pos);
+  await page.keyboard.press('Control+z');
+  assert.deepEqual(await graphState(), original, 'undo puts the moved node back');
+  await page.keyboard.press('Control+y');
+  assert.deepEqual(await graphState(), moved, 'Ctrl+Y redoes the move');
+});
+
+test('keyboard: Ctrl+A, Ctrl+C, Ctrl+V pastes copies linked to each other, not to the originals; undo removes them', { skip }, async () => {
+  await load(twoChains);
+  const original = await graphState();
+  const a = await titleOf('a');
+  await page.mouse.click(a.x, a.y);
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Control+c');
+  await page.mouse.move(a.x + 50, a.y + 300);
+  await page.keyboard.press('Control+v');
+  const pasted = await graphState();
+  assert.equal(pasted.length, 4);
+  const fresh = pasted.filter((n: any) => !['a', 'b'].includes(n.id));
+  const int = fresh.find((n: any) => n.type === 'Int');
+  const preview = fresh.find((n: any) => n.type === 'PreviewValue');
+  assert.deepEqual(preview.inputs, { value: { node: int.id, output: 'value' } }, 'the pasted link joins the pasted nodes');
+  assert.deepEqual(pasted.filter((n: any) => ['a', 'b'].includes(n.id)), original, 'the originals are untouched');
+  // The copies are valid: the server accepts the pasted graph.
+  const check = await json(s.base, 'POST', '/api/validate', { workflow: await page.evaluate(() => (window as any).kosmos.currentWorkflow()) });
+  assert.equal(check.body.ok, true, JSON.stringify(check.body));
+  await page.keyboard.press('Control+z');
+  assert.deepEqual(await graphState(), original, 'one undo takes the whole paste back');
+  await page.keyboard.press('Control+Shift+Z');
+  assert.equal((await graphState()).length, 4);
+});
+
+test('keyboard: ? shows the shortcuts, Escape hides them; the context menu lists each entry once, no subgraphs', { skip }, async () => {
+  await load(twoChains);
+  const a = await titleOf('a');
+  await page.mouse.click(a.x, a.y);
+  await page.keyboard.press('?');
+  assert.equal(await page.isVisible('#shortcuts'), true);
+  const text = (await page.textContent('#shortcuts')) ?? '';
+  for (const key of ['Delete', 'Ctrl+C', 'Ctrl+V', 'Ctrl+Z', 'Ctrl+Y']) assert.ok(text.includes(key), `${key} is listed`);
+  await page.screenshot({ path: path.join(SHOTS, 'shortcuts.png') });
+  await page.keyboard.press('Escape');
+  assert.equal(await page.isVisible('#shortcuts'), false);
+  await page.mouse.click(a.x, a.y, { button: 'right' });
+  await page.waitForSelector('.litecontextmenu');
+  const entries = await page.$$eval('.litecontextmenu .litemenu-entry', (els) => els.map((e) => e.textContent?.trim() ?? '').filter((t) => t !== ''));
+  await page.screenshot({ path: path.join(SHOTS, 'context-menu.png') });
+  await page.keyboard.press('Escape');
+  await page.mouse.click(5, 5);
+  assert.ok(entries.includes('Convert value to input') && entries.includes('Remove'), entries.join(' | '));
+  assert.deepEqual(entries.filter((e, i) => entries.indexOf(e) !== i), [], `no entry twice: ${entries.join(' | ')}`);
+  assert.equal(entries.filter((e) => /subgraph/i.test(e)).length, 0);
+});
+
+test('seeds: "increment" after queue with batch 3 runs seeds 5, 6, 7 and leaves 8; a sampling seed randomizes by default', { skip }, async () => {
+  await load(wf([
+    { id: 'seed', type: 'Seed', widgets: { seed: 5 }, pos: [40, 60] },
+    { id: 'show', type: 'PreviewValue', inputs: { value: { node: 'seed', output: 'seed' } }, pos: [360, 60] },
+  ]), 'seeds');
+  const control = await page.evaluate(() => (window as any).kosmos.graph.getNodeById('seed').widgets.find((w: any) => w.kosmosSeedControl).kosmosSeedControl.value);
+  assert.equal(control, 'randomize');
+  await page.evaluate(() => {
+    (window as any).kosmos.graph.getNodeById('seed').widgets.find((w: any) => w.kosmosSeedControl).kosmosSeedControl.value = 'increment';
+  });
+  await page.fill('#batch-count', '3');
+  const ids: string[] = await page.evaluate(() => (window as any).kosmos.queue());
+  assert.equal(ids.length, 3);
+  const seeds = [];
+  for (const id of ids) {
+    const job = await finishedJob(s.base, id);
+    assert.equal(job.status, 'done');
+    seeds.push(job.outputs.show.values.value);
+  }
+  assert.deepEqual(seeds, [5, 6, 7]);
+  const now = await page.evaluate(() => (window as any).kosmos.currentWorkflow());
+  assert.equal(now.nodes.find((n: any) => n.id === 'seed').widgets.seed, 8);
+  assert.deepEqual(now.extra.seedControl, { 'seed.seed': 'increment' }, 'the control is saved with the workflow');
+  await page.fill('#batch-count', '1');
+});
+
+test('history: "load" opens the workflow a past job ran; clicking an output opens it large', { skip }, async () => {
+  await load(wf([
+    { id: '1', type: 'TestCounter', widgets: { steps: 2, delayMs: 1 }, pos: [40, 60] },
+    { id: '2', type: 'TestImageOut', widgets: { prefix: 'hist' }, inputs: { value: { node: '1', output: 'value' } }, pos: [360, 60] },
+  ]), 'history source');
+  const id: string = await page.evaluate(() => (window as any).kosmos.queue());
+  await finishedJob(s.base, id);
+  await load(wf([]), 'empty');
+  await page.waitForSelector(`#jobs li[data-id="${id}"] button.load`);
+  await page.click(`#jobs li[data-id="${id}"] button.load`);
+  await page.waitForFunction(() => (window as any).kosmos.graph._nodes.length === 2);
+  assert.deepEqual((await graphState()).map((n: any) => n.type), ['TestCounter', 'TestImageOut']);
+  await page.click(`#jobs li[data-id="${id}"] button.outputs`);
+  await page.waitForSelector('#outputs img.output');
+  await page.click('#outputs img.output');
+  await page.waitForSelector('#lightbox:not([hidden]) img');
+  await page.waitForFunction(() => (document.querySelector('#lightbox img') as HTMLImageElement).naturalWidth > 0);
+  const big = await page.$eval('#lightbox img', (img) => img.getBoundingClientRect().width);
+  assert.ok(big >= 256, `shown ${big} px wide`);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#lightbox', { state: 'hidden' });
+});
+
+test('drop: a plain image becomes a LoadImage node reading the uploaded file, with a preview', { skip }, async () => {
+  await load(wf([]), 'drop');
+  const dataTransfer = await page.evaluateHandle((data) => {
+    const dt = new DataTransfer();
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], 'dot.png', { type: 'image/png' }));
+    return dt;
+  }, PNG_1x1.toString('base64'));
+  await page.dispatchEvent('#graph-area', 'drop', { dataTransfer });
+  await page.waitForFunction(() => (window as any).kosmos.graph._nodes.some((n: any) => n.type === 'LoadImage' && n.kosmosInputImage?.naturalWidth > 0));
+  const node = (await page.evaluate(() => (window as any).kosmos.currentWorkflow())).nodes[0];
+  assert.equal(node.type, 'LoadImage');
+  assert.match(node.widgets.image, /dot\.png$/);
+  // The node reads the uploaded file: the run succeeds.
+  const r = await json(s.base, 'POST', '/prompt', { workflow: wf([node, { id: 'p', type: 'PreviewImage', inputs: { images: { node: node.id, output: 'image' } } }]) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal((await finishedJob(s.base, r.body.prompt_id)).status, 'done');
+  await page.screenshot({ path: path.join(SHOTS, 'dropped-image.png') });
+});
+
+test('plot: every metric labelled with its last value, on its own axis; loss and lr on a log scale', { skip }, async () => {
+  const panels = await page.evaluate(() => {
+    const { plot } = (window as any).kosmos;
+    plot.reset('job');
+    for (let step = 1; step <= 50; step++) {
+      plot.add('job', step, { loss: 2 / step, lr: 1e-4 * Math.min(1, step / 10), grad_norm: 1 + Math.sin(step), tokens: 64 * step, accuracy: step / 50 });
+    }
+    return plot.panels();
+  });
+  assert.deepEqual(panels.map((p: any) => [p.name, p.scale]), [['loss', 'log'], ['lr', 'log'], ['grad_norm', 'linear'], ['tokens', 'linear'], ['accuracy', 'linear']]);
+  assert.equal(panels.find((p: any) => p.name === 'lr').label, 'lr 1.00e-4 (log)', 'a small learning rate is not shown as 0.00');
+  for (const p of panels) assert.equal(p.ticks.length, 2, `${p.name} has a y-axis with its range`);
+  await page.locator('#metrics-plot').screenshot({ path: path.join(SHOTS, 'metrics-plot.png') });
+  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+});
