@@ -80,4 +80,5 @@ function report(result: RunResult, index: number, count: number, io: CliIO): voi
     for (const [name, value] of Object.entries(out.values ?? {})) io.stdout(`  ${id}.${name} = ${JSON.stringify(toJsonValue(value))}\n`);
   }
   for (const issue of result.errors) io.stderr(`${formatIssue(issue)}\n`);
+  for (const w of result.warnings) io.stderr(`warning ${w.node}: ${w.message}\n`);
 }

@@ -1,8 +1,8 @@
 // Everyday editing in a real chromium (Debian's, driven by playwright-core), with real key presses and clicks:
 // Delete, copy/paste keeping the links among the pasted nodes, undo/redo of each edit, the shortcuts overlay, a
 // context menu without duplicates, seeds that move after each queue with a batch count, loading a past job's
-// workflow from the history, opening an output large, and a plain image dropped on the canvas becoming a
-// LoadImage node. Screenshots go to test-output/web/.
+// workflow from the history, opening an output large, a plain image dropped on the canvas becoming a LoadImage
+// node, unknown prompt words shown on the tokenizer node, and the metrics plot's labels. Screenshots go to test-output/web/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -204,6 +204,20 @@ test('drop: a plain image becomes a LoadImage node reading the uploaded file, wi
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal((await finishedJob(s.base, r.body.prompt_id)).status, 'done');
   await page.screenshot({ path: path.join(SHOTS, 'dropped-image.png') });
+});
+
+test('unknown words: the Tokenize node shows which words became <unk>, and the messages list says so', { skip }, async () => {
+  const tokenizer = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows', 'assets', 'tokenizer');
+  await load(wf([
+    { id: 'tok', type: 'LoadTokenizer', widgets: { path: tokenizer }, pos: [40, 60] },
+    { id: 'ids', type: 'Tokenize', widgets: { text: 'a red zebra' }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } }, pos: [380, 60] },
+    { id: 'show', type: 'PreviewValue', inputs: { value: { node: 'ids', output: 'tokens' } }, pos: [720, 60] },
+  ]), 'unknown words');
+  await page.click('#btn-queue');
+  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('ids').kosmos.warning !== null, null, { timeout: 15_000 });
+  assert.match(await page.evaluate(() => (window as any).kosmos.graph.getNodeById('ids').kosmos.warning), /read as <unk>: "zebra"/);
+  assert.match((await page.textContent('#messages li.warning')) ?? '', /node ids: .*"zebra"/);
+  await page.screenshot({ path: path.join(SHOTS, 'unknown-words.png') });
 });
 
 test('plot: every metric labelled with its last value, on its own axis; loss and lr on a log scale', { skip }, async () => {

@@ -464,6 +464,18 @@ function onMessage({ type, data }) {
       if (mine) message(`job ${data.prompt_id.slice(0, 8)} done`, 'ok');
       refreshJobs();
       return;
+    case 'kosmos.warning': {
+      if (!mine) return;
+      const node = nodeOf(data.node);
+      if (node?.kosmos) {
+        node.kosmos.warning = node.kosmos.warning ? `${node.kosmos.warning}; ${data.message}` : data.message;
+        const room = node.computeSize()[1] + 50;
+        if (node.size[1] < room) node.setSize([node.size[0], room]);
+      }
+      message(`node ${data.node}: ${data.message}`, 'warning');
+      canvas.setDirty(true, false);
+      return;
+    }
     case 'kosmos.metrics':
       plot.add(data.prompt_id, data.step, data.metrics);
       return;
