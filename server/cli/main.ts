@@ -9,7 +9,6 @@ import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
 import { serveCommand } from './serve.ts';
 import { exportCommand } from './export.ts';
-import { doctorCommand } from './doctor.ts';
 
 export const HELP = `kosmos-g — KOSMOS-G as a node graph
 
@@ -41,7 +40,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
       case 'doctor':
-        return await doctorCommand(rest, io);
+        // Lazily: the model loaders it inspects are not needed by the other commands.
+        return await (await import('./doctor.ts')).doctorCommand(rest, io);
       case undefined:
         io.stderr(`USAGE: no command given\n${HELP}`);
         return 2;
