@@ -76,16 +76,18 @@ async function main(files: string[]): Promise<void> {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
       const wf = JSON.parse(text);
-      const drawn = await page.evaluate((w) => {
+      await page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'tidy'), wf);
+      // Image-loading nodes grow to show their image once it has loaded: lay them out at that size.
+      await page.waitForFunction(() => (window as any).kosmos.graph._nodes.every((n: any) => !n.kosmosInputImage || n.kosmosInputImage.settled));
+      const drawn = await page.evaluate(() => {
         const k = (window as any).kosmos;
-        k.loadWorkflow(w, 'tidy');
         const t = k.LiteGraph.NODE_TITLE_HEIGHT;
         return {
           title: t,
           nodes: k.graph._nodes.map((n: any) => ({ id: String(n.id), box: [n.pos[0], n.pos[1] - t, n.size[0], n.size[1] + t] })),
           groups: (k.graph._groups ?? []).map((g: any) => ({ title: g.title, bounding: [...g._bounding] })),
         };
-      }, wf);
+      });
       const result = tidy(drawn.nodes as NodeBox[], drawn.groups as GroupBox[]);
       const nodes = result.nodes.map((n) => ({ id: n.id, pos: [n.box[0], n.box[1] + drawn.title] as [number, number], size: [n.box[2], n.box[3] - drawn.title] as [number, number] }));
       const next = rewrite(text, nodes, result.groups.map((g) => ({ ...g, bounding: g.bounding.map(Math.round) as Box })));

@@ -206,6 +206,15 @@ test('drop: a plain image becomes a LoadImage node reading the uploaded file, wi
   await page.screenshot({ path: path.join(SHOTS, 'dropped-image.png') });
 });
 
+test('LoadImage previews the image its path names as soon as a workflow opens; only readable images are served', { skip }, async () => {
+  await load(wf([{ id: 'img', type: 'LoadImage', widgets: { image: 'workflows/assets/world/red-circle.png' }, pos: [40, 60] }]), 'preview');
+  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('img').kosmosInputImage?.naturalWidth > 0);
+  const ok = await fetch(`${s.base}/api/preview?path=workflows/assets/world/red-circle.png`);
+  assert.equal(ok.headers.get('content-type'), 'image/png');
+  assert.equal((await json(s.base, 'GET', '/api/preview?path=/etc/passwd')).body.error.code, 'PATH_FORBIDDEN');
+  assert.equal((await json(s.base, 'GET', '/api/preview?path=package.json')).body.error.code, 'NOT_AN_IMAGE');
+});
+
 test('unknown words: the Tokenize node shows which words became <unk>, and the messages list says so', { skip }, async () => {
   const tokenizer = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows', 'assets', 'tokenizer');
   await load(wf([

@@ -48,21 +48,22 @@ test('shipped workflows: no two nodes overlap as drawn, no node covers a group t
   const problems: string[] = [];
   for (const file of files) {
     const wf = JSON.parse(readFileSync(file, 'utf8'));
-    const drawn = await page.evaluate((w) => {
+    await page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'layout'), wf);
+    // Image-loading nodes grow to show their image once it has loaded: measure them at that size.
+    await page.waitForFunction(() => (window as any).kosmos.graph._nodes.every((n: any) => !n.kosmosInputImage || n.kosmosInputImage.settled));
+    const drawn = await page.evaluate(() => {
       const k = (window as any).kosmos;
-      k.loadWorkflow(w, 'layout');
-      const { LiteGraph } = k;
-      const title = k.canvas.constructor.DEFAULT_TITLE_HEIGHT ?? 30;
+      const t = k.LiteGraph.NODE_TITLE_HEIGHT;
       const nodes = k.graph._nodes.map((n: any) => ({
         id: String(n.id),
-        box: [n.pos[0], n.pos[1] - (LiteGraph?.NODE_TITLE_HEIGHT ?? title), n.size[0], n.size[1] + (LiteGraph?.NODE_TITLE_HEIGHT ?? title)],
+        box: [n.pos[0], n.pos[1] - t, n.size[0], n.size[1] + t],
         // The widgets' own height: a node drawn smaller than its widgets spills them onto the node below.
         need: n.computeSize()[1],
         height: n.size[1],
       }));
       const groups = (k.graph._groups ?? []).map((g: any) => ({ title: g.title, bar: [g._bounding[0], g._bounding[1], g._bounding[2], g.titleHeight ?? 34] }));
       return { nodes, groups, scale: k.canvas.ds.scale };
-    }, wf);
+    });
     const rel = path.relative(root, file);
     const hit = (a: number[], b: number[]) => a[0]! < b[0]! + b[2]! && b[0]! < a[0]! + a[2]! && a[1]! < b[1]! + b[3]! && b[1]! < a[1]! + a[3]!;
     for (let i = 0; i < drawn.nodes.length; i++) {

@@ -2,7 +2,7 @@
 // queueing, and live run state from the WebSocket (highlight, progress, previews, errors, metrics, queue).
 import { LiteGraph, LGraph, LGraphCanvas } from '/vendor/litegraph/litegraph.es.js';
 import { request, viewUrl, wsUrl } from './api.js';
-import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget, drawErrors, applySeedControls, notifyEdit } from './nodes.js';
+import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget, drawErrors, applySeedControls, notifyEdit, refreshInputPreview } from './nodes.js';
 import { graphToWorkflow, workflowToGraph } from './convert.js';
 import { UndoHistory } from './history.js';
 import { copyNodes, pasteNodes } from './clipboard.js';
@@ -52,6 +52,7 @@ const history = new UndoHistory(
   (snapshot) => {
     const { nodes, groups, extra } = JSON.parse(snapshot);
     workflowToGraph({ format: 'kosmos-g/workflow', version: 1, nodes, groups, extra }, graph, null);
+    for (const node of graph._nodes) refreshInputPreview(node);
     canvas.setDirty(true, true);
   },
 );
@@ -138,6 +139,7 @@ function loadWorkflow(wf, name = '') {
   if (!(wf.extra?.ds?.scale >= MIN_READABLE_ZOOM)) fitView();
   state.meta = wf.meta ?? {};
   setName(name || wf.meta?.name || '');
+  for (const node of graph._nodes) refreshInputPreview(node);
   for (const p of problems) {
     const node = graph.getNodeById(p.node);
     if (node) markError(node, p.message, p.input);
@@ -433,7 +435,8 @@ function onMessage({ type, data }) {
         }
       }
       if (node?.kosmos && data.output?.text) node.kosmos.text = data.output.text.join('\n');
-      renderOutputs(images);
+      // Images, and the other files a node wrote (checkpoints: download links).
+      renderOutputs([...images, ...(data.output?.files ?? [])]);
       canvas.setDirty(true, false);
       return;
     }

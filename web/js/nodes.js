@@ -6,7 +6,7 @@
 // Debian chromium.
 import { LiteGraph, LGraphNode } from '/vendor/litegraph/litegraph.es.js';
 
-import { uploadImage, viewUrl } from './api.js';
+import { previewUrl, uploadImage, viewUrl } from './api.js';
 
 const MAX_SEED = Number.MAX_SAFE_INTEGER;
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -33,13 +33,29 @@ function pickAndUpload(node, widget) {
 }
 const noop = () => {};
 
+/** Shows the images the node's image PATH widgets name (after a workflow opens, or a path is typed). */
+export function refreshInputPreview(node) {
+  const w = (node.widgets ?? []).find((x) => x.kosmosImagePath && typeof x.value === 'string' && x.value !== '');
+  if (!w) {
+    node.kosmosInputImage = undefined;
+    return;
+  }
+  setInputPreview(node, previewUrl(w.value));
+}
+
 /** Shows the image an image-loading node reads, below its widgets, until the node has run. */
 export function setInputPreview(node, url) {
   const img = new Image();
+  // `settled`: loaded (and the node grown to show it) or failed; the layout test and tools wait for it.
+  img.settled = false;
   img.onload = () => {
     const room = node.computeSize()[1] + 140;
     if (node.size[1] < room) node.setSize([Math.max(node.size[0], 220), room]);
+    img.settled = true;
     node.setDirtyCanvas(true, true);
+  };
+  img.onerror = () => {
+    img.settled = true;
   };
   img.src = url;
   node.kosmosInputImage = img;
@@ -105,6 +121,7 @@ function addWidgets(node, def) {
         w = node.addWidget('text', name, spec.default ?? '', noop, {});
         const images = (spec.extensions ?? []).some((e) => IMAGE_EXTENSIONS.includes(String(e).toLowerCase()));
         if (spec.mode === 'read' && images) {
+          w.kosmosImagePath = true;
           const pathWidget = w;
           const b = node.addWidget('button', `upload ${name}...`, null, () => pickAndUpload(node, pathWidget));
           b.kosmosButton = true;
@@ -290,7 +307,8 @@ export function registerCatalogue(nodes) {
       getExtraMenuOptions() {
         return widgetMenu(this);
       }
-      onWidgetChanged() {
+      onWidgetChanged(_name, _value, _old, widget) {
+        if (widget?.kosmosImagePath) refreshInputPreview(this);
         notifyEdit();
       }
       onConnectionsChange() {
