@@ -206,6 +206,50 @@ test('drop: a plain image becomes a LoadImage node reading the uploaded file, wi
   await page.screenshot({ path: path.join(SHOTS, 'dropped-image.png') });
 });
 
+test('new nodes from the palette land where they overlap no node', { skip }, async () => {
+  await load(twoChains);
+  for (let i = 0; i < 3; i++) await page.click('#palette .node-type[data-type="Int"]');
+  const boxes = await page.evaluate(() => {
+    const k = (window as any).kosmos;
+    const t = k.LiteGraph.NODE_TITLE_HEIGHT;
+    return k.graph._nodes.map((n: any) => [n.pos[0], n.pos[1] - t, n.size[0], n.size[1] + t]);
+  });
+  assert.equal(boxes.length, 5);
+  const hit = (a: number[], b: number[]) => a[0]! < b[0]! + b[2]! && b[0]! < a[0]! + a[2]! && a[1]! < b[1]! + b[3]! && b[1]! < a[1]! + a[3]!;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) assert.ok(!hit(boxes[i], boxes[j]), `nodes ${i} and ${j} overlap`);
+  await page.keyboard.press('Control+z');
+  assert.equal((await graphState()).length, 4, 'adding a node is undone like any edit');
+});
+
+test('an error message is drawn above the node below it, and Enter in a text dialog is OK', { skip }, async () => {
+  await load(wf([
+    { id: 'a', type: 'Int', widgets: { value: 1 }, pos: [40, 60] },
+    { id: 'b', type: 'String', widgets: { value: 'x' }, pos: [40, 150] },
+  ]), 'errors');
+  await page.mouse.click(1000, 700); // empty canvas: litegraph's dialogs need a canvas that was used
+  const pixel = await page.evaluate(async () => {
+    const k = (window as any).kosmos;
+    const a = k.graph.getNodeById('a');
+    a.kosmos.error = 'a long error message that is drawn below its node';
+    k.canvas.setDirty(true, true);
+    k.canvas.draw(true, true);
+    // Just below node a, where node b's title bar is: the error box, not node b.
+    const [sx, sy] = k.canvas.ds.convertOffsetToCanvas([a.pos[0] + 10, a.pos[1] + a.size[1] + 10]);
+    return Array.from(k.canvas.canvas.getContext('2d').getImageData(Math.round(sx), Math.round(sy), 1, 1).data);
+  });
+  assert.deepEqual(pixel.slice(0, 3).map((v: number) => Math.round(v / 8)), [40, 10, 10].map((v) => Math.round(v / 8)), `the error box's colour, got ${pixel}`);
+  // litegraph's dialog for a multi-line text: Enter is OK.
+  await page.evaluate(() => {
+    const k = (window as any).kosmos;
+    k.canvas.prompt('value', 'old', (v: string) => (k.graph.getNodeById('b').widgets[0].value = v), null, true);
+  });
+  await page.waitForSelector('.graphdialog textarea');
+  await page.fill('.graphdialog textarea', 'new text');
+  await page.press('.graphdialog textarea', 'Enter');
+  await page.waitForSelector('.graphdialog', { state: 'detached' });
+  assert.equal(await page.evaluate(() => (window as any).kosmos.graph.getNodeById('b').widgets[0].value), 'new text');
+});
+
 test('LoadImage previews the image its path names as soon as a workflow opens; only readable images are served', { skip }, async () => {
   await load(wf([{ id: 'img', type: 'LoadImage', widgets: { image: 'workflows/assets/world/red-circle.png' }, pos: [40, 60] }]), 'preview');
   await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('img').kosmosInputImage?.naturalWidth > 0);

@@ -224,5 +224,6 @@ test('editor: cancel a running job from the queue panel', { skip }, async () => 
   await page.waitForSelector('#jobs li .status.running');
   await page.click('#jobs li:has(.status.running) button.cancel');
   await page.waitForSelector('#jobs li .status.cancelled', { timeout: 10_000 });
+  await page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'cancelled');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
 });

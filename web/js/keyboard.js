@@ -1,8 +1,9 @@
-// The editor's keyboard shortcuts, and the help overlay that lists them (press ? or F1). Keys act when the graph
-// canvas has focus (it takes it on click; it is focusable with Tab) or nothing else does; typing in a text field
-// or a widget's dialog is never taken over.
+// The editor's keyboard shortcuts, and the help overlay that lists them (press ? or F1). Keys act anywhere but in
+// a text field, a menu or a widget's dialog (typing there is never taken over); the graph canvas takes the focus
+// on click and is focusable with Tab.
 export const SHORTCUTS = [
   ['Ctrl+Enter', 'queue the workflow'],
+  ['Enter / Shift+Enter', 'in a text dialog: OK / a new line'],
   ['Delete / Backspace', 'delete the selected nodes'],
   ['Ctrl+C', 'copy the selected nodes (with the links between them)'],
   ['Ctrl+X', 'cut the selected nodes'],
@@ -61,6 +62,14 @@ export function helpOverlay(parent) {
  * press does one thing.
  */
 export function installShortcuts(canvasEl, actions) {
+  // litegraph's value dialog for a multi-line text: Enter is OK (as in every other dialog), Shift+Enter a new line.
+  document.addEventListener('keydown', (e) => {
+    const box = e.target?.closest?.('.graphdialog');
+    if (!box || e.key !== 'Enter' || e.shiftKey || e.target.localName !== 'textarea') return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    box.querySelector('button')?.click();
+  }, true);
   canvasEl.tabIndex = 0;
   canvasEl.setAttribute('aria-label', 'workflow graph (press ? for keyboard shortcuts)');
   // litegraph handles the pointer itself; the focus still has to move to the canvas for keys to reach it.
@@ -70,11 +79,6 @@ export function installShortcuts(canvasEl, actions) {
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (key === 'Enter' && ctrl) return void (e.preventDefault(), actions.queue());
     if (editingText(e.target)) return;
-    const active = document.activeElement;
-    if (active !== canvasEl && active !== document.body && active !== null) {
-      if (key === 'Escape') actions.closeHelp();
-      return;
-    }
     let handled = true;
     if (key === 'Delete' || key === 'Backspace') actions.deleteSelected();
     else if (ctrl && key === 'c' && !e.shiftKey) actions.copy();
