@@ -1,14 +1,13 @@
 // Every shipped workflow opens readable in a real chromium: no two nodes overlap at the size the editor draws
 // them (title bar included, widgets at their real height), no node covers a group's title bar, and the view
 // opens at a zoom where text is drawn at a readable size.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type TestServer } from '../server/helpers.ts';
-import { noChromium, openEditor } from './browser.ts';
+import { startServer } from '../server/helpers.ts';
+import { editorSession, noChromium } from './browser.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const skip = noChromium;
@@ -25,22 +24,8 @@ function shippedWorkflows(dir = path.join(root, 'workflows')): string[] {
   return out;
 }
 
-let s: TestServer;
-let browser: Browser;
-let page: Page;
-
-before(async () => {
-  if (skip) return;
-  // docs/example-pack's nodes too, so workflows/examples/example-pack.json opens with its real node sizes.
-  s = await startServer({}, { plugins: [path.join(root, 'docs', 'example-pack')] });
-  ({ browser, page } = await openEditor(s.base));
-});
-
-after(async () => {
-  if (skip) return;
-  await browser?.close();
-  await s?.close();
-});
+// docs/example-pack's nodes too, so workflows/examples/example-pack.json opens with its real node sizes.
+const ed = editorSession(() => startServer({}, { plugins: [path.join(root, 'docs', 'example-pack')] }));
 
 test('shipped workflows: no two nodes overlap as drawn, no node covers a group title, the view is readable', { skip }, async () => {
   const files = shippedWorkflows();
@@ -48,10 +33,10 @@ test('shipped workflows: no two nodes overlap as drawn, no node covers a group t
   const problems: string[] = [];
   for (const file of files) {
     const wf = JSON.parse(readFileSync(file, 'utf8'));
-    await page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'layout'), wf);
+    await ed.page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'layout'), wf);
     // Image-loading nodes grow to show their image once it has loaded: measure them at that size.
-    await page.waitForFunction(() => (window as any).kosmos.graph._nodes.every((n: any) => !n.kosmosInputImage || n.kosmosInputImage.settled));
-    const drawn = await page.evaluate(() => {
+    await ed.page.waitForFunction(() => (window as any).kosmos.graph._nodes.every((n: any) => !n.kosmosInputImage || n.kosmosInputImage.settled));
+    const drawn = await ed.page.evaluate(() => {
       const k = (window as any).kosmos;
       const t = k.LiteGraph.NODE_TITLE_HEIGHT;
       const nodes = k.graph._nodes.map((n: any) => ({
