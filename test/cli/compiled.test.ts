@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 // @ts-expect-error: a plain JavaScript module of the launcher, without type declarations
 import { compiledEntry } from '../../bin/compiled.js';
 import { buildCli } from '../../scripts/build-cli.ts';
@@ -38,23 +38,34 @@ test('compiledEntry: used when built and fresh; not when a source is newer, a pl
   }
 });
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'kosmos-g.js'), ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, argv, { cwd: root, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? -1), stdout, stderr });
     });
   });
 }
 
 test('the compiled CLI answers as the sources do: nodes --json, validate, a run', async () => {
-  const { inputs } = await buildCli();
-  assert.ok(inputs.includes('server/cli/main.ts') && inputs.includes('nodes/core/index.ts'), 'the bundle holds the CLI and the built-in packs');
-  assert.ok(compiledEntry(root, ['nodes']) !== undefined, 'freshly built: the launcher uses it');
-  const workflow = path.join(root, 'workflows', 'examples', 'arithmetic.json');
-  for (const args of [['nodes', '--json'], ['validate', workflow, '--json'], ['run', workflow, '--json', '--out', path.join(os.tmpdir(), `kg-compiled-out-${process.pid}`)]]) {
-    const [compiled, sources] = await Promise.all([run(args), run(args, { KOSMOS_G_FROM_SOURCES: '1' })]);
-    assert.equal(compiled.code, sources.code, `${args[0]}: ${compiled.stderr}`);
-    const strip = (s: string) => JSON.stringify(JSON.parse(s), (k, v) => (k === 'seconds' ? 0 : v));
-    assert.equal(strip(compiled.stdout), strip(sources.stdout), `${args[0]} prints the same`);
+  // Built beside dist/ (one folder below the root, as the modules' relative paths need), never over the dist/ that
+  // other tests may be running.
+  const outdir = path.join(root, `dist-test-${process.pid}`);
+  const out = mkdtempSync(path.join(os.tmpdir(), 'kg-compiled-out-'));
+  try {
+    const { inputs } = await buildCli(outdir);
+    assert.ok(inputs.includes('server/cli/main.ts') && inputs.includes('nodes/core/index.ts'), 'the bundle holds the CLI and the built-in packs');
+    const entry = pathToFileURL(path.join(outdir, 'cli.js')).href;
+    const compiled = (args: string[]) => run(['--input-type=module', '-e', `const { cli } = await import(${JSON.stringify(entry)}); await cli(${JSON.stringify(args)});`]);
+    const sources = (args: string[]) => run([path.join(root, 'bin', 'kosmos-g.js'), ...args], { KOSMOS_G_FROM_SOURCES: '1' });
+    const workflow = path.join(root, 'workflows', 'examples', 'arithmetic.json');
+    for (const args of [['nodes', '--json'], ['validate', workflow, '--json'], ['run', workflow, '--json', '--quiet', '--out', out]]) {
+      const [a, b] = await Promise.all([compiled(args), sources(args)]);
+      assert.equal(a.code, b.code, `${args[0]}: ${a.stderr}`);
+      const strip = (text: string) => JSON.stringify(JSON.parse(text), (k, v) => (k === 'seconds' ? 0 : v));
+      assert.equal(strip(a.stdout), strip(b.stdout), `${args[0]} prints the same`);
+    }
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
   }
 });
