@@ -14,8 +14,8 @@ const WATCHDOG = [
   // The first press is ours to handle; the second ends the CLI even if it cannot run a handler.
   'trap \'n=$((n+1)); if [ "$n" -ge 2 ]; then kill -TERM "$PARENT" 2>/dev/null; exit 0; fi\' INT',
   'trap "exit 0" TERM HUP',
-  // Leave when the CLI is gone (checked five times a second).
-  'while kill -0 "$PARENT" 2>/dev/null; do sleep 0.2; done',
+  // Leave when the CLI is gone (checked each second; a press interrupts the sleep at once, being sent to us too).
+  'while kill -0 "$PARENT" 2>/dev/null; do sleep 1; done',
 ].join('\n');
 
 /** Installs the Ctrl-C behaviour for one command; returns how to remove it. */
