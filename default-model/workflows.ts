@@ -110,11 +110,25 @@ function wire(spec: Record<string, string>): Record<string, { node: string; outp
   );
 }
 
+/**
+ * A node's height as the editor draws it, over-estimated from what the graph knows (the editor's rows: 20 px a
+ * socket, 24 px a widget, a seed widget with two more rows for its after-queue control and randomize button, and
+ * room for unlisted widgets), so nodes stacked in a column never overlap (test/web/layout.test.ts).
+ */
+function drawnHeight(widgets: Record<string, unknown>, inputs: number): number {
+  const rows = Object.keys(widgets).length + ('seed' in widgets ? 2 : 0);
+  return 80 + 24 * rows + 20 * inputs;
+}
+
+/** Nodes in 6 columns, 340 px apart, each stacked below the one before it in its column. */
 class Graph {
   readonly nodes: WorkflowNode[] = [];
+  private readonly bottoms = [0, 0, 0, 0, 0, 0];
   add(id: string, type: string, widgets: Record<string, unknown> = {}, inputs: Record<string, string> = {}, title?: string): void {
-    const column = this.nodes.length;
-    this.nodes.push({ id, type, ...(title ? { title } : {}), widgets, inputs: wire(inputs), pos: [(column % 6) * 340, Math.floor(column / 6) * 220] });
+    const column = this.nodes.length % 6;
+    const y = this.bottoms[column]!;
+    this.bottoms[column] = y + drawnHeight(widgets, Object.keys(inputs).length) + 40;
+    this.nodes.push({ id, type, ...(title ? { title } : {}), widgets, inputs: wire(inputs), pos: [column * 340, y] });
   }
 }
 

@@ -27,7 +27,10 @@ export function nodeContext(job: JobScope, nodeId: string, files: OutputFile[], 
   };
   const log: Logger = {
     info: (m) => logLine('info', m, where),
-    warn: (m) => logLine('warn', m, where),
+    warn: (m) => {
+      logLine('warn', m, where);
+      job.emit({ type: 'node_warning', jobId: job.id, nodeId, message: m });
+    },
     error: (m) => logLine('error', m, where),
   };
   return {

@@ -19,6 +19,8 @@ export type EngineEvent =
   | { type: 'node_cached'; jobId: string; nodeId: string }
   | { type: 'node_done'; jobId: string; nodeId: string; seconds: number; outputs?: OutputFile[] }
   | { type: 'node_error'; jobId: string; nodeId: string; nodeType: string; code: string; message: string }
+  /** Something a node did that may not be what the user meant (a prompt word the tokenizer does not know). */
+  | { type: 'node_warning'; jobId: string; nodeId: string; message: string }
   | { type: 'job_done'; jobId: string; status: JobStatus; seconds: number; error?: WorkflowIssue };
 
 export interface RunResult {
@@ -29,5 +31,7 @@ export interface RunResult {
   /** Per output node (or requested node): the files it wrote and the values it returned. */
   outputs: Record<string, { files: OutputFile[]; values?: Record<string, unknown> }>;
   errors: WorkflowIssue[];
+  /** The nodes' warnings (ctx.log.warn), in the order they came. */
+  warnings: { node: string; message: string }[];
   seconds: number;
 }

@@ -134,7 +134,9 @@ export class Executor {
   async run(workflow: Workflow, options: RunOptions = {}): Promise<RunResult> {
     const jobId = options.jobId ?? randomUUID();
     const started = performance.now();
+    const result: RunResult = { jobId, status: 'ok', nodes: {}, outputs: {}, errors: [], warnings: [], seconds: 0 };
     const emit = (event: EngineEvent): void => {
+      if (event.type === 'node_warning') result.warnings.push({ node: event.nodeId, message: event.message });
       if (options.onEvent === undefined) return;
       try {
         options.onEvent(event);
@@ -142,7 +144,6 @@ export class Executor {
         this.logLine('warn', `event listener failed: ${errorMessage(error)}`, { jobId, nodeId: '' });
       }
     };
-    const result: RunResult = { jobId, status: 'ok', nodes: {}, outputs: {}, errors: [], seconds: 0 };
     const finish = (status: JobStatus, errors: WorkflowIssue[]): RunResult => {
       result.status = status;
       result.errors = errors;

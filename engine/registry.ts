@@ -13,6 +13,16 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 /** Built-in pack folders, relative to the repository root; folders that don't exist yet are skipped silently. */
 export const BUILTIN_PACKS = ['nodes/core', 'nodes/kosmos', 'nodes/diffusion', 'training-nodes'] as const;
 
+/**
+ * Built-in pack modules already linked into the program (the CLI's compiled bundle, server/cli/compiled.ts), by
+ * pack folder: loading them needs no import() of their TypeScript sources.
+ */
+const linkedBuiltins = new Map<string, Record<string, unknown>>();
+
+export function linkBuiltinPacks(modules: Partial<Record<(typeof BUILTIN_PACKS)[number], Record<string, unknown>>>): void {
+  for (const [rel, mod] of Object.entries(modules)) if (mod !== undefined) linkedBuiltins.set(path.join(REPO_ROOT, rel), mod);
+}
+
 export const PLUGINS_ENV = 'KOSMOS_G_PLUGINS';
 /** Comma-separated built-in pack folder names to load (e.g. `core`); default all. Speeds up scripts and tests. */
 export const BUILTINS_ENV = 'KOSMOS_G_BUILTINS';
@@ -100,7 +110,7 @@ export class Registry {
       return;
     }
     try {
-      const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+      const mod = linkedBuiltins.get(path.resolve(source)) ?? ((await import(pathToFileURL(entry).href)) as Record<string, unknown>);
       const pack = packFromModule(mod, path.basename(statSync(source).isDirectory() ? source : path.dirname(source)));
       this.add(pack, source);
     } catch (error) {

@@ -58,6 +58,8 @@ export function toComfyMessages(e: EngineEvent, state: JobEventState, fileRef: (
       if (refs.length === 0) return [];
       return [{ type: 'executed', data: { node: e.nodeId, display_node: e.nodeId, output: outputMessage(refs), prompt_id } }];
     }
+    case 'node_warning':
+      return [{ type: 'kosmos.warning', data: { prompt_id, node: e.nodeId, message: e.message, timestamp } }];
     case 'node_error':
       state.errorSent = true;
       return [

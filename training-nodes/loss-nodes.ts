@@ -18,7 +18,6 @@ import { frozenVaeMoments } from '../models/training/latent-cache.ts';
 import { vaeDownscale } from '../models/vae/config.ts';
 import { alphasCumprod, resolveConfig } from '../models/schedulers/schedule.ts';
 import { hostTensor, type Ops } from '../models/ops/ops.ts';
-import { onnxRunner } from '../models/backends/onnx/runner.ts';
 import { Rng } from '../models/ops/random.ts';
 import { mixSeed } from '../models/data/batching.ts';
 import { randomSquareCrops } from '../models/data/crops.ts';
@@ -165,6 +164,7 @@ export const DiffusionLoss = defineNode({
     const t = targetsOf(b, 'DiffusionLoss');
     const rng = new Rng(mixSeed(b.seed, 0xd1ff));
     // The VAE is frozen (§1.9): its latents are data, computed outside the gradient, once per image.
+    const { onnxRunner } = await import('../models/backends/onnx/runner.ts'); // ONNX Runtime on first use
     const moments = await frozenVaeMoments(await onnxRunner(), vae, signed(t.data), t.batch, t.size);
     const latents = scaleLatent(samplePosterior(moments, 'sample', rng.nextUint32()), vae.config.scalingFactor);
     const acp = alphasCumprod(resolveConfig());

@@ -14,7 +14,6 @@ import { CheckpointStore, restoreCheckpoint } from '../models/training/checkpoin
 import { DECAY_KINDS, type DecayKind } from '../models/training/schedule.ts';
 import type { TrainedModel } from '../models/training/trained-models.ts';
 import { anyModule } from './inputs.ts';
-import { requestedProvider } from '../models/backends/onnx/session.ts';
 import { TRAINING_BACKENDS, trainingBackend, type TrainingBackend, type TrainingBackendName } from '../models/training/backends.ts';
 import type { LossValue } from './types.ts';
 
@@ -130,6 +129,8 @@ export const TrainLoop = defineNode({
   output: true,
   cacheable: false,
   execute: async (a, ctx) => {
+    // ONNX Runtime loads when a run needs it, not when the pack is listed.
+    const { requestedProvider } = await import('../models/backends/onnx/session.ts');
     const backend = await trainingBackend(a.backend as TrainingBackendName, requestedProvider());
     const models = wiredModels(a as unknown as Record<string, unknown>);
     const restoreTrainable = applyTrainOnly(models, a.train_only);

@@ -2,15 +2,16 @@
 // forward function into an ONNX graph and runs it with ONNX Runtime (see ../backends/onnx/).
 
 import { BACKENDS, type BackendName, type Runner } from './runner.ts';
-import { tfjsRunner } from './tfjs-runner.ts';
 
 /** The ONNX backend's module once some caller asked for it (it loads ONNX Runtime, so only on demand). */
 let onnx: Promise<typeof import('../backends/onnx/runner.ts')> | undefined;
+/** The tfjs runner's module, likewise on demand: TensorFlow.js takes about half a second to load. */
+let tfjs: Promise<typeof import('./tfjs-runner.ts')> | undefined;
 
 export async function getRunner(backend: BackendName): Promise<Runner> {
   switch (backend) {
     case 'tfjs':
-      return tfjsRunner();
+      return (await (tfjs ??= import('./tfjs-runner.ts'))).tfjsRunner();
     case 'onnx': {
       const { onnxRunner } = await (onnx ??= import('../backends/onnx/runner.ts'));
       return onnxRunner();

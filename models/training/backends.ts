@@ -5,10 +5,9 @@
 // be resumed on the other backend.
 import type { LossFn } from '../autodiff/index.ts';
 import type { Parameter } from '../nn/module.ts';
-import { createTfjsOps, parameterGrads, tf, type TfjsOps } from '../backends/tfjs/index.ts';
-import { OnnxTrainer } from '../backends/onnx/train-step.ts';
-import { checkProvider, type ExecutionProvider } from '../backends/onnx/session.ts';
-import { onnxCacheDir } from '../backends/onnx/runner.ts';
+import type { TfjsOps } from '../backends/tfjs/index.ts';
+import type { OnnxTrainer } from '../backends/onnx/train-step.ts';
+import type { ExecutionProvider } from '../backends/onnx/session.ts';
 
 export const TRAINING_BACKENDS = ['onnx', 'onnx-cuda', 'onnx-webgpu', 'tfjs'] as const;
 export type TrainingBackendName = (typeof TRAINING_BACKENDS)[number];
@@ -28,11 +27,18 @@ export interface TrainingBackend {
 
 const onnxTrainers = new Map<ExecutionProvider, OnnxTrainer>();
 
-function onnxBackend(name: TrainingBackendName, provider: ExecutionProvider): TrainingBackend {
+// Both backends load on first use (TensorFlow.js, ONNX Runtime): a process that only lists or validates nodes
+// never pays for them.
+async function onnxBackend(name: TrainingBackendName, provider: ExecutionProvider): Promise<TrainingBackend> {
+  const [{ checkProvider }, { OnnxTrainer: Trainer }, { onnxCacheDir }] = await Promise.all([
+    import('../backends/onnx/session.ts'),
+    import('../backends/onnx/train-step.ts'),
+    import('../backends/onnx/runner.ts'),
+  ]);
   // Refuse at once, with EP_UNAVAILABLE naming what is missing, rather than at the first step's session.
   checkProvider(provider);
   let trainer = onnxTrainers.get(provider);
-  if (!trainer) onnxTrainers.set(provider, (trainer = new OnnxTrainer(onnxCacheDir(), provider)));
+  if (!trainer) onnxTrainers.set(provider, (trainer = new Trainer(onnxCacheDir(), provider)));
   const t = trainer;
   return { name, gradients: (params, loss) => t.gradients(params, loss), evaluate: (params, loss) => t.loss(params, loss) };
 }
@@ -41,12 +47,13 @@ let tfjsOps: Promise<TfjsOps> | undefined;
 
 /** The process's tfjs training ops (KOSMOS_G_TFJS picks the tfjs backend; wasm where tfjs-node is absent). */
 export function tfjsTrainingOps(): Promise<TfjsOps> {
-  tfjsOps ??= createTfjsOps();
+  tfjsOps ??= import('../backends/tfjs/index.ts').then((m) => m.createTfjsOps());
   return tfjsOps;
 }
 
 async function tfjsBackend(): Promise<TrainingBackend> {
   const ops = await tfjsTrainingOps();
+  const { parameterGrads, tf } = await import('../backends/tfjs/index.ts');
   return {
     name: 'tfjs',
     gradients: async (params, loss) => parameterGrads(ops, params, () => loss(ops)),

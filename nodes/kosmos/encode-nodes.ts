@@ -5,7 +5,8 @@ import { defineNode } from '../../engine/node-def.ts';
 import type { Conditioning } from '../../models/conditioning.ts';
 import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import type { ForwardFn } from '../../models/runtime/runner.ts';
-import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
+import { buildInterleavedPrompt, IMAGE_PLACEHOLDER } from '../../models/prompt/interleaved.ts';
+import { unknownWordsWarning } from '../../models/tokenizers/unknown-words.ts';
 import {
   alignerEncode,
   alignerReconstruct,
@@ -143,6 +144,10 @@ export const KosmosGEncode = defineNode({
   },
   outputs: { conditioning: { type: 'CONDITIONING' } },
   async execute({ kosmos_g, tokenizer, prompt, negative, ...rest }, ctx) {
+    for (const [text, where] of [[prompt, 'prompt'], [negative, 'negative']] as const) {
+      const unknown = unknownWordsWarning(tokenizer, text, where, [IMAGE_PLACEHOLDER]);
+      if (unknown !== undefined) ctx.log.warn(unknown);
+    }
     const images = collectImages(rest);
     const count = images.reduce((n, i) => n + i.batch, 0);
     const built = buildInterleavedPrompt(prompt, count, tokenizer);

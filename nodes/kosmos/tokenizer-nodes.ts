@@ -4,7 +4,8 @@
 import { defineNode } from '../../engine/node-def.ts';
 import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { encodePadded, type TextTokenizer } from '../../models/tokenizers/tokenizer.ts';
-import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
+import { buildInterleavedPrompt, IMAGE_PLACEHOLDER } from '../../models/prompt/interleaved.ts';
+import { unknownWordsWarning } from '../../models/tokenizers/unknown-words.ts';
 import { collectImages, IMAGE_INPUTS } from './common.ts';
 import type { TokensValue } from './types.ts';
 
@@ -34,7 +35,9 @@ export const Tokenize = defineNode({
   inputs: { tokenizer: { type: 'TOKENIZER' } },
   widgets: { text: { kind: 'STRING', default: '', multiline: true } },
   outputs: { tokens: { type: 'TOKENS' } },
-  execute({ tokenizer, text }) {
+  execute({ tokenizer, text }, ctx) {
+    const unknown = unknownWordsWarning(tokenizer, text, 'text');
+    if (unknown !== undefined) ctx.log.warn(unknown);
     const clip = isClip(tokenizer);
     const ids = clip ? encodePadded(tokenizer, text) : [tokenizer.specials.bos, ...tokenizer.encode(text)];
     const tokens: TokensValue = {
@@ -55,7 +58,9 @@ export const KosmosPrompt = defineNode({
   inputs: { tokenizer: { type: 'TOKENIZER' }, ...IMAGE_INPUTS },
   widgets: { prompt: { kind: 'STRING', default: '<i> in the jungle', multiline: true, description: 'Text with one <i> per image, in input order' } },
   outputs: { tokens: { type: 'TOKENS' } },
-  execute({ tokenizer, prompt, ...images }) {
+  execute({ tokenizer, prompt, ...images }, ctx) {
+    const unknown = unknownWordsWarning(tokenizer, prompt, 'prompt', [IMAGE_PLACEHOLDER]);
+    if (unknown !== undefined) ctx.log.warn(unknown);
     const count = collectImages(images).reduce((n, i) => n + i.batch, 0);
     const built = buildInterleavedPrompt(prompt, count, tokenizer);
     const tokens: TokensValue = {

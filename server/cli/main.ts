@@ -9,12 +9,12 @@ import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
 import { serveCommand } from './serve.ts';
 import { exportCommand } from './export.ts';
-import { doctorCommand } from './doctor.ts';
+import { installInterrupt } from './interrupt.ts';
 
 export const HELP = `kosmos-g — KOSMOS-G as a node graph
 
 usage:
-  kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json]
+  kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json] [--quiet]
   kosmos-g validate WORKFLOW.json [--json]
   kosmos-g nodes [--json]
   kosmos-g export --format comfy-api WORKFLOW.json   (ComfyUI's API format, on stdout)
@@ -22,6 +22,8 @@ usage:
   kosmos-g doctor MODEL_FOLDER_OR_FILE [--json]   what the loaders read, infer and ignore there
 
   run, validate, nodes and export also take --plugin DIR (repeatable) to load extra node packs.
+  run shows progress on stderr: a bar on a terminal, one line per node and step otherwise (--quiet: none).
+  Ctrl-C cancels a run (exit 1); a second Ctrl-C quits at once.
 exit codes: 0 ok, 1 a run failed, 2 invalid input
 `;
 
@@ -41,7 +43,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
       case 'doctor':
-        return await doctorCommand(rest, io);
+        // Lazily: the model loaders it inspects are not needed by the other commands.
+        return await (await import('./doctor.ts')).doctorCommand(rest, io);
       case undefined:
         io.stderr(`USAGE: no command given\n${HELP}`);
         return 2;
@@ -77,17 +80,13 @@ function stopSignal(): Promise<void> {
   });
 }
 
-/** Entry point for the process: Ctrl-C cancels a running job (a second Ctrl-C quits at once). */
+/** Entry point for the process: Ctrl-C cancels a running job, a second Ctrl-C quits at once (interrupt.ts). */
 export async function cli(argv: readonly string[]): Promise<never> {
   const abort = new AbortController();
-  if (argv[0] !== 'serve') {
-    process.on('SIGINT', () => {
-      if (abort.signal.aborted) process.exit(130);
-      process.stderr.write('\ncancelling (Ctrl-C again to quit)\n');
-      abort.abort();
-    });
-  }
+  // `serve` stops on its own signal; only a run has a job to cancel and may block the event loop.
+  const uninstall = argv[0] !== 'serve' ? installInterrupt(abort, (t) => void process.stderr.write(t), argv[0] === 'run') : () => {};
   const code = await main(argv, processIO(abort.signal));
+  uninstall();
   // Exit only once stdout and stderr have delivered everything (piped output would be cut otherwise).
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);

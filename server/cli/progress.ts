@@ -54,3 +54,55 @@ export class ProgressBar {
     this.drawn = false;
   }
 }
+
+/**
+ * Progress as plain lines, for a log or a pipe (stderr is not a terminal): each node as it starts, is served from
+ * the cache or finishes, and its steps at most every `everyMs` (and its last step), so an hour-long run shows
+ * it is alive without flooding the log.
+ */
+export class ProgressLines {
+  private total = 0;
+  private index = 0;
+  private lastLine = 0;
+  private readonly started = new Map<string, number>();
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly everyMs = 2000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  onEvent(event: EngineEvent, nodeTypes: Map<string, string>): void {
+    const count = () => `[${this.index}/${this.total}]`;
+    switch (event.type) {
+      case 'job_started':
+        this.total = event.nodes.length;
+        this.index = 0;
+        break;
+      case 'node_cached':
+        this.index++;
+        this.write(`${count()} ${event.nodeId} (${nodeTypes.get(event.nodeId) ?? '?'}) cached\n`);
+        break;
+      case 'node_started':
+        this.index++;
+        this.started.set(event.nodeId, this.now());
+        this.lastLine = this.now();
+        this.write(`${count()} ${event.nodeId} (${event.nodeType}) running\n`);
+        break;
+      case 'node_progress': {
+        const t = this.now();
+        if (event.value < event.max && t - this.lastLine < this.everyMs) return;
+        this.lastLine = t;
+        const pct = event.max > 0 ? ` ${Math.round((100 * event.value) / event.max)}%` : '';
+        const metrics = Object.entries(event.metrics ?? {}).map(([k, v]) => ` ${k}=${Number(v.toPrecision(4))}`).join('');
+        this.write(`      ${event.nodeId} ${event.value}/${event.max}${pct}${metrics}\n`);
+        break;
+      }
+      case 'node_done': {
+        const since = this.started.get(event.nodeId);
+        this.write(`      ${event.nodeId} done in ${(event.seconds || (since !== undefined ? (this.now() - since) / 1000 : 0)).toFixed(2)} s\n`);
+        break;
+      }
+    }
+  }
+}

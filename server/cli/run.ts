@@ -1,4 +1,5 @@
-// kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json]
+// kosmos-g run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--batch FILE.jsonl] [--out DIR] [--json] [--quiet]
+// Progress goes to stderr: a bar on a terminal, plain lines in a log or pipe (none with --quiet).
 // Every job is validated before any runs (bad input: exit 2, nothing written); jobs run one after the other and
 // share the cache. Exit 1 when a job fails or is cancelled.
 import path from 'node:path';
@@ -9,12 +10,12 @@ import { flagBoolean, flagList, flagString, parseArgs, usage } from './args.ts';
 import type { CliIO } from './io.ts';
 import { toJsonValue } from './json-values.ts';
 import { coerceSets, parseBatch, parseSets } from './overrides.ts';
-import { ProgressBar } from './progress.ts';
+import { ProgressBar, ProgressLines } from './progress.ts';
 import { loadRegistry } from './registry.ts';
 import { readUserFile, readWorkflowFile } from './workflow-file.ts';
 
 export async function runCommand(argv: readonly string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { set: { kind: 'string', repeat: true }, batch: { kind: 'string' }, out: { kind: 'string' }, json: { kind: 'boolean' }, plugin: { kind: 'string', repeat: true } }, 'run');
+  const args = parseArgs(argv, { set: { kind: 'string', repeat: true }, batch: { kind: 'string' }, out: { kind: 'string' }, json: { kind: 'boolean' }, quiet: { kind: 'boolean' }, plugin: { kind: 'string', repeat: true } }, 'run');
   if (args.positionals.length !== 1) throw usage('run: expected exactly one WORKFLOW.json');
   const json = flagBoolean(args, 'json');
   const file = args.positionals[0]!;
@@ -43,14 +44,14 @@ export async function runCommand(argv: readonly string[], io: CliIO): Promise<nu
   const nodeTypes = new Map(workflow.nodes.map((n) => [n.id, n.type]));
   let failed = false;
   for (let i = 0; i < jobs.length; i++) {
-    const bar = io.tty ? new ProgressBar(io.stderr) : undefined;
+    const bar = flagBoolean(args, 'quiet') ? undefined : io.tty ? new ProgressBar(io.stderr) : new ProgressLines(io.stderr);
     const result = await executor.run(workflow, {
       overrides: jobs[i]!,
       outputDir: outDir,
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
       ...(bar !== undefined ? { onEvent: (e) => bar.onEvent(e, nodeTypes) } : {}),
     });
-    bar?.clear();
+    if (bar instanceof ProgressBar) bar.clear();
     if (result.status !== 'ok') failed = true;
     if (json) io.stdout(`${JSON.stringify(jobJson(result))}\n`);
     else report(result, i, jobs.length, io);
@@ -80,4 +81,5 @@ function report(result: RunResult, index: number, count: number, io: CliIO): voi
     for (const [name, value] of Object.entries(out.values ?? {})) io.stdout(`  ${id}.${name} = ${JSON.stringify(toJsonValue(value))}\n`);
   }
   for (const issue of result.errors) io.stderr(`${formatIssue(issue)}\n`);
+  for (const w of result.warnings) io.stderr(`warning ${w.node}: ${w.message}\n`);
 }

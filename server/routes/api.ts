@@ -6,6 +6,7 @@ import { HttpError } from '../errors.ts';
 import { checkSubmission } from '../submit.ts';
 import type { JobRecord, JobStatus } from '../store.ts';
 import { FINISHED } from '../store.ts';
+import { previewHandler } from './preview.ts';
 
 const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.()-]{0,99}$/;
 const STATUSES: readonly JobStatus[] = ['queued', 'running', 'done', 'error', 'cancelled', 'interrupted'];
@@ -111,6 +112,8 @@ export function apiRoutes(ctx: ServerContext): Router {
     if (!ctx.store.deleteWorkflow(name)) throw new HttpError(404, 'WORKFLOW_NOT_FOUND', `no saved workflow "${name}"`);
     res.json({ name, deleted: true });
   });
+
+  r.get('/preview', previewHandler(ctx));
 
   r.get('/status', (_req, res) => {
     res.json({ queue_remaining: ctx.queue.queueRemaining(), running: ctx.queue.runningId, clients: ctx.hub.clientCount, finished: ctx.store.count(FINISHED) });

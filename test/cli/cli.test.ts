@@ -165,12 +165,87 @@ test('nodes --json is the catalogue; plain text lists categories', async () => {
   assert.match(text.out, /core\/values\n {2}Boolean/);
 });
 
-test('a progress bar is drawn on a terminal only, on stderr', async () => {
+test('progress on stderr: a bar on a terminal, plain lines otherwise, none with --quiet', async () => {
   const tty = await cli(['run', arithmetic, '--set', 'a.value=100'], true);
   assert.match(tty.err, /\[#+-*\] \d\/4/);
   assert.match(tty.out, /^ok in [\d.]+ s \(4 executed, 0 cached\)\n {2}show\.value = 50\n$/);
-  const plain = await cli(['run', arithmetic, '--set', 'a.value=100']);
-  assert.equal(plain.err, '');
+  const plain = await cli(['run', arithmetic, '--set', 'a.value=101']);
+  assert.equal(plain.out.split('\n')[0]!.startsWith('ok in'), true);
+  assert.doesNotMatch(plain.err, /\r/, 'no carriage returns in a log');
+  assert.deepEqual(plain.err.split('\n').filter((l) => l.startsWith('[')).map((l) => l.replace(/ (running|cached)$/, '')), [
+    '[1/4] a (Int)', '[2/4] b (Float)', '[3/4] m (Arithmetic)', '[4/4] show (PreviewValue)',
+  ]);
+  const quiet = await cli(['run', arithmetic, '--set', 'a.value=102', '--quiet']);
+  assert.equal(quiet.err, '');
+});
+
+/** The CLI as a real process with piped stdout and stderr; `onErr` sees stderr as it arrives. */
+function spawnCli(args: string[], onErr?: (all: string, child: ReturnType<typeof spawn>) => void, detached = false) {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'kosmos-g.js'), ...args], {
+    cwd: dir,
+    env: { ...process.env, KOSMOS_G_BUILTINS: 'core' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    onErr?.(stderr, child);
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, at: Date.now() })),
+  );
+  return { child, done };
+}
+const SLOW_PACK = path.join(root, 'test', 'cli', 'fixtures', 'slow-pack');
+
+test('piped: a real process prints a line per node and its steps, then the summary on stdout', async () => {
+  const steps = write('steps.json', { format: 'kosmos-g/workflow', version: 1, nodes: [{ id: 'work', type: 'Steps', widgets: { steps: 4, delayMs: 5 } }] });
+  const { done } = spawnCli(['run', steps, '--plugin', SLOW_PACK]);
+  const r = await done;
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  assert.ok(lines.includes('[1/1] work (Steps) running'), r.stderr);
+  assert.ok(lines.some((l) => /^ +work 4\/4 100% loss=0\.25$/.test(l)), `the last step is always shown: ${r.stderr}`);
+  assert.ok(lines.some((l) => /^ +work done in [\d.]+ s$/.test(l)), r.stderr);
+  assert.match(r.stdout, /^ok in /);
+});
+
+test('Ctrl-C twice: the first asks the job to stop, the second quits at once even if the node ignores it', async () => {
+  const ignoring = write('ignoring.json', { format: 'kosmos-g/workflow', version: 1, nodes: [{ id: 'deaf', type: 'IgnoresCancel' }] });
+  let sentAt = 0;
+  const { done } = spawnCli(['run', ignoring, '--plugin', SLOW_PACK], (all, child) => {
+    if (all.includes('started') && sentAt === 0) {
+      sentAt = -1;
+      child.kill('SIGINT');
+    }
+    if (all.includes('cancelling') && sentAt === -1) {
+      sentAt = Date.now();
+      setTimeout(() => child.kill('SIGINT'), 200);
+    }
+  });
+  const r = await done;
+  assert.match(r.stderr, /cancelling \(Ctrl-C again to quit at once\)/);
+  assert.equal(r.signal, 'SIGINT', `ended by the second Ctrl-C (code ${r.code}): ${r.stderr}`);
+  assert.ok(r.at - sentAt < 3000, `quit ${r.at - sentAt} ms after the first Ctrl-C, not after the node's 30 s`);
+});
+
+test('Ctrl-C twice from a terminal quits at once even while a node blocks the event loop', async () => {
+  const blocking = write('blocking.json', { format: 'kosmos-g/workflow', version: 1, nodes: [{ id: 'busy', type: 'BlocksLoop' }] });
+  let sentAt = 0;
+  // A terminal sends Ctrl-C to the whole foreground process group: the CLI in its own group, signalled as one.
+  const { done } = spawnCli(['run', blocking, '--plugin', SLOW_PACK], (all, child) => {
+    if (all.includes('started') && sentAt === 0) {
+      sentAt = Date.now();
+      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 600);
+    }
+  }, true);
+  const r = await done;
+  assert.ok(r.at - sentAt < 4000, `quit ${r.at - sentAt} ms after the presses, not after the node's 20 s (${r.code}/${r.signal}): ${r.stderr}`);
+  assert.equal(r.signal, 'SIGTERM', `ended by the watchdog: ${r.code}/${r.signal}`);
 });
 
 test('exit codes from a real process: 0 ok, 1 a run failed, 2 invalid input', async () => {

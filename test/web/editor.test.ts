@@ -3,53 +3,36 @@
 // the right node and widget, cancel from the queue panel. The PNG is dropped on the canvas like a user's file. Screenshots go to test-output/web/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { counterWorkflow, json, startServer, waitUntil, type TestServer } from '../server/helpers.ts';
+import { counterWorkflow, json, waitUntil } from '../server/helpers.ts';
 import { pngWithText } from './png-text.ts';
-import { noChromium, openEditor } from './browser.ts';
+import { SHOTS, editorSession, noChromium } from './browser.ts';
 
-const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output', 'web');
 const skip = noChromium;
 if (skip) console.log(`# skip: ${skip}`);
 
-let s: TestServer;
-let browser: Browser;
-let page: Page;
+const ed = editorSession();
 let tmp: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  if (skip) return;
-  mkdirSync(SHOTS, { recursive: true });
+before(() => {
   tmp = mkdtempSync(path.join(tmpdir(), 'kosmos-web-'));
-  s = await startServer();
-  ({ browser, page } = await openEditor(s.base, (m) => pageErrors.push(m)));
 });
-
-after(async () => {
-  if (skip) return;
-  await browser?.close();
-  await s?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Our workflow as the editor currently holds it. */
-const current = () => page.evaluate(() => (window as any).kosmos.currentWorkflow());
+const current = () => ed.page.evaluate(() => (window as any).kosmos.currentWorkflow());
 const essentials = (wf: any) =>
   wf.nodes.map((n: any) => ({ id: n.id, type: n.type, widgets: n.widgets ?? {}, inputs: n.inputs ?? {} })).sort((a: any, b: any) => a.id.localeCompare(b.id));
 
 test('editor: the palette is built from the node catalogue', { skip }, async () => {
-  const types = await page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  const types = await ed.page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type));
   assert.ok(types.includes('TestCounter') && types.includes('TestImageOut'), types.join(','));
-  await page.fill('#palette-search', 'counter');
-  assert.deepEqual(await page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type)), ['TestCounter']);
-  await page.fill('#palette-search', '');
+  await ed.page.fill('#palette-search', 'counter');
+  assert.deepEqual(await ed.page.$$eval('#palette .node-type', (els) => els.map((e) => (e as HTMLElement).dataset.type)), ['TestCounter']);
+  await ed.page.fill('#palette-search', '');
   // Widgets follow the catalogue's kinds.
-  const widgets = await page.evaluate(() => {
+  const widgets = await ed.page.evaluate(() => {
     const k = (window as any).kosmos;
     const node = k.addNode('TestCounter');
     const out = node.widgets.map((w: any) => [w.kosmosName, w.type, w.options.min, w.options.max]);
@@ -65,42 +48,42 @@ test('editor: open a workflow file, queue it, see progress and the output image'
   wf.nodes[0]!.title = 'slow counter';
   wf.groups = [{ title: 'outputs', bounding: [280, -60, 260, 200], color: '#335' }];
   writeFileSync(file, JSON.stringify(wf));
-  await page.setInputFiles('#file-open', file);
-  await page.waitForFunction(() => (window as any).kosmos.graph._nodes.length === 3);
-  assert.equal(await page.inputValue('#wf-name'), 'counter');
-  await page.click('#btn-queue');
+  await ed.page.setInputFiles('#file-open', file);
+  await ed.page.waitForFunction(() => (window as any).kosmos.graph._nodes.length === 3);
+  assert.equal(await ed.page.inputValue('#wf-name'), 'counter');
+  await ed.page.click('#btn-queue');
   // The counter node is highlighted as running and its progress shows, in the panel and on the node.
-  await page.waitForFunction(() => {
+  await ed.page.waitForFunction(() => {
     const n = (window as any).kosmos.graph.getNodeById('1');
     return n.kosmos.running && n.kosmos.progress > 0;
   }, null, { timeout: 15_000 });
-  await page.waitForFunction(() => /node 1: \d+ \/ 30/.test(document.getElementById('progress-text')!.textContent!));
-  await page.screenshot({ path: path.join(SHOTS, 'running.png') });
-  await page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'finished', null, { timeout: 15_000 });
-  await page.waitForFunction(() => Array.from(document.querySelectorAll('#outputs img.output')).filter((i) => (i as HTMLImageElement).naturalWidth === 8).length >= 2);
-  const onNode = await page.evaluate(() => {
+  await ed.page.waitForFunction(() => /node 1: \d+ \/ 30/.test(document.getElementById('progress-text')!.textContent!));
+  await ed.page.screenshot({ path: path.join(SHOTS, 'running.png') });
+  await ed.page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'finished', null, { timeout: 15_000 });
+  await ed.page.waitForFunction(() => Array.from(document.querySelectorAll('#outputs img.output')).filter((i) => (i as HTMLImageElement).naturalWidth === 8).length >= 2);
+  const onNode = await ed.page.evaluate(() => {
     const n = (window as any).kosmos.graph.getNodeById('2');
     return n.kosmos.images.map((i: HTMLImageElement) => i.naturalWidth);
   });
   assert.deepEqual(onNode, [8]);
-  const loss = await page.evaluate(() => (window as any).kosmos.plot.points('loss').map((p: any) => p.y));
+  const loss = await ed.page.evaluate(() => (window as any).kosmos.plot.points('loss').map((p: any) => p.y));
   assert.equal(loss.length, 30);
   assert.ok(loss[0] > loss[29]);
-  await page.screenshot({ path: path.join(SHOTS, 'done.png') });
-  assert.match((await page.textContent('#jobs')) ?? '', /done/);
+  await ed.page.screenshot({ path: path.join(SHOTS, 'done.png') });
+  assert.match((await ed.page.textContent('#jobs')) ?? '', /done/);
 });
 
 test('editor: save, reload the page, open the saved workflow: the graph is the same', { skip }, async () => {
   const before = await current();
-  await page.fill('#wf-name', 'browser test');
-  await page.click('#btn-save');
-  await page.waitForFunction(() => Array.from(document.querySelectorAll('#saved-workflows option')).some((o) => (o as HTMLOptionElement).value === 'browser test'));
-  const stored = await json(s.base, 'GET', '/api/workflows/browser%20test');
+  await ed.page.fill('#wf-name', 'browser test');
+  await ed.page.click('#btn-save');
+  await ed.page.waitForFunction(() => Array.from(document.querySelectorAll('#saved-workflows option')).some((o) => (o as HTMLOptionElement).value === 'browser test'));
+  const stored = await json(ed.server.base, 'GET', '/api/workflows/browser%20test');
   assert.deepEqual(essentials(stored.body), essentials(before));
-  await page.reload();
-  await page.waitForFunction(() => (window as any).kosmos?.ready === true);
-  await page.selectOption('#saved-workflows', 'browser test');
-  await page.waitForFunction(() => (window as any).kosmos.state.name === 'browser test');
+  await ed.page.reload();
+  await ed.page.waitForFunction(() => (window as any).kosmos?.ready === true);
+  await ed.page.selectOption('#saved-workflows', 'browser test');
+  await ed.page.waitForFunction(() => (window as any).kosmos.state.name === 'browser test');
   const reloaded = await current();
   assert.deepEqual(essentials(reloaded), essentials(before));
   // Titles and groups survive open → save → reload.
@@ -112,14 +95,14 @@ test('editor: save, reload the page, open the saved workflow: the graph is the s
 test('editor: a PNG carrying a workflow, dropped on the canvas, opens that workflow', { skip }, async () => {
   const wf = counterWorkflow(4, 1, { prefix: 'frompng' });
   const b64 = pngWithText('workflow', JSON.stringify(wf)).toString('base64');
-  const dataTransfer = await page.evaluateHandle((data) => {
+  const dataTransfer = await ed.page.evaluateHandle((data) => {
     const dt = new DataTransfer();
     const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
     dt.items.add(new File([bytes], 'carrier.png', { type: 'image/png' }));
     return dt;
   }, b64);
-  await page.dispatchEvent('#graph-area', 'drop', { dataTransfer });
-  await page.waitForFunction(() => (window as any).kosmos.state.name === 'carrier');
+  await ed.page.dispatchEvent('#graph-area', 'drop', { dataTransfer });
+  await ed.page.waitForFunction(() => (window as any).kosmos.state.name === 'carrier');
   const expected = essentials(wf);
   expected.find((n: any) => n.id === '1').widgets.failAt = 0; // the editor writes every widget, defaults included
   assert.deepEqual(essentials(await current()), expected);
@@ -128,11 +111,11 @@ test('editor: a PNG carrying a workflow, dropped on the canvas, opens that workf
 test('editor: a validation error is drawn on the offending node and widget', { skip }, async () => {
   const file = path.join(tmp, 'broken.json');
   writeFileSync(file, JSON.stringify(counterWorkflow(0, 1)));
-  await page.setInputFiles('#file-open', file);
-  await page.waitForFunction(() => (window as any).kosmos.state.name === 'broken');
-  await page.click('#btn-queue');
-  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null);
-  const marks = await page.evaluate(() => {
+  await ed.page.setInputFiles('#file-open', file);
+  await ed.page.waitForFunction(() => (window as any).kosmos.state.name === 'broken');
+  await ed.page.click('#btn-queue');
+  await ed.page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null);
+  const marks = await ed.page.evaluate(() => {
     const g = (window as any).kosmos.graph;
     const n1 = g.getNodeById('1');
     return {
@@ -144,24 +127,24 @@ test('editor: a validation error is drawn on the offending node and widget', { s
   assert.match(marks.error, /WIDGET_RANGE/);
   assert.equal(marks.label, '⚠ steps');
   assert.equal(marks.other, null);
-  assert.match((await page.textContent('#messages li.error')) ?? '', /node 1\.steps/);
-  await page.screenshot({ path: path.join(SHOTS, 'validation-error.png') });
+  assert.match((await ed.page.textContent('#messages li.error')) ?? '', /node 1\.steps/);
+  await ed.page.screenshot({ path: path.join(SHOTS, 'validation-error.png') });
 });
 
 test('editor: an execution error is drawn on the node that failed', { skip }, async () => {
   const wf = counterWorkflow(5, 1) as { nodes: { widgets: Record<string, unknown> }[] };
   wf.nodes[0]!.widgets.failAt = 3;
-  await page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'failing'), wf);
-  await page.click('#btn-queue');
-  await page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null, null, { timeout: 15_000 });
-  const error = await page.evaluate(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error);
+  await ed.page.evaluate((w) => (window as any).kosmos.loadWorkflow(w, 'failing'), wf);
+  await ed.page.click('#btn-queue');
+  await ed.page.waitForFunction(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error !== null, null, { timeout: 15_000 });
+  const error = await ed.page.evaluate(() => (window as any).kosmos.graph.getNodeById('1').kosmos.error);
   assert.match(error, /TEST_FAILURE: failing at step 3/);
-  assert.equal(await page.evaluate(() => (window as any).kosmos.graph.getNodeById('2').kosmos.error), null);
-  await page.screenshot({ path: path.join(SHOTS, 'execution-error.png') });
+  assert.equal(await ed.page.evaluate(() => (window as any).kosmos.graph.getNodeById('2').kosmos.error), null);
+  await ed.page.screenshot({ path: path.join(SHOTS, 'execution-error.png') });
 });
 
 test('editor: a widget converted to an input is fed by a link, exported by name, and runs', { skip }, async () => {
-  const wf = await page.evaluate(() => {
+  const wf = await ed.page.evaluate(() => {
     const k = (window as any).kosmos;
     k.loadWorkflow({ format: 'kosmos-g/workflow', version: 1, nodes: [] }, 'converted');
     const counter = k.addNode('TestCounter');
@@ -178,17 +161,17 @@ test('editor: a widget converted to an input is fed by a link, exported by name,
   const int = wf.nodes.find((n: any) => n.type === 'Int');
   assert.deepEqual(counter.inputs.steps, { node: int.id, output: 'value' });
   assert.equal(counter.widgets.steps, undefined, 'a linked widget is not also given a value');
-  const r = await json(s.base, 'POST', '/prompt', { workflow: wf });
+  const r = await json(ed.server.base, 'POST', '/prompt', { workflow: wf });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const job = await waitUntil(async () => {
-    const j = (await json(s.base, 'GET', `/api/jobs/${r.body.prompt_id}`)).body;
+    const j = (await json(ed.server.base, 'GET', `/api/jobs/${r.body.prompt_id}`)).body;
     return j.status === 'queued' || j.status === 'running' ? undefined : j;
   }, 15_000, 'the converted workflow to run');
   assert.equal(job.status, 'done');
   const outId = wf.nodes.find((n: any) => n.type === 'TestImageOut').id;
   assert.equal(job.outputs[outId].values.value, 4, 'the counter ran the number of steps the Int node gave it');
   // The converted socket survives a reload of the exported file.
-  const again = await page.evaluate((w) => {
+  const again = await ed.page.evaluate((w) => {
     const k = (window as any).kosmos;
     k.loadWorkflow(w, 'converted');
     return k.currentWorkflow();
@@ -198,7 +181,7 @@ test('editor: a widget converted to an input is fed by a link, exported by name,
 
 test('editor: an image uploaded into LoadImage\'s path widget runs and previews', { skip }, async () => {
   const { PNG_1x1 } = await import('../server/helpers.ts');
-  const result = await page.evaluate(async (b64) => {
+  const result = await ed.page.evaluate(async (b64) => {
     const k = (window as any).kosmos;
     k.loadWorkflow({ format: 'kosmos-g/workflow', version: 1, nodes: [] }, 'upload');
     const load = k.addNode('LoadImage');
@@ -213,16 +196,17 @@ test('editor: an image uploaded into LoadImage\'s path widget runs and previews'
   assert.equal(result.answer.name, 'dot.png');
   const load = result.wf.nodes.find((n: any) => n.type === 'LoadImage');
   assert.equal(load.widgets.image, result.answer.path);
-  await page.click('#btn-queue');
+  await ed.page.click('#btn-queue');
   const previewId = result.wf.nodes.find((n: any) => n.type === 'PreviewImage').id;
-  await page.waitForFunction((id) => (window as any).kosmos.graph.getNodeById(id).kosmos.images.some((i: HTMLImageElement) => i.naturalWidth > 0), previewId, { timeout: 15_000 });
+  await ed.page.waitForFunction((id) => (window as any).kosmos.graph.getNodeById(id).kosmos.images.some((i: HTMLImageElement) => i.naturalWidth > 0), previewId, { timeout: 15_000 });
 });
 
 test('editor: cancel a running job from the queue panel', { skip }, async () => {
-  await page.evaluate((wf) => (window as any).kosmos.loadWorkflow(wf, 'long'), counterWorkflow(5000, 20));
-  await page.click('#btn-queue');
-  await page.waitForSelector('#jobs li .status.running');
-  await page.click('#jobs li:has(.status.running) button.cancel');
-  await page.waitForSelector('#jobs li .status.cancelled', { timeout: 10_000 });
-  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  await ed.page.evaluate((wf) => (window as any).kosmos.loadWorkflow(wf, 'long'), counterWorkflow(5000, 20));
+  await ed.page.click('#btn-queue');
+  await ed.page.waitForSelector('#jobs li .status.running');
+  await ed.page.click('#jobs li:has(.status.running) button.cancel');
+  await ed.page.waitForSelector('#jobs li .status.cancelled', { timeout: 10_000 });
+  await ed.page.waitForFunction(() => document.getElementById('progress-text')!.textContent === 'cancelled');
+  assert.deepEqual(ed.pageErrors, [], 'no uncaught errors in the page');
 });

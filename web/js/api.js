@@ -28,6 +28,13 @@ export function viewUrl(file) {
   return `/view?${q}`;
 }
 
+/** The image a PATH widget names, as the server previews it (GET /api/preview). */
+export function previewUrl(filePath) {
+  const q = new URLSearchParams({ path: filePath });
+  if (token) q.set('token', token);
+  return `/api/preview?${q}`;
+}
+
 export function wsUrl(clientId) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const q = new URLSearchParams({ clientId });

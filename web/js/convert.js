@@ -58,9 +58,22 @@ export function graphToWorkflow(graph, canvas, meta) {
   });
   const wf = { format: 'kosmos-g/workflow', version: 1, nodes };
   if (groups.length) wf.groups = groups;
-  if (canvas) wf.extra = { ds: { offset: [round(canvas.ds.offset[0]), round(canvas.ds.offset[1])], scale: canvas.ds.scale } };
+  const extra = {};
+  if (canvas) extra.ds = { offset: [round(canvas.ds.offset[0]), round(canvas.ds.offset[1])], scale: canvas.ds.scale };
+  const seedControl = seedControls(graph);
+  if (Object.keys(seedControl).length) extra.seedControl = seedControl;
+  if (Object.keys(extra).length) wf.extra = extra;
   if (meta && Object.keys(meta).length) wf.meta = meta;
   return wf;
+}
+
+/** Each seed widget's "after queue" mode, by "node.widget" (editor state: the server ignores `extra`). */
+function seedControls(graph) {
+  const out = {};
+  for (const node of graph._nodes) {
+    for (const w of node.widgets ?? []) if (w.kosmosSeedControl) out[`${node.id}.${w.kosmosName}`] = w.kosmosSeedControl.value;
+  }
+  return out;
 }
 
 /**
@@ -71,10 +84,37 @@ export function workflowToGraph(wf, graph, canvas) {
   if (!wf || wf.format !== 'kosmos-g/workflow' || !Array.isArray(wf.nodes)) {
     throw new Error('not a kosmos-g workflow (expected "format": "kosmos-g/workflow" and a "nodes" list)');
   }
-  const problems = [];
   graph.clear();
+  const problems = addNodesToGraph(wf.nodes, graph);
+  for (const [key, mode] of Object.entries(wf.extra?.seedControl ?? {})) {
+    const dot = key.lastIndexOf('.');
+    const w = (graph.getNodeById(key.slice(0, dot))?.widgets ?? []).find((x) => x.kosmosName === key.slice(dot + 1));
+    if (w?.kosmosSeedControl && w.kosmosSeedControl.options.values.includes(mode)) w.kosmosSeedControl.value = mode;
+  }
+  for (const g of wf.groups ?? []) {
+    const group = new LGraphGroup(g.title);
+    group._bounding.set(g.bounding);
+    if (g.color) group.color = g.color;
+    graph.add(group);
+  }
+  const ds = wf.extra?.ds;
+  if (canvas && ds && Array.isArray(ds.offset) && Number.isFinite(ds.scale)) {
+    canvas.ds.offset = [ds.offset[0], ds.offset[1]];
+    canvas.ds.scale = ds.scale;
+  }
+  graph.setDirtyCanvas(true, true);
+  return problems;
+}
+
+/**
+ * Adds workflow nodes (and the links among them) to the graph as it is: opening a file after clearing it,
+ * pasting into it. Ids must be free in the graph. A node is never smaller than its widgets need, so a stored size
+ * from an older layout cannot make widgets spill into the node below.
+ */
+export function addNodesToGraph(nodes, graph) {
+  const problems = [];
   let maxId = 0;
-  for (const n of wf.nodes) {
+  for (const n of nodes) {
     let node = LiteGraph.createNode(n.type);
     if (!node) {
       node = LiteGraph.createNode('kosmos-g/missing');
@@ -85,7 +125,10 @@ export function workflowToGraph(wf, graph, canvas) {
     node.id = String(n.id);
     if (/^\d+$/.test(node.id)) maxId = Math.max(maxId, Number(node.id));
     if (Array.isArray(n.pos)) node.pos = [n.pos[0], n.pos[1]];
-    if (Array.isArray(n.size)) node.size = [n.size[0], n.size[1]];
+    if (Array.isArray(n.size)) {
+      const min = node.size;
+      node.size = [Math.max(n.size[0], min[0]), Math.max(n.size[1], min[1])];
+    }
     if (n.title) node.title = n.title;
     if (n.mode && MODE_TO_LG[n.mode] !== undefined) node.mode = MODE_TO_LG[n.mode];
     if (n.collapsed) node.flags.collapsed = true;
@@ -101,7 +144,7 @@ export function workflowToGraph(wf, graph, canvas) {
     graph.add(node);
   }
   graph.last_node_id = Math.max(graph.last_node_id ?? 0, maxId);
-  for (const n of wf.nodes) {
+  for (const n of nodes) {
     const target = graph.getNodeById(String(n.id));
     if (!target || target.type === 'kosmos-g/missing') continue;
     for (const [name, link] of Object.entries(n.inputs ?? {})) {
@@ -123,17 +166,5 @@ export function workflowToGraph(wf, graph, canvas) {
       source.connect(out, target, slot);
     }
   }
-  for (const g of wf.groups ?? []) {
-    const group = new LGraphGroup(g.title);
-    group._bounding.set(g.bounding);
-    if (g.color) group.color = g.color;
-    graph.add(group);
-  }
-  const ds = wf.extra?.ds;
-  if (canvas && ds && Array.isArray(ds.offset) && Number.isFinite(ds.scale)) {
-    canvas.ds.offset = [ds.offset[0], ds.offset[1]];
-    canvas.ds.scale = ds.scale;
-  }
-  graph.setDirtyCanvas(true, true);
   return problems;
 }

@@ -2,8 +2,12 @@
 // queueing, and live run state from the WebSocket (highlight, progress, previews, errors, metrics, queue).
 import { LiteGraph, LGraph, LGraphCanvas } from '/vendor/litegraph/litegraph.es.js';
 import { request, viewUrl, wsUrl } from './api.js';
-import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget } from './nodes.js';
+import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget, drawErrors, applySeedControls, notifyEdit, refreshInputPreview } from './nodes.js';
 import { graphToWorkflow, workflowToGraph } from './convert.js';
+import { UndoHistory } from './history.js';
+import { copyNodes, pasteNodes } from './clipboard.js';
+import { helpOverlay, installShortcuts } from './keyboard.js';
+import { freeSpot, fitTransform, MIN_READABLE_ZOOM } from './layout.js';
 import { isPng, workflowFromPng } from './png.js';
 import { MetricsPlot } from './plot.js';
 
@@ -18,6 +22,7 @@ const state = {
   currentJob: null,
   lastStatus: null,
   outputs: [],
+  stopped: new Set(),
 };
 
 const graph = new LGraph();
@@ -26,7 +31,37 @@ const canvas = new LGraphCanvas(canvasEl, graph);
 canvas.show_info = false;
 // Keep text and widgets drawn when a whole workflow is fitted into view (litegraph simplifies below 0.6 by default).
 canvas.low_quality_zoom_threshold = 0.35;
+// Errors go above every node (a message below its node would be covered by the node beneath).
+canvas.onDrawForeground = (ctx) => drawErrors(graph, ctx);
+// One menu entry per action: no subgraphs (our workflow format has none), on the canvas or on a node.
+canvas.getMenuOptions = () => [
+  { content: 'Add Node', has_submenu: true, callback: LGraphCanvas.onMenuAdd },
+  { content: 'Add Group', callback: LGraphCanvas.onGroupAdd },
+];
+graph.onGetNodeMenuOptions = (options) => {
+  for (let i = options.length - 1; i >= 0; i--) if (/subgraph/i.test(options[i]?.content ?? '')) options.splice(i, 1);
+};
 const plot = new MetricsPlot($('metrics-plot'));
+
+// ---- undo / redo: snapshots of the workflow after every edit ---------------------------------------------
+const history = new UndoHistory(
+  () => {
+    const wf = graphToWorkflow(graph, null, {});
+    return JSON.stringify({ nodes: wf.nodes, groups: wf.groups ?? [], extra: wf.extra ?? {} });
+  },
+  (snapshot) => {
+    const { nodes, groups, extra } = JSON.parse(snapshot);
+    workflowToGraph({ format: 'kosmos-g/workflow', version: 1, nodes, groups, extra }, graph, null);
+    for (const node of graph._nodes) refreshInputPreview(node);
+    canvas.setDirty(true, true);
+  },
+);
+window.addEventListener('kosmos-edit', () => history.schedule());
+graph.onNodeAdded = () => history.schedule();
+graph.onNodeRemoved = () => history.schedule();
+graph.onAfterChange = () => history.schedule();
+// Moves, resizes and widget drags end with the pointer going up.
+canvasEl.addEventListener('pointerup', () => history.schedule());
 
 function resizeCanvas() {
   const area = $('graph-area');
@@ -71,12 +106,20 @@ function buildPalette(filter = '') {
   }
 }
 
+/** The part of the graph on screen, in graph coordinates: [x, y, width, height]. */
+function visibleRect() {
+  const [ox, oy] = canvas.ds.offset;
+  const s = canvas.ds.scale;
+  return [-ox, -oy, canvasEl.width / s, canvasEl.height / s];
+}
+
+/** Adds a node where it overlaps none: near the top-left of the view, else beside the graph. */
 function addNode(type) {
   const node = LiteGraph.createNode(type);
   if (!node) return null;
-  const [ox, oy] = canvas.ds.offset;
-  const s = canvas.ds.scale;
-  node.pos = [(-ox + 80) / s + Math.random() * 40, (-oy + 80) / s + Math.random() * 40];
+  const taken = graph._nodes.map((n) => [n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, n.size[0], n.size[1] + LiteGraph.NODE_TITLE_HEIGHT]);
+  const [x, y] = freeSpot(taken, [node.size[0], node.size[1] + LiteGraph.NODE_TITLE_HEIGHT], visibleRect());
+  node.pos = [x, y + LiteGraph.NODE_TITLE_HEIGHT];
   graph.add(node);
   canvas.setDirty(true, true);
   return node;
@@ -93,34 +136,31 @@ function clearRunState() {
 
 function loadWorkflow(wf, name = '') {
   const problems = workflowToGraph(wf, graph, canvas);
-  if (!wf.extra?.ds) fitView();
+  if (!(wf.extra?.ds?.scale >= MIN_READABLE_ZOOM)) fitView();
   state.meta = wf.meta ?? {};
   setName(name || wf.meta?.name || '');
+  for (const node of graph._nodes) refreshInputPreview(node);
   for (const p of problems) {
     const node = graph.getNodeById(p.node);
     if (node) markError(node, p.message, p.input);
     message(`node ${p.node}${p.input ? `.${p.input}` : ''}: ${p.message}`, 'error');
   }
+  history.reset();
   canvas.setDirty(true, true);
   return problems;
 }
 
-/** Shows every node: the view's top-left goes just above and left of the graph's bounding box. */
+/**
+ * Shows the graph: all of it when it fits at a readable zoom, else its top-left part at the smallest readable
+ * zoom (a fitted overview whose text is a few pixels high helps nobody; the rest is a drag or a wheel away).
+ */
 function fitView() {
   if (!graph._nodes.length) return;
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const n of graph._nodes) {
-    minX = Math.min(minX, n.pos[0]);
-    minY = Math.min(minY, n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT);
-    maxX = Math.max(maxX, n.pos[0] + n.size[0]);
-    maxY = Math.max(maxY, n.pos[1] + n.size[1]);
-  }
-  const scale = Math.max(0.3, Math.min(1, (canvasEl.width - 80) / (maxX - minX), (canvasEl.height - 80) / (maxY - minY)));
+  const boxes = graph._nodes.map((n) => [n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, n.size[0], n.size[1] + LiteGraph.NODE_TITLE_HEIGHT]);
+  for (const g of graph._groups ?? []) boxes.push([...g._bounding]);
+  const { scale, offset } = fitTransform(boxes, [canvasEl.width, canvasEl.height]);
   canvas.ds.scale = scale;
-  canvas.ds.offset = [40 / scale - minX, 40 / scale - minY];
+  canvas.ds.offset = offset;
   canvas.setDirty(true, true);
 }
 
@@ -214,7 +254,23 @@ function showIssues(issues, nodeErrors) {
   canvas.setDirty(true, true);
 }
 
+/** Queues the workflow `batch-count` times; after each queue the seeds move as their "after queue" control says. */
 async function queue() {
+  const count = Math.max(1, Math.min(100, Math.round(Number($('batch-count').value) || 1)));
+  const ids = [];
+  for (let i = 0; i < count; i++) {
+    const id = await queueOnce();
+    if (id === null) break;
+    ids.push(id);
+    if (applySeedControls(graph)) {
+      notifyEdit();
+      canvas.setDirty(true, false);
+    }
+  }
+  return count === 1 ? (ids[0] ?? null) : ids;
+}
+
+async function queueOnce() {
   clearRunState();
   // The job id is chosen here and remembered before submitting: its first events can arrive before the reply.
   const promptId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -233,16 +289,47 @@ async function queue() {
   return null;
 }
 
+/** Shows an output large, over the editor; click or Escape closes it. */
+function openImage(file) {
+  const box = $('lightbox');
+  const img = box.querySelector('img');
+  img.src = viewUrl(file);
+  img.alt = file.filename;
+  box.querySelector('a').href = viewUrl(file);
+  box.querySelector('.caption').textContent = `${file.subfolder ? `${file.subfolder}/` : ''}${file.filename}`;
+  box.hidden = false;
+}
+
 function renderOutputs(files) {
   const box = $('outputs');
   for (const f of files) {
-    const img = document.createElement('img');
-    img.src = viewUrl(f);
-    img.alt = f.filename;
-    img.title = `${f.subfolder}/${f.filename}`;
-    img.className = 'output';
-    box.prepend(img);
+    const ext = f.filename.slice(f.filename.lastIndexOf('.')).toLowerCase();
+    let item;
+    if (['.png', '.jpg', '.jpeg', '.webp'].includes(ext)) {
+      item = document.createElement('img');
+      item.src = viewUrl(f);
+      item.alt = f.filename;
+      item.className = 'output';
+      item.addEventListener('click', () => openImage(f));
+    } else {
+      // Checkpoints and other files a job wrote: a download link.
+      item = document.createElement('a');
+      item.href = viewUrl(f);
+      item.download = f.filename;
+      item.textContent = f.filename;
+      item.className = 'output-file';
+    }
+    item.title = `${f.subfolder ? `${f.subfolder}/` : ''}${f.filename}`;
+    box.prepend(item);
   }
+}
+
+/** Opens the workflow a past job ran (as it was submitted). */
+async function loadJobWorkflow(job) {
+  const r = await request('GET', `/api/jobs/${job.id}`);
+  if (r.status !== 200 || !r.body?.workflow) return message(`cannot load job #${job.number}: ${r.body?.error?.message ?? r.status}`, 'error');
+  loadWorkflow(r.body.workflow, r.body.workflow.meta?.name ?? `job ${job.number}`);
+  message(`opened the workflow of job #${job.number}`, 'ok');
 }
 
 async function refreshJobs() {
@@ -271,9 +358,16 @@ async function refreshJobs() {
     } else {
       const show = document.createElement('button');
       show.textContent = 'outputs';
+      show.className = 'outputs';
       show.addEventListener('click', () => renderOutputs(Object.values(job.outputs ?? {}).flatMap((o) => o.files)));
       li.append(show);
     }
+    const load = document.createElement('button');
+    load.textContent = 'load';
+    load.className = 'load';
+    load.title = 'Open the workflow this job ran';
+    load.addEventListener('click', () => loadJobWorkflow(job));
+    li.append(load);
     list.append(li);
   }
 }
@@ -311,7 +405,8 @@ function onMessage({ type, data }) {
     case 'executing':
       if (!mine) return;
       setRunning(data.node);
-      if (data.node === null) $('progress-text').textContent = 'finished';
+      // A cancelled job also ends with node null: its progress stays "cancelled", not "finished".
+      if (data.node === null && !state.stopped.has(data.prompt_id)) $('progress-text').textContent = 'finished';
       return;
     case 'progress': {
       if (!mine) return;
@@ -340,7 +435,8 @@ function onMessage({ type, data }) {
         }
       }
       if (node?.kosmos && data.output?.text) node.kosmos.text = data.output.text.join('\n');
-      renderOutputs(images);
+      // Images, and the other files a node wrote (checkpoints: download links).
+      renderOutputs([...images, ...(data.output?.files ?? [])]);
       canvas.setDirty(true, false);
       return;
     }
@@ -350,19 +446,39 @@ function onMessage({ type, data }) {
       message(`job ${data.prompt_id.slice(0, 8)}: ${data.node_id ? `node ${data.node_id}: ` : ''}${data.exception_message}`, 'error');
       const node = mine ? nodeOf(data.node_id) : null;
       if (node) markError(node, `${data.exception_type}: ${data.exception_message}`, data.input ?? undefined);
+      if (mine) {
+        state.stopped.add(data.prompt_id);
+        $('progress-text').textContent = 'failed';
+      }
       canvas.setDirty(true, true);
       refreshJobs();
       return;
     }
     case 'execution_interrupted':
       message(`job ${data.prompt_id.slice(0, 8)} stopped`);
-      if (mine) setRunning(null);
+      if (mine) {
+        state.stopped.add(data.prompt_id);
+        setRunning(null);
+        $('progress-text').textContent = 'cancelled';
+      }
       refreshJobs();
       return;
     case 'execution_success':
       if (mine) message(`job ${data.prompt_id.slice(0, 8)} done`, 'ok');
       refreshJobs();
       return;
+    case 'kosmos.warning': {
+      if (!mine) return;
+      const node = nodeOf(data.node);
+      if (node?.kosmos) {
+        node.kosmos.warning = node.kosmos.warning ? `${node.kosmos.warning}; ${data.message}` : data.message;
+        const room = node.computeSize()[1] + 50;
+        if (node.size[1] < room) node.setSize([node.size[0], room]);
+      }
+      message(`node ${data.node}: ${data.message}`, 'warning');
+      canvas.setDirty(true, false);
+      return;
+    }
     case 'kosmos.metrics':
       plot.add(data.prompt_id, data.step, data.metrics);
       return;
@@ -466,11 +582,92 @@ $('btn-save').addEventListener('click', () => save($('wf-name').value.trim() || 
 $('btn-save-as').addEventListener('click', saveAs);
 $('btn-download').addEventListener('click', download);
 $('btn-export-api').addEventListener('click', () => void exportApi());
-$('btn-queue').addEventListener('click', queue);
+$('btn-queue').addEventListener('click', () => void queue());
 $('palette-search').addEventListener('input', (e) => buildPalette(e.target.value));
-window.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) queue();
+$('lightbox').addEventListener('click', (e) => {
+  if (e.target.localName !== 'a') $('lightbox').hidden = true;
 });
+
+// ---- keyboard --------------------------------------------------------------------------------------------
+const help = helpOverlay($('graph-area'));
+$('btn-help').addEventListener('click', () => help.toggle());
+
+function selectedNodes() {
+  return Object.values(canvas.selected_nodes ?? {});
+}
+
+function deleteSelected() {
+  const nodes = selectedNodes();
+  for (const node of nodes) graph.remove(node);
+  canvas.deselectAll?.();
+  if (nodes.length) notifyEdit();
+  canvas.setDirty(true, true);
+}
+
+function paste() {
+  // At the pointer when it is over the canvas, else a step below-right of the view's top-left.
+  const [mx, my] = canvas.graph_mouse;
+  const [vx, vy, vw, vh] = visibleRect();
+  const inside = mx >= vx && mx <= vx + vw && my >= vy && my <= vy + vh;
+  const nodes = pasteNodes(graph, inside ? [mx, my] : [vx + 60, vy + 60]);
+  if (!nodes.length) return;
+  canvas.deselectAll?.();
+  canvas.selectNodes(nodes);
+  notifyEdit();
+  canvas.setDirty(true, true);
+}
+
+installShortcuts(canvasEl, {
+  queue: () => void queue(),
+  deleteSelected,
+  copy: () => copyNodes(graph, selectedNodes()),
+  cut: () => {
+    if (copyNodes(graph, selectedNodes())) deleteSelected();
+  },
+  paste,
+  undo: () => history.undo(),
+  redo: () => history.redo(),
+  fit: fitView,
+  help: () => help.toggle(),
+  closeHelp: () => {
+    const lightbox = !$('lightbox').hidden;
+    $('lightbox').hidden = true;
+    return help.close() || lightbox;
+  },
+});
+
+// ---- dropping files --------------------------------------------------------------------------------------
+/** A plain image (no workflow inside): upload it and add a LoadImage node reading it, where it was dropped. */
+async function dropImage(file, at) {
+  const node = LiteGraph.createNode('LoadImage');
+  if (!node) return message(`cannot use ${file.name}: no LoadImage node is installed`, 'error');
+  const widget = (node.widgets ?? []).find((w) => w.kosmosName === 'image');
+  try {
+    node.pos = at;
+    graph.add(node);
+    await uploadToWidget(node, widget, file);
+    message(`uploaded ${file.name} into a new LoadImage node`, 'ok');
+  } catch (err) {
+    graph.remove(node);
+    message(`cannot upload ${file.name}: ${err.message}`, 'error');
+  }
+  canvas.setDirty(true, true);
+}
+
+async function dropFile(file, event) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const image = /^image\/(png|jpeg|webp)$/.test(file.type) || isPng(bytes);
+  if (image) {
+    const wf = isPng(bytes) ? await workflowFromPng(bytes).catch(() => null) : null;
+    if (!wf) {
+      canvas.adjustMouseEvent?.(event);
+      const at = Number.isFinite(event.canvasX) ? [event.canvasX, event.canvasY] : [visibleRect()[0] + 60, visibleRect()[1] + 60];
+      return dropImage(file, at);
+    }
+  }
+  return openFile(file);
+}
+
 const area = $('graph-area');
 area.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -481,9 +678,9 @@ area.addEventListener('drop', (e) => {
   e.preventDefault();
   $('drop-hint').hidden = true;
   const file = e.dataTransfer?.files?.[0];
-  if (file) openFile(file);
+  if (file) void dropFile(file, e);
 });
 
 // For scripts and the browser tests: the live objects and the operations the buttons use.
-window.kosmos = { graph, canvas, state, plot, loadWorkflow, currentWorkflow, queue, exportApi, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
+window.kosmos = { LiteGraph, graph, canvas, state, plot, history, loadWorkflow, currentWorkflow, queue, exportApi, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
 start();

@@ -1,10 +1,12 @@
 // Node classes built from the server's catalogue: no hand-written UI per node type. Sockets come from inputs and
 // outputs; widgets from widget kinds (INT/FLOAT number or slider, STRING text, ENUM combo, BOOLEAN toggle, SEED
-// number + randomize button, PATH text). Each node also draws its run state: running outline, progress bar,
-// error message, image previews.
+// number + "control after queue" + randomize button, PATH text). Each node also draws its run state: running
+// outline, progress bar, image previews, warnings; error messages are drawn by the canvas above every node
+// (drawErrors), so a neighbour never hides them. Labels are plain text: emoji render as empty boxes on a stock
+// Debian chromium.
 import { LiteGraph, LGraphNode } from '/vendor/litegraph/litegraph.es.js';
 
-import { uploadImage } from './api.js';
+import { previewUrl, uploadImage, viewUrl } from './api.js';
 
 const MAX_SEED = Number.MAX_SAFE_INTEGER;
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -13,6 +15,8 @@ const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 export async function uploadToWidget(node, widget, file) {
   const answer = await uploadImage(file);
   widget.value = answer.path;
+  setInputPreview(node, viewUrl({ filename: answer.name, subfolder: answer.subfolder, type: 'input' }));
+  notifyEdit();
   node.setDirtyCanvas(true, true);
   return answer;
 }
@@ -28,6 +32,69 @@ function pickAndUpload(node, widget) {
   input.click();
 }
 const noop = () => {};
+
+/** Shows the images the node's image PATH widgets name (after a workflow opens, or a path is typed). */
+export function refreshInputPreview(node) {
+  const w = (node.widgets ?? []).find((x) => x.kosmosImagePath && typeof x.value === 'string' && x.value !== '');
+  if (!w) {
+    node.kosmosInputImage = undefined;
+    return;
+  }
+  setInputPreview(node, previewUrl(w.value));
+}
+
+/** Shows the image an image-loading node reads, below its widgets, until the node has run. */
+export function setInputPreview(node, url) {
+  const img = new Image();
+  // `settled`: loaded (and the node grown to show it) or failed; the layout test and tools wait for it.
+  img.settled = false;
+  img.onload = () => {
+    const room = node.computeSize()[1] + 140;
+    if (node.size[1] < room) node.setSize([Math.max(node.size[0], 220), room]);
+    img.settled = true;
+    node.setDirtyCanvas(true, true);
+  };
+  img.onerror = () => {
+    img.settled = true;
+  };
+  img.src = url;
+  node.kosmosInputImage = img;
+}
+
+/** Tells the editor that the graph changed (the undo history records it). */
+export function notifyEdit() {
+  window.dispatchEvent(new Event('kosmos-edit'));
+}
+
+/** What a seed does after each queue, as in ComfyUI's "control after generate". */
+export const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'];
+
+/**
+ * A sampling seed (a sampler's, a latent's noise, the Seed value) is new after each queue, as in ComfyUI; a seed
+ * that builds random weights (a loader's, beside its PATH) or drives training stays fixed: changing it would
+ * reload a model or make a training run unrepeatable.
+ */
+function defaultSeedControl(def) {
+  const weights = def.widgets.some((x) => x.kind === 'PATH');
+  return weights || def.category.startsWith('training') ? 'fixed' : 'randomize';
+}
+
+/** Applies every node's seed control once (after a queue); returns whether a seed changed. */
+export function applySeedControls(graph) {
+  let changed = false;
+  for (const node of graph._nodes) {
+    for (const w of node.widgets ?? []) {
+      if (!w.kosmosSeedControl || (node.inputs ?? []).some((i) => i.name === w.kosmosName && i.link != null)) continue;
+      const mode = w.kosmosSeedControl.value;
+      const before = w.value;
+      if (mode === 'increment') w.value = Math.min(MAX_SEED, before + 1);
+      else if (mode === 'decrement') w.value = Math.max(0, before - 1);
+      else if (mode === 'randomize') w.value = Math.floor(Math.random() * 2 ** 32);
+      changed ||= w.value !== before;
+    }
+  }
+  return changed;
+}
 
 /** Widgets are named by their catalogue name; litegraph keeps extra fields we set on them. */
 function addWidgets(node, def) {
@@ -54,8 +121,9 @@ function addWidgets(node, def) {
         w = node.addWidget('text', name, spec.default ?? '', noop, {});
         const images = (spec.extensions ?? []).some((e) => IMAGE_EXTENSIONS.includes(String(e).toLowerCase()));
         if (spec.mode === 'read' && images) {
+          w.kosmosImagePath = true;
           const pathWidget = w;
-          const b = node.addWidget('button', `📁 upload ${name}`, null, () => pickAndUpload(node, pathWidget));
+          const b = node.addWidget('button', `upload ${name}...`, null, () => pickAndUpload(node, pathWidget));
           b.kosmosButton = true;
         }
         break;
@@ -69,8 +137,12 @@ function addWidgets(node, def) {
       case 'SEED': {
         w = node.addWidget('number', name, spec.default ?? 0, (v) => (w.value = Math.max(0, Math.min(MAX_SEED, Math.round(v)))), { min: 0, max: MAX_SEED, step2: 1, precision: 0 });
         const seedWidget = w;
-        const b = node.addWidget('button', `🎲 randomize ${name}`, null, () => {
+        const control = node.addWidget('combo', `${name}: after queue`, defaultSeedControl(def), noop, { values: SEED_CONTROLS });
+        control.kosmosControlOf = name;
+        seedWidget.kosmosSeedControl = control;
+        const b = node.addWidget('button', `randomize ${name}`, null, () => {
           seedWidget.value = Math.floor(Math.random() * 2 ** 32);
+          notifyEdit();
           node.setDirtyCanvas(true, true);
         });
         b.kosmosButton = true;
@@ -101,18 +173,25 @@ export function convertWidgetToInput(node, name) {
   return node.inputs.length - 1;
 }
 
-/** Context-menu entries: one "convert to input" per widget without a socket. */
-function widgetMenu(node, options) {
+/**
+ * Context-menu entries: one "convert to input" per widget without a socket. Only the new entries are returned:
+ * litegraph prepends what this returns to its own list (returning the list itself listed everything twice).
+ */
+function widgetMenu(node) {
+  const extra = [];
   for (const w of node.widgets ?? []) {
     if (!w.kosmosName || (node.inputs ?? []).some((i) => i.name === w.kosmosName)) continue;
-    options.push({ content: `Convert ${w.kosmosName} to input`, callback: () => convertWidgetToInput(node, w.kosmosName) });
+    extra.push({ content: `Convert ${w.kosmosName} to input`, callback: () => {
+      convertWidgetToInput(node, w.kosmosName);
+      notifyEdit();
+    } });
   }
-  return options;
+  return extra;
 }
 
 /** The editor-side run state of a node, drawn on the canvas. */
 function freshState() {
-  return { running: false, progress: null, error: null, errorInputs: new Set(), images: [], preview: null, text: null };
+  return { running: false, progress: null, error: null, errorInputs: new Set(), images: [], preview: null, text: null, warning: null };
 }
 
 function drawState(node, ctx) {
@@ -132,7 +211,7 @@ function drawState(node, ctx) {
     ctx.fillStyle = '#4ade80';
     ctx.fillRect(0, h - 6, w * Math.max(0, Math.min(1, s.progress)), 6);
   }
-  const img = s.preview ?? s.images.at(-1);
+  const img = s.preview ?? s.images.at(-1) ?? node.kosmosInputImage;
   if (img && img.complete && img.naturalWidth > 0) {
     const area = 128;
     const scale = Math.min((w - 10) / img.naturalWidth, area / img.naturalHeight);
@@ -148,15 +227,40 @@ function drawState(node, ctx) {
     s.text.split('\n').slice(0, 8).forEach((line, i) => ctx.fillText(line.slice(0, 60), 8, h - 8 - (Math.min(8, s.text.split('\n').length) - 1 - i) * 14));
     ctx.restore();
   }
+  if (s.warning) {
+    ctx.save();
+    ctx.fillStyle = '#fbbf24';
+    ctx.font = '12px sans-serif';
+    wrap(ctx, s.warning, w - 12).slice(0, 3).forEach((line, i, all) => ctx.fillText(line, 6, h - 8 - (all.length - 1 - i) * 14));
+    ctx.restore();
+  }
   if (s.error) {
     ctx.save();
     ctx.strokeStyle = '#ef4444';
     ctx.lineWidth = 3;
     ctx.strokeRect(-4, -titleH - 4, w + 8, h + titleH + 8);
-    ctx.fillStyle = '#ef4444';
+    ctx.restore();
+  }
+}
+
+/**
+ * The error messages of every node, drawn after all nodes (litegraph's canvas onDrawForeground, in graph
+ * coordinates) on an opaque box: a message below its node is never covered by the node beneath.
+ */
+export function drawErrors(graph, ctx) {
+  for (const node of graph._nodes) {
+    const message = node.kosmos?.error;
+    if (!message) continue;
+    const [x, y] = node.pos;
+    const [w, h] = node.size;
+    ctx.save();
     ctx.font = '12px sans-serif';
-    const lines = wrap(ctx, s.error, Math.max(w, 200));
-    lines.forEach((line, i) => ctx.fillText(line, 0, h + 18 + i * 14));
+    const lines = wrap(ctx, message, Math.max(w, 200));
+    const width = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 12;
+    ctx.fillStyle = 'rgba(40, 10, 10, 0.95)';
+    ctx.fillRect(x - 4, y + h + 6, width, lines.length * 14 + 8);
+    ctx.fillStyle = '#fca5a5';
+    lines.forEach((line, i) => ctx.fillText(line, x + 2, y + h + 20 + i * 14));
     ctx.restore();
   }
 }
@@ -200,8 +304,15 @@ export function registerCatalogue(nodes) {
       onDrawForeground(ctx) {
         drawState(this, ctx);
       }
-      getExtraMenuOptions(_canvas, options) {
-        return widgetMenu(this, options);
+      getExtraMenuOptions() {
+        return widgetMenu(this);
+      }
+      onWidgetChanged(_name, _value, _old, widget) {
+        if (widget?.kosmosImagePath) refreshInputPreview(this);
+        notifyEdit();
+      }
+      onConnectionsChange() {
+        notifyEdit();
       }
     }
     LiteGraph.registerNodeType(def.type, KosmosNode);
