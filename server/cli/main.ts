@@ -1,4 +1,4 @@
-// The `kosmos-g` command line: run, validate, nodes, export, serve, doctor. Exit codes: 0 ok, 1 a run failed, 2 invalid input
+// The `kosmos-g` command line: run, validate, nodes, export, serve, worker, doctor. Exit codes: 0 ok, 1 a run failed, 2 invalid input
 // (bad file, bad workflow, bad flag). User errors print one line per issue (`code node.input: message`), never a
 // stack trace.
 import { pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { runCommand } from './run.ts';
 import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 import { exportCommand } from './export.ts';
 import { doctorCommand } from './doctor.ts';
 
@@ -19,6 +20,8 @@ usage:
   kosmos-g nodes [--json]
   kosmos-g export --format comfy-api WORKFLOW.json   (ComfyUI's API format, on stdout)
   kosmos-g serve [--port N] [--host HOST] [--data DIR] [--token TOKEN] [--open-default]
+                 [--queue redis://HOST:PORT/DB] [--worker-token TOKEN]
+  kosmos-g worker --queue redis://HOST:PORT/DB [--token TOKEN] [--data DIR] [--id NAME] [--plugin DIR ...]
   kosmos-g doctor MODEL_FOLDER_OR_FILE [--json]   what the loaders read, infer and ignore there
 
   run, validate, nodes and export also take --plugin DIR (repeatable) to load extra node packs.
@@ -40,6 +43,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
         return await exportCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
+      case 'worker':
+        return await workerCommand(rest, io, until ?? stopSignal());
       case 'doctor':
         return await doctorCommand(rest, io);
       case undefined:
