@@ -392,14 +392,17 @@ export class RedisJobQueue implements QueuePort {
     return e as EngineEvent;
   }
 
-  /** Writes the files a worker sent (temp file, then rename) into the job's output folder; paths outside it are dropped. */
+  /**
+   * Writes the files a worker sent (temp file, then rename) into the job's output folder. A file without bytes is a
+   * reference to one an earlier job already sent (a node served from the worker's cache). Paths that would leave
+   * the outputs folder, and bytes for another job's folder, are dropped.
+   */
   private async receiveFiles(jobId: string, files: WireFile[]): Promise<OutputFile[]> {
-    const root = path.join(this.reporter.outputsRoot, jobId);
     const out: OutputFile[] = [];
     for (const f of files) {
-      const file = insideRoot(root, f.rel);
-      if (file === undefined) {
-        console.warn(`[kosmos-g server] job ${jobId}: a worker named the output file ${JSON.stringify(f.rel)}, outside the job's folder; dropped`);
+      const file = insideRoot(this.reporter.outputsRoot, f.rel);
+      if (file === undefined || (f.data !== undefined && !f.rel.startsWith(`${jobId}/`))) {
+        console.warn(`[kosmos-g server] job ${jobId}: a worker sent the output file ${JSON.stringify(f.rel)}, outside the job's folder; dropped`);
         continue;
       }
       if (f.data !== undefined) {

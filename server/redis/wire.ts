@@ -1,7 +1,7 @@
 // What travels through Redis between the server and its workers. Jobs: the workflow and the client that queued it,
 // signed (signing.ts). Worker reports, on one Redis stream: `started`, each engine `event` (files a node wrote and
 // preview images travel inside, base64: outputs reach the server through the queue, no shared disk), and the
-// `result`. File paths are relative to the job's output folder and are checked by the server before writing.
+// `result`. File paths are relative to the outputs folder (`<jobId>/name`) and are checked by the server before writing.
 import path from 'node:path';
 import type { EngineEvent, RunResultLike } from '../engine-port.ts';
 import type { OutputFile } from '../../engine/node-def.ts';

@@ -103,7 +103,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     // Events go out in order: a node's files are read before its event is sent, so reports are chained.
     let chain: Promise<unknown> = Promise.resolve();
     const onEvent = (e: EngineEvent): void => {
-      chain = chain.then(async () => report({ kind: 'event', job: jobId, event: await toWire(e, outputDir, sent) })).catch((err) => {
+      chain = chain.then(async () => report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) })).catch((err) => {
         console.error(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed:`, err);
       });
     };
@@ -116,7 +116,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         await chain;
         const outputs: WireResult['outputs'] = {};
         for (const [nodeId, out] of Object.entries(run.outputs ?? {})) {
-          outputs[nodeId] = { files: await Promise.all(out.files.map((f) => wireFile(f, outputDir, sent))), ...(out.values ? { values: jsonSafe(out.values) as Record<string, unknown> } : {}) };
+          outputs[nodeId] = { files: await Promise.all(out.files.map((f) => wireFile(f, runsDir, jobId, sent))), ...(out.values ? { values: jsonSafe(out.values) as Record<string, unknown> } : {}) };
         }
         result = { status: run.status, seconds: run.seconds, errors: run.errors, outputs };
       } catch (err) {
@@ -172,18 +172,23 @@ function refusal(code: string, message: string): WireResult {
   return { status: 'error', seconds: 0, errors: [{ code, message } as WireResult['errors'][number]], outputs: {} };
 }
 
-async function wireFile(f: OutputFile, outputDir: string, sent: Set<string>): Promise<WireFile> {
-  const rel = path.relative(outputDir, f.path).split(path.sep).join('/');
+/**
+ * A file as the server addresses it: its path relative to the runs folder (`<jobId>/name`), with its bytes when it
+ * belongs to this job and was not sent yet. A node served from the cache names a file an earlier job of this worker
+ * wrote (and sent): that travels as a reference only.
+ */
+async function wireFile(f: OutputFile, runsDir: string, jobId: string, sent: Set<string>): Promise<WireFile> {
+  const rel = path.relative(runsDir, f.path).split(path.sep).join('/');
   const file: WireFile = { rel, kind: f.kind, ...(f.mime ? { mime: f.mime } : {}) };
-  if (rel.startsWith('..') || path.isAbsolute(rel) || sent.has(rel)) return file;
+  if (!rel.startsWith(`${jobId}/`) || sent.has(rel)) return file;
   const bytes = await readFile(f.path);
   if (bytes.byteLength > MAX_WIRE_FILE_BYTES) throw new QueueError('OUTPUT_TOO_LARGE', `${rel}: ${bytes.byteLength} bytes; a job's file may be at most ${MAX_WIRE_FILE_BYTES} bytes through Redis`);
   sent.add(rel);
   return { ...file, data: bytes.toString('base64') };
 }
 
-async function toWire(e: EngineEvent, outputDir: string, sent: Set<string>): Promise<WireEvent> {
-  if (e.type === 'node_done' && e.outputs) return { ...e, outputs: await Promise.all(e.outputs.map((f) => wireFile(f, outputDir, sent))) };
+async function toWire(e: EngineEvent, runsDir: string, sent: Set<string>): Promise<WireEvent> {
+  if (e.type === 'node_done' && e.outputs) return { ...e, outputs: await Promise.all(e.outputs.map((f) => wireFile(f, runsDir, e.jobId, sent))) };
   if (e.type === 'node_progress' && e.preview) {
     const { data, mime } = e.preview;
     return { ...e, preview: { mime, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') } };
