@@ -3,6 +3,7 @@
 // jobs run in `kosmos-g worker` processes, anywhere that reaches Redis). Job records and history stay in the
 // server's store either way; the routes read them from there.
 import type { JobRecord } from './store.ts';
+import type { WorkerInfo } from './redis/capabilities.ts';
 
 export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
 
@@ -14,6 +15,10 @@ export interface QueuePort {
   /** The running job's id (the oldest, when several run), or null. */
   readonly runningId: string | null;
   queueRemaining(): number;
+  /** `sqlite` (jobs run in this process) or `redis` (jobs run on the workers listed by `workers`). */
+  readonly kind: 'sqlite' | 'redis';
+  /** The workers heard from recently (none for the in-process queue). */
+  workers(): WorkerInfo[];
   /** Adds a job; `startAfter` holds its start until the client has the answer (see JobQueue.enqueue). */
   enqueue(workflow: unknown, clientId: string | null, id?: string, startAfter?: Promise<unknown>): JobRecord;
   cancel(id: string): CancelResult;

@@ -96,6 +96,13 @@ export class JobQueue implements QueuePort {
     return 'finished';
   }
 
+  readonly kind = 'sqlite' as const;
+
+  /** Jobs run in this process: there are no workers. */
+  workers(): [] {
+    return [];
+  }
+
   /** Deleted queued jobs are simply no longer in the store: nothing to do here. */
   forget(_ids: readonly string[]): void {}
 

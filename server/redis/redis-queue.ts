@@ -44,7 +44,7 @@ export class RedisJobQueue implements QueuePort {
   private readonly running = new Map<string, Running>();
   /** Queued jobs no live worker can run yet (or not yet sent): routed by the sweep. */
   private readonly unrouted = new Set<string>();
-  private workers: WorkerInfo[] = [];
+  private live: WorkerInfo[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private packOf: Map<string, string> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -100,9 +100,11 @@ export class RedisJobQueue implements QueuePort {
     return this.running.entries().next().value;
   }
 
-  /** The workers heard from recently (for GET /api/workers). */
-  liveWorkers(): WorkerInfo[] {
-    return [...this.workers];
+  readonly kind = 'redis' as const;
+
+  /** The workers heard from recently (GET /api/workers). */
+  workers(): WorkerInfo[] {
+    return [...this.live];
   }
 
   queueRemaining(): number {
@@ -239,7 +241,7 @@ export class RedisJobQueue implements QueuePort {
       return;
     }
     const packs = this.packTable();
-    const queue = pickQueue(requirement(job.workflow, (t) => packs.get(t)), this.workers);
+    const queue = pickQueue(requirement(job.workflow, (t) => packs.get(t)), this.live);
     if (queue === undefined) {
       this.unrouted.add(id);
       return;
@@ -264,7 +266,7 @@ export class RedisJobQueue implements QueuePort {
       if (w && now - w.seen < WORKER_TTL_MS) live.push(w);
       else await this.redis.hdel(KEYS.workers, id);
     }
-    this.workers = live;
+    this.live = live;
   }
 
   /** Every SWEEP_MS: the registry, jobs waiting for a worker, and running jobs whose worker died twice. */

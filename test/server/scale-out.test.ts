@@ -86,6 +86,9 @@ test('scale-out: per-client events, outputs through Redis, routing by node packs
     await assertCounterImage(outputFile(server.dataDir, job, '2'), 3);
     const view = await fetch(`${server.base}/view?filename=out_2.png&subfolder=${first}&type=output`);
     assert.equal(view.status, 200);
+    const listed = (await json(server.base, 'GET', '/api/workers')).body;
+    assert.equal(listed.queue, 'redis');
+    assert.deepEqual(listed.workers.map((w: any) => [w.id, w.packs]), [['wa', ['server-test-pack']]]);
     const worker = await a.waitFor((m) => m.type === 'kosmos.worker' && m.data.prompt_id === first);
     assert.equal(worker.data.worker, 'wa', 'the editor learns which worker runs the job');
     await a.waitFor((m) => m.type === 'execution_success' && m.data.prompt_id === first);
