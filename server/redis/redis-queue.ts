@@ -33,6 +33,7 @@ interface Running {
   state: JobEventState;
   outputs: JobOutputs;
   worker: string | null;
+  attempt: number | null;
   jobDone?: EngineEvent;
 }
 
@@ -248,7 +249,8 @@ export class RedisJobQueue implements QueuePort {
     }
     this.unrouted.delete(id);
     const text = JSON.stringify({ workflow: job.workflow, clientId: job.clientId } satisfies JobOrder);
-    await this.redis.hset(KEYS.routes, id, queue);
+    // The route is written before the job on the same connection: in order, without waiting for it.
+    void this.redis.hset(KEYS.routes, id, queue).catch(() => undefined);
     await this.bull(queue).add('run', { text, sig: sign(this.token, text) }, { jobId: id, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
   }
 
@@ -302,10 +304,13 @@ export class RedisJobQueue implements QueuePort {
     this.checkIdle();
   }
 
-  private track(job: JobRecord, worker: string | null = null): Running {
+  /** The in-memory side of a running job; after a restart, who runs it is read back from its recorded events. */
+  private track(job: JobRecord): Running {
     let r = this.running.get(job.id);
     if (!r) {
-      r = { clientId: job.clientId, state: newJobEventState(), outputs: { ...job.outputs }, worker };
+      const last = job.status === 'running' ? this.store.events(job.id).filter((e) => e.type === 'kosmos.worker').pop() : undefined;
+      const seen = last?.data as { worker?: string; attempt?: number } | undefined;
+      r = { clientId: job.clientId, state: newJobEventState(), outputs: { ...job.outputs }, worker: seen?.worker ?? null, attempt: seen?.attempt ?? null };
       this.running.set(job.id, r);
     }
     return r;
@@ -328,7 +333,7 @@ export class RedisJobQueue implements QueuePort {
       }
       const entries = batch?.[0]?.[1] ?? [];
       if (from === '0' && entries.length === 0) from = '>';
-      for (const [entryId, fields] of entries) {
+      for (const [, fields] of entries) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
         try {
@@ -336,7 +341,12 @@ export class RedisJobQueue implements QueuePort {
         } catch (err) {
           console.error(`[kosmos-g server] a worker report could not be applied:`, err);
         }
-        await this.redis.multi().xack(KEYS.events, SERVER_GROUP, entryId).xdel(KEYS.events, entryId).exec();
+      }
+      if (entries.length) {
+        // Applied (written to the store): acknowledged and deleted as one batch, without waiting for the answer; a
+        // server killed before it lands reads these entries again on its next start, and applying twice is harmless.
+        const ids = entries.map(([entryId]) => entryId);
+        void this.redis.multi().xack(KEYS.events, SERVER_GROUP, ...ids).xdel(KEYS.events, ...ids).exec().catch(() => undefined);
       }
     }
   }
@@ -355,16 +365,18 @@ export class RedisJobQueue implements QueuePort {
       return;
     }
     if (m.kind === 'started') {
-      const retry = job.status === 'running';
-      if (!retry) this.store.markRunning(job.id);
-      const r = this.track(job, m.worker);
-      if (retry) {
+      if (job.status === 'queued') this.store.markRunning(job.id);
+      const r = this.track(job);
+      // The same start read twice (a server killed before acknowledging it) is no retry.
+      if (r.worker === m.worker && r.attempt === m.attempt) return;
+      if (r.worker !== null) {
         // Its first worker died: the job runs again from the start, elsewhere.
         r.state = newJobEventState();
         r.jobDone = undefined;
         this.reporter.notice(job, 'kosmos.retry', { prompt_id: job.id, worker: m.worker, previous_worker: r.worker, attempt: m.attempt });
       }
       r.worker = m.worker;
+      r.attempt = m.attempt;
       this.reporter.notice(job, 'kosmos.worker', { prompt_id: job.id, worker: m.worker, attempt: m.attempt });
       this.announceStatus();
       return;

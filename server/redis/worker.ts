@@ -90,22 +90,26 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       return { status: 'error' };
     }
     const order = JSON.parse(job.data.text) as JobOrder;
-    if ((await redis.exists(KEYS.cancelled(jobId))) === 1) {
+    // One round trip: whether the job was cancelled before it got here, and the news that it starts here.
+    const startedText = JSON.stringify(started);
+    const [[, cancelled]] = (await redis.multi().exists(KEYS.cancelled(jobId)).xadd(KEYS.events, '*', 'm', startedText, 's', sign(token, startedText)).exec()) as [[Error | null, number]];
+    if (cancelled === 1) {
       await report({ kind: 'result', job: jobId, worker: id, result: { status: 'cancelled', seconds: 0, errors: [], outputs: {} } });
       return { status: 'cancelled' };
     }
     info.job = jobId;
     void advertise();
-    await report(started);
     const outputDir = path.join(runsDir, jobId);
     await rm(outputDir, { recursive: true, force: true });
     const sent = new Set<string>();
-    // Events go out in order: a node's files are read before its event is sent, so reports are chained.
+    // Events go out in order: a node's files are read before its event is sent, so conversions are chained; the
+    // sends are not awaited one by one (one connection keeps them in order), only all together at the end.
     let chain: Promise<unknown> = Promise.resolve();
+    const sends: Promise<unknown>[] = [];
     const onEvent = (e: EngineEvent): void => {
-      chain = chain.then(async () => report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) })).catch((err) => {
-        console.error(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed:`, err);
-      });
+      chain = chain
+        .then(async () => void sends.push(report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) })))
+        .catch((err) => console.error(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed:`, err));
     };
     const controller = new AbortController();
     signal?.addEventListener('abort', () => controller.abort(), { once: true });
@@ -114,6 +118,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       try {
         const run = await engine.run(order.workflow, { jobId, signal: controller.signal, onEvent, outputDir });
         await chain;
+        await Promise.all(sends);
         const outputs: WireResult['outputs'] = {};
         for (const [nodeId, out] of Object.entries(run.outputs ?? {})) {
           outputs[nodeId] = { files: await Promise.all(out.files.map((f) => wireFile(f, runsDir, jobId, sent))), ...(out.values ? { values: jsonSafe(out.values) as Record<string, unknown> } : {}) };
