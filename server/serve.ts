@@ -107,7 +107,7 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
     featureFlags: serverFeatures({ ...DEFAULT_LIMITS, ...internals.limits }),
   });
   queue = redisTarget
-    ? new (await import('./redis/redis-queue.ts')).RedisJobQueue(store, engine, hub, outputsDir, redisTarget, workerToken)
+    ? new (await import('./redis/redis-queue.ts')).RedisJobQueue(store, engine, hub, outputsDir, uploadsDir, redisTarget, workerToken)
     : new JobQueue(store, engine, hub, outputsDir, idleFreeMs(internals));
   const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
   const ctx: ServerContext = {

@@ -21,6 +21,7 @@ import type { CancelResult, QueuePort } from '../queue-port.ts';
 import { BULL_PREFIX, KEYS, SERVER_GROUP, connect, type QueueTarget } from './connection.ts';
 import { WORKER_TTL_MS, pickQueue, requirement, type WorkerInfo } from './capabilities.ts';
 import { sign, verified } from './signing.ts';
+import { attachUploads } from './uploads.ts';
 import { insideRoot, type JobOrder, type SignedText, type WireEvent, type WireFile, type WorkerMessage } from './wire.ts';
 
 /** How often the server re-reads the worker registry, routes waiting jobs and checks running jobs' fate. */
@@ -60,6 +61,7 @@ export class RedisJobQueue implements QueuePort {
     private readonly engine: EnginePort,
     private readonly hub: EventHub,
     outputsRoot: string,
+    private readonly uploadsDir: string,
     private readonly target: QueueTarget,
     private readonly token: string | undefined,
   ) {
@@ -248,7 +250,9 @@ export class RedisJobQueue implements QueuePort {
       return;
     }
     this.unrouted.delete(id);
-    const text = JSON.stringify({ workflow: job.workflow, clientId: job.clientId } satisfies JobOrder);
+    const shipped = attachUploads(job.workflow, this.engine.nodeTypes(), this.uploadsDir);
+    const order: JobOrder = { workflow: shipped.workflow, clientId: job.clientId, ...(shipped.files.length ? { uploads: shipped.files } : {}) };
+    const text = JSON.stringify(order);
     // The route is written before the job on the same connection: in order, without waiting for it.
     void this.redis.hset(KEYS.routes, id, queue).catch(() => undefined);
     await this.bull(queue).add('run', { text, sig: sign(this.token, text) }, { jobId: id, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });

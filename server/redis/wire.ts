@@ -6,10 +6,13 @@ import path from 'node:path';
 import type { EngineEvent, RunResultLike } from '../engine-port.ts';
 import type { OutputFile } from '../../engine/node-def.ts';
 import type { WorkflowIssue } from '../engine-port.ts';
+import type { ShippedFile } from './uploads.ts';
 
 export interface JobOrder {
   workflow: unknown;
   clientId: string | null;
+  /** Uploaded files the workflow names (uploads.ts). */
+  uploads?: ShippedFile[];
 }
 
 /** BullMQ job data: the order as text and its signature. */

@@ -10,6 +10,7 @@ import { Worker, type Job } from 'bullmq';
 import type { EngineEvent, EnginePort } from '../engine-port.ts';
 import type { OutputFile } from '../../engine/node-def.ts';
 import { jsonSafe } from '../json-safe.ts';
+import { receiveUploads } from './uploads.ts';
 import { BULL_PREFIX, KEYS, QueueError, connect, type QueueTarget } from './connection.ts';
 import { HEARTBEAT_MS, profileQueue, type WorkerInfo } from './capabilities.ts';
 import { checkToken, sign, verified } from './signing.ts';
@@ -116,9 +117,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     try {
       let result: WireResult;
       try {
-        const run = await engine.run(order.workflow, { jobId, signal: controller.signal, onEvent, outputDir });
+        const workflow = await receiveUploads(order.workflow, order.uploads, path.join(dataDir, 'uploads'));
+        const run = await engine.run(workflow, { jobId, signal: controller.signal, onEvent, outputDir });
         await chain;
-        await Promise.all(sends);
         const outputs: WireResult['outputs'] = {};
         for (const [nodeId, out] of Object.entries(run.outputs ?? {})) {
           outputs[nodeId] = { files: await Promise.all(out.files.map((f) => wireFile(f, runsDir, jobId, sent))), ...(out.values ? { values: jsonSafe(out.values) as Record<string, unknown> } : {}) };
@@ -129,7 +130,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         console.error(`kosmos-g worker ${id}: job ${jobId} crashed:`, err);
         result = refusal((err as { code?: string }).code ?? 'INTERNAL', (err as Error).message ?? String(err));
       }
-      await report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult });
+      // Sent behind the job's events on the same connection; one wait covers them all.
+      sends.push(report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult }));
+      await Promise.all(sends);
       return { status: result.status };
     } finally {
       info.job = null;

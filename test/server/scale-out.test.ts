@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { connectWs, counterWorkflow, finishedJob, json, startServer, waitUntil } from './helpers.ts';
+import { connectWs, counterWorkflow, finishedJob, json, multipart, raw, startServer, waitUntil } from './helpers.ts';
 import { redisMissing, startRedis } from './redis-server.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,7 +67,7 @@ function outputFile(dataDir: string, job: any, node: string): string {
   return path.join(dataDir, 'outputs', f.subfolder, f.filename);
 }
 
-test('scale-out: per-client events, outputs through Redis, routing by node packs, cancel within a second', { timeout: 120_000 }, async (t) => {
+test('scale-out: per-client events, outputs and uploads through Redis, routing by node packs, cancel within a second', { timeout: 120_000 }, async (t) => {
   if (missing) return t.skip(missing);
   const redis = await startRedis();
   // The server knows the core pack and the test pack; worker A has only the test pack.
@@ -114,6 +114,25 @@ test('scale-out: per-client events, outputs through Redis, routing by node packs
     assert.equal(coreDone.status, 'done');
     assert.equal(coreDone.outputs.show.values.value, 42);
     assert.equal((await b.waitFor((m) => m.type === 'kosmos.worker' && m.data.prompt_id === coreJob)).data.worker, 'wb');
+
+    // An uploaded image travels with the job: the worker has no access to the server's disk.
+    const png = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
+    const boundary = 'scaleoutboundary';
+    const uploaded = JSON.parse(
+      (await raw(server.port, 'POST', '/upload/image', { host: `127.0.0.1:${server.port}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, multipart(boundary, [{ name: 'image', filename: 'shape.png', data: png }]))).body,
+    );
+    const load = {
+      format: 'kosmos-g/workflow',
+      version: 1,
+      nodes: [
+        { id: 'img', type: 'LoadImage', widgets: { image: uploaded.path } },
+        { id: 'w', type: 'PreviewValue', inputs: { value: { node: 'img', output: 'width' } } },
+      ],
+    };
+    const loadJob = await finishedJob(server.base, (await json(server.base, 'POST', '/prompt', { workflow: load })).body.prompt_id, 30_000);
+    assert.equal(loadJob.status, 'done', JSON.stringify(loadJob.error));
+    assert.equal(loadJob.outputs.w.values.value, 3);
+    assert.equal(loadJob.workflow.nodes[0].widgets.image, uploaded.path, 'history keeps the path the client gave');
 
     // Cancel a running job: the worker stops it and the server records it, well within a second.
     const long = (await json(server.base, 'POST', '/prompt', { workflow: counterWorkflow(100000, 20), client_id: 'alice' })).body.prompt_id as string;
