@@ -53,6 +53,8 @@ export class RedisJobQueue implements QueuePort {
   private sweeping = false;
   private reading: Promise<void> = Promise.resolve();
   private closing = false;
+  /** The events stream has been read to its end once since start: results that workers sent are applied. */
+  private caughtUp = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private statusPending = false;
 
@@ -282,12 +284,20 @@ export class RedisJobQueue implements QueuePort {
     try {
       await this.refreshWorkers();
       for (const id of [...this.unrouted]) await this.route(id);
+      // Only once the reports sent while the server was away are applied: a finished job's result may be among them.
+      if (!this.caughtUp) return;
       for (const id of [...this.running.keys()]) {
         const queue = await this.redis.hget(KEYS.routes, id);
         const job: Job | undefined = queue === null ? undefined : await this.bull(queue).getJob(id);
-        const state = job ? await job.getState() : 'missing';
         // 'completed': the result is on the stream ahead of the completion, and is applied from there.
-        if (state === 'failed' || state === 'missing') this.lost(id, job?.failedReason ?? 'the queue no longer holds it');
+        if (!job) this.lost(id, 'the queue no longer holds it');
+      }
+      // Jobs the queue gave up on: a worker died twice under them, or refused them (a worker with another token).
+      for (const name of new Set([...this.live.map((w) => w.queue), ...this.queues.keys()])) {
+        for (const job of await this.bull(name).getFailed(0, 99)) {
+          const record = job.id === undefined ? undefined : this.store.get(job.id);
+          if (record && (record.status === 'queued' || record.status === 'running')) this.lost(record.id, job.failedReason || 'failed');
+        }
       }
     } catch (err) {
       if (!this.closing) console.warn(`[kosmos-g server] queue sweep: ${(err as Error).message}`);
@@ -296,12 +306,12 @@ export class RedisJobQueue implements QueuePort {
     }
   }
 
-  /** A running job the queue gave up on (its worker died again): interrupted, with the outputs received so far. */
+  /** A job the queue gave up on (its worker died again, or refused it): interrupted, with the outputs received so far. */
   private lost(id: string, reason: string): void {
     const r = this.running.get(id);
     const job = this.store.get(id);
     this.running.delete(id);
-    if (!job || !this.store.finish(id, 'interrupted', { code: 'INTERRUPTED', message: `the job's worker stopped (${reason})` })) return;
+    if (!job || !this.store.finish(id, 'interrupted', { code: 'INTERRUPTED', message: `the queue gave up on the job: ${reason}` })) return;
     const data = { prompt_id: id, node_id: r?.state.currentNode ?? null, node_type: r?.state.currentType ?? null, executed: r?.state.executed ?? [], timestamp: Date.now(), reason };
     this.reporter.notice(job, 'execution_interrupted', data);
     this.announceStatus();
@@ -336,6 +346,7 @@ export class RedisJobQueue implements QueuePort {
         continue;
       }
       const entries = batch?.[0]?.[1] ?? [];
+      const reachedEnd = from === '>' && entries.length < 200;
       if (from === '0' && entries.length === 0) from = '>';
       for (const [, fields] of entries) {
         const f: Record<string, string> = {};
@@ -352,6 +363,7 @@ export class RedisJobQueue implements QueuePort {
         const ids = entries.map(([entryId]) => entryId);
         void this.redis.multi().xack(KEYS.events, SERVER_GROUP, ...ids).xdel(KEYS.events, ...ids).exec().catch(() => undefined);
       }
+      if (reachedEnd) this.caughtUp = true;
     }
   }
 

@@ -86,9 +86,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const jobId = String(job.id);
     const started = { kind: 'started' as const, job: jobId, worker: id, attempt: job.attemptsStarted + job.stalledCounter };
     if (!verified(token, job.data.text, job.data.sig)) {
-      await report(started);
-      await report({ kind: 'result', job: jobId, worker: id, result: refusal('BAD_SIGNATURE', 'the job is not signed with this worker\'s token') });
-      return { status: 'error' };
+      // A server with another token (or none): failing the job tells the server why (it marks the job interrupted).
+      console.warn(`kosmos-g worker ${id}: job ${jobId} is not signed with this worker's token; refused`);
+      throw new QueueError('BAD_SIGNATURE', `worker ${id} refused the job: it is not signed with that worker's token`);
     }
     const order = JSON.parse(job.data.text) as JobOrder;
     // One round trip: whether the job was cancelled before it got here, and the news that it starts here.
@@ -128,7 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       } catch (err) {
         await chain;
         console.error(`kosmos-g worker ${id}: job ${jobId} crashed:`, err);
-        result = refusal((err as { code?: string }).code ?? 'INTERNAL', (err as Error).message ?? String(err));
+        result = crashResult((err as { code?: string }).code ?? 'INTERNAL', (err as Error).message ?? String(err));
       }
       // Sent behind the job's events on the same connection; one wait covers them all.
       sends.push(report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult }));
@@ -176,7 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   };
 }
 
-function refusal(code: string, message: string): WireResult {
+function crashResult(code: string, message: string): WireResult {
   return { status: 'error', seconds: 0, errors: [{ code, message } as WireResult['errors'][number]], outputs: {} };
 }
 

@@ -11,8 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { Redis } from 'ioredis';
 import { connectWs, counterWorkflow, finishedJob, json, multipart, raw, startServer, waitUntil } from './helpers.ts';
 import { redisMissing, startRedis } from './redis-server.ts';
+import { KEYS } from '../../server/redis/connection.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD_WORKER = path.join(here, 'fixtures', 'child-worker.ts');
@@ -48,11 +50,11 @@ function spawnChild(file: string, args: string[], env: Record<string, string> = 
   });
 }
 
-function startWorker(redisUrl: string, id: string, opts: { builtins?: string | false; lockMs?: number } = {}): Promise<Child> {
+function startWorker(redisUrl: string, id: string, opts: { builtins?: string | false; lockMs?: number; token?: string } = {}): Promise<Child> {
   const data = mkdtempSync(path.join(tmpdir(), `kosmos-worker-${id}-`));
   const env: Record<string, string> = { KOSMOS_G_QUEUE_LOCK_MS: String(opts.lockMs ?? 3000) };
   if (typeof opts.builtins === 'string') env.KOSMOS_G_BUILTINS = opts.builtins;
-  return spawnChild(CHILD_WORKER, [redisUrl, data, id, ...(opts.builtins === false ? ['--no-builtins'] : [])], env);
+  return spawnChild(CHILD_WORKER, [redisUrl, data, id, ...(opts.builtins === false ? ['--no-builtins'] : []), ...(opts.token ? ['--token', opts.token] : [])], env);
 }
 
 /** The colour TestImageOut paints for `value` (see fixtures/test-pack). */
@@ -249,5 +251,37 @@ test('scale-out: server killed with -9 and Redis killed with -9 mid-run lose no 
     await server.stop();
     await redis.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('scale-out: worker tokens: a worker with another token refuses jobs, unsigned reports are dropped', { timeout: 60_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  const redis = await startRedis();
+  const token = 'the-right-worker-token';
+  const server = await startServer({ queue: redis.url, workerToken: token }, { builtins: false });
+  const forger = new Redis(redis.url);
+  let worker: Child | undefined;
+  try {
+    worker = await startWorker(redis.url, 'wrong', { builtins: false, token: 'some-other-worker-token' });
+    const refused = await finishedJob(server.base, (await json(server.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1) })).body.prompt_id, 30_000);
+    assert.equal(refused.status, 'interrupted');
+    assert.match(refused.error.message, /not signed with that worker's token/);
+    await worker.stop();
+
+    const id = (await json(server.base, 'POST', '/prompt', { workflow: counterWorkflow(2, 1) })).body.prompt_id as string;
+    const forged = JSON.stringify({ kind: 'result', job: id, worker: 'forger', result: { status: 'ok', seconds: 0, errors: [], outputs: {} } });
+    await forger.xadd(KEYS.events, '*', 'm', forged, 's', 'not-a-signature');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await json(server.base, 'GET', `/api/jobs/${id}`)).body.status, 'queued', 'the forged result was dropped');
+
+    worker = await startWorker(redis.url, 'right', { builtins: false, token });
+    const done = await finishedJob(server.base, id, 30_000);
+    assert.equal(done.status, 'done');
+    assert.equal(done.outputs['2'].values.value, 2);
+  } finally {
+    await worker?.stop();
+    forger.disconnect();
+    await server.close();
+    await redis.stop();
   }
 });
