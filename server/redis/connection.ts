@@ -50,13 +50,23 @@ export function needsToken(target: QueueTarget): boolean {
 export function connect(target: QueueTarget, name: string): Redis {
   const redis = new Redis(target.url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
   // ioredis reconnects by itself; without a listener an unreachable Redis would be an unhandled 'error' event.
+  redis.on('error', warnEvery10s(`kosmos-g ${name}: Redis ${target.host}:${target.port}:`));
+  return redis;
+}
+
+/** A warning printer for errors that repeat while Redis is away: once per 10 s, with "(retrying)". */
+export function warnEvery10s(prefix: string): (err: Error) => void {
   let warned = 0;
-  redis.on('error', (err: Error) => {
+  return (err) => {
     if (Date.now() - warned < 10_000) return;
     warned = Date.now();
-    console.warn(`kosmos-g ${name}: Redis ${target.host}:${target.port}: ${err.message} (retrying)`);
-  });
-  return redis;
+    console.warn(`${prefix} ${err.message} (retrying)`);
+  };
+}
+
+/** Waits for `p` at most `ms` (closing must not hang on a Redis that is away); never rejects. */
+export function bounded(p: Promise<unknown>, ms = 1000): Promise<unknown> {
+  return Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
 }
 
 /** Every key kosmos-g keeps in Redis starts with this. */

@@ -18,7 +18,7 @@ import type { OutputFile } from '../../engine/node-def.ts';
 import { newJobEventState, type JobEventState } from '../comfy-events.ts';
 import { JobReporter } from '../job-reporter.ts';
 import type { CancelResult, QueuePort } from '../queue-port.ts';
-import { BULL_PREFIX, KEYS, SERVER_GROUP, connect, type QueueTarget } from './connection.ts';
+import { BULL_PREFIX, KEYS, SERVER_GROUP, bounded, connect, type QueueTarget } from './connection.ts';
 import { WORKER_TTL_MS, pickQueue, requirement, type WorkerInfo } from './capabilities.ts';
 import { sign, verified } from './signing.ts';
 import { attachUploads } from './uploads.ts';
@@ -195,8 +195,8 @@ export class RedisJobQueue implements QueuePort {
     clearTimeout(this.statusTimer);
     this.reader.disconnect();
     await this.reading;
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
-    await this.redis.quit().catch(() => undefined);
+    await bounded(Promise.all([...this.queues.values()].map((q) => q.close())));
+    this.redis.disconnect();
   }
 
   private checkIdle(): void {

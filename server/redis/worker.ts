@@ -11,7 +11,7 @@ import type { EngineEvent, EnginePort } from '../engine-port.ts';
 import type { OutputFile } from '../../engine/node-def.ts';
 import { jsonSafe } from '../json-safe.ts';
 import { receiveUploads } from './uploads.ts';
-import { BULL_PREFIX, KEYS, QueueError, connect, type QueueTarget } from './connection.ts';
+import { BULL_PREFIX, KEYS, QueueError, bounded, connect, warnEvery10s, type QueueTarget } from './connection.ts';
 import { HEARTBEAT_MS, profileQueue, type WorkerInfo } from './capabilities.ts';
 import { checkToken, sign, verified } from './signing.ts';
 import { MAX_WIRE_FILE_BYTES, type JobOrder, type SignedText, type WireEvent, type WireFile, type WireResult, type WorkerMessage } from './wire.ts';
@@ -151,7 +151,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     // A job whose worker died goes back to the queue once; a second loss fails it (the server marks it interrupted).
     maxStalledCount: 1,
   });
-  worker.on('error', (err) => console.warn(`kosmos-g worker ${id}: ${err.message}`));
+  worker.on('error', warnEvery10s(`kosmos-g worker ${id}:`));
   await subscriber.subscribe(KEYS.cancel);
   subscriber.on('message', (_channel: string, jobId: string) => {
     worker.cancelJob(jobId, 'cancelled');
@@ -168,10 +168,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     close: () =>
       (closed ??= (async () => {
         clearInterval(heartbeat);
-        // A running job is finished first (BullMQ's close waits for it), then the worker leaves the registry.
-        await worker.close();
-        await redis.hdel(KEYS.workers, id).catch(() => undefined);
-        await Promise.all([redis.quit(), subscriber.quit(), bullConnection.quit()].map((p) => p.catch(() => undefined)));
+        // A running job is finished first (a second Ctrl-C or SIGTERM quits at once: the job then goes to another
+        // worker); an idle worker stops at once, even with Redis unreachable.
+        if (info.job !== null && !options.quiet) console.log(`kosmos-g worker ${id}: finishing job ${info.job} first`);
+        await worker.close(info.job === null);
+        await bounded(redis.hdel(KEYS.workers, id));
+        for (const c of [redis, subscriber, bullConnection]) c.disconnect();
       })()),
   };
 }
