@@ -59,6 +59,12 @@ export class JobReporter {
     this.hub.sendJobEvent(job.clientId, { type, data });
   }
 
+  /** A queued job cancelled before it ran: recorded, and its client told (as ComfyUI tells it). */
+  cancelledWhileQueued(job: ReportedJob): void {
+    this.store.addEvent(job.id, 'execution_interrupted', { prompt_id: job.id, reason: 'cancelled while queued' });
+    this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: job.id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+  }
+
   /**
    * Records a run's result: its outputs (values included), then the held-back `job_done` event. Returns the
    * job's finished status and error; `stopped` says whether a cancellation was the server stopping (interrupted).

@@ -8,18 +8,14 @@ import type { EventHub } from './hub.ts';
 import type { JobOutputs, JobRecord, JobStore } from './store.ts';
 import { newJobEventState, outputMessage, type JobEventState } from './comfy-events.ts';
 import { JobReporter, type FinishedStatus } from './job-reporter.ts';
+import { StatusAnnouncer } from './status-announcer.ts';
 import type { QueuePort, CancelResult } from './queue-port.ts';
 
 export type { CancelResult };
 
-/**
- * Queue status goes to every client, so with many clients and a busy queue it is the costliest message: a change
- * is sent at once, later changes within this window are sent once at its end, with the count as it is then.
- */
-const STATUS_WINDOW_MS = 50;
-
 export class JobQueue implements QueuePort {
   private readonly reporter: JobReporter;
+  private readonly status: StatusAnnouncer;
   private running: { id: string; clientId: string | null; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
   private pumping = false;
   private closing = false;
@@ -28,20 +24,19 @@ export class JobQueue implements QueuePort {
   private readonly chores: (() => Promise<void>)[] = [];
   /** Such work running while the queue is idle: no job starts until it has settled (see pump). */
   private exclusive: Promise<void> = Promise.resolve();
-  private statusTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private statusPending = false;
 
   constructor(
     private readonly store: JobStore,
     private readonly engine: EnginePort,
-    private readonly hub: EventHub,
+    hub: EventHub,
     /** Root of all job output folders; a job writes into `<outputsRoot>/<jobId>/`. */
     outputsRoot: string,
     /** After this long with nothing queued or running, cached models and sessions are freed (0: never). */
     private readonly idleFreeMs = 0,
   ) {
     this.reporter = new JobReporter(store, hub, outputsRoot);
+    this.status = new StatusAnnouncer(hub, () => this.queueRemaining());
   }
 
   /** Recover from a previous crash, then start running queued jobs. Returns the ids marked interrupted. */
@@ -88,8 +83,7 @@ export class JobQueue implements QueuePort {
       return 'cancelling';
     }
     if (job.status === 'queued' && this.store.finish(id, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it ran' })) {
-      this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
-      this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.reporter.cancelledWhileQueued(job);
       this.announceStatus();
       return 'cancelled';
     }
@@ -162,7 +156,7 @@ export class JobQueue implements QueuePort {
   /** Stops taking jobs; a running job is aborted and recorded as interrupted; queued jobs stay queued. */
   async close(): Promise<void> {
     this.closing = true;
-    clearTimeout(this.statusTimer);
+    this.status.stop();
     clearTimeout(this.idleTimer);
     const r = this.running;
     if (r) {
@@ -171,20 +165,11 @@ export class JobQueue implements QueuePort {
     }
   }
 
-  /** Tells every client the queue changed (coalesced: see STATUS_WINDOW_MS). */
+  /** Tells every client the queue changed (coalesced: status-announcer.ts). */
   announceStatus(): void {
-    if (this.statusTimer !== undefined) {
-      this.statusPending = true;
-      return;
-    }
-    this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      if (!this.statusPending || this.closing) return;
-      this.statusPending = false;
-      this.announceStatus();
-    }, STATUS_WINDOW_MS);
+    this.status.announce();
   }
+
 
   private schedule(): void {
     if (this.pumping || this.closing) return;

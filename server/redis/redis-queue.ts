@@ -17,6 +17,7 @@ import type { JobOutputs, JobRecord, JobStore } from '../store.ts';
 import type { OutputFile } from '../../engine/node-def.ts';
 import { newJobEventState, type JobEventState } from '../comfy-events.ts';
 import { JobReporter } from '../job-reporter.ts';
+import { StatusAnnouncer } from '../status-announcer.ts';
 import type { CancelResult, QueuePort } from '../queue-port.ts';
 import { BULL_PREFIX, KEYS, SERVER_GROUP, bounded, connect, type QueueTarget } from './connection.ts';
 import { WORKER_TTL_MS, pickQueue, requirement, type WorkerInfo } from './capabilities.ts';
@@ -40,6 +41,7 @@ interface Running {
 
 export class RedisJobQueue implements QueuePort {
   private readonly reporter: JobReporter;
+  private readonly status: StatusAnnouncer;
   private readonly redis: Redis;
   private readonly reader: Redis;
   private readonly queues = new Map<string, Queue<SignedText>>();
@@ -55,19 +57,18 @@ export class RedisJobQueue implements QueuePort {
   private closing = false;
   /** The events stream has been read to its end once since start: results that workers sent are applied. */
   private caughtUp = false;
-  private statusTimer: NodeJS.Timeout | undefined;
-  private statusPending = false;
 
   constructor(
     private readonly store: JobStore,
     private readonly engine: EnginePort,
-    private readonly hub: EventHub,
+    hub: EventHub,
     outputsRoot: string,
     private readonly uploadsDir: string,
     private readonly target: QueueTarget,
     private readonly token: string | undefined,
   ) {
     this.reporter = new JobReporter(store, hub, outputsRoot);
+    this.status = new StatusAnnouncer(hub, () => this.queueRemaining());
     this.redis = connect(target, 'server');
     this.reader = connect(target, 'server (events)');
   }
@@ -138,8 +139,7 @@ export class RedisJobQueue implements QueuePort {
       this.unrouted.delete(id);
       this.publishCancel(id);
       void this.removeFromQueue(id);
-      this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
-      this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.reporter.cancelledWhileQueued(job);
       this.announceStatus();
       this.checkIdle();
       return 'cancelled';
@@ -169,19 +169,11 @@ export class RedisJobQueue implements QueuePort {
     this.checkIdle();
   }
 
+  /** Tells every client the queue changed (coalesced: status-announcer.ts). */
   announceStatus(): void {
-    if (this.statusTimer !== undefined) {
-      this.statusPending = true;
-      return;
-    }
-    this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      if (!this.statusPending || this.closing) return;
-      this.statusPending = false;
-      this.announceStatus();
-    }, 50);
+    this.status.announce();
   }
+
 
   idle(): Promise<void> {
     if (this.queueRemaining() === 0) return Promise.resolve();
@@ -192,7 +184,7 @@ export class RedisJobQueue implements QueuePort {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweepTimer);
-    clearTimeout(this.statusTimer);
+    this.status.stop();
     this.reader.disconnect();
     await this.reading;
     await bounded(Promise.all([...this.queues.values()].map((q) => q.close())));
