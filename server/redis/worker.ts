@@ -91,17 +91,23 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       throw new QueueError('BAD_SIGNATURE', `worker ${id} refused the job: it is not signed with that worker's token`);
     }
     const order = JSON.parse(job.data.text) as JobOrder;
-    // One round trip: whether the job was cancelled before it got here, and the news that it starts here.
-    const startedText = JSON.stringify(started);
-    const [[, cancelled]] = (await redis.multi().exists(KEYS.cancelled(jobId)).xadd(KEYS.events, '*', 'm', startedText, 's', sign(token, startedText)).exec()) as [[Error | null, number]];
-    if (cancelled === 1) {
-      await report({ kind: 'result', job: jobId, worker: id, result: { status: 'cancelled', seconds: 0, errors: [], outputs: {} } });
-      return { status: 'cancelled' };
-    }
     info.job = jobId;
-    void advertise();
     const outputDir = path.join(runsDir, jobId);
-    await rm(outputDir, { recursive: true, force: true });
+    if (existsSync(outputDir)) await rm(outputDir, { recursive: true, force: true }); // a run of it here that died
+    // The job starts at once; the news that it runs here and the check for a cancel that came before it travel
+    // together, and a cancel found then stops it like any other.
+    const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    const startedText = JSON.stringify(started);
+    const early = redis
+      .multi()
+      .exists(KEYS.cancelled(jobId))
+      .xadd(KEYS.events, '*', 'm', startedText, 's', sign(token, startedText))
+      .hset(KEYS.workers, id, JSON.stringify({ ...info, seen: Date.now() }))
+      .exec()
+      .then((replies) => {
+        if (replies?.[0]?.[1] === 1) controller.abort();
+      });
     const sent = new Set<string>();
     // Events go out in order: a node's files are read before its event is sent, so conversions are chained; the
     // sends are not awaited one by one (one connection keeps them in order), only all together at the end.
@@ -112,8 +118,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         .then(async () => void sends.push(report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) })))
         .catch((err) => console.error(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed:`, err));
     };
-    const controller = new AbortController();
-    signal?.addEventListener('abort', () => controller.abort(), { once: true });
     try {
       let result: WireResult;
       try {
@@ -131,6 +135,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         result = crashResult((err as { code?: string }).code ?? 'INTERNAL', (err as Error).message ?? String(err));
       }
       // Sent behind the job's events on the same connection; one wait covers them all.
+      sends.push(early);
       sends.push(report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult }));
       await Promise.all(sends);
       return { status: result.status };
