@@ -85,7 +85,8 @@ function stopSignal(): Promise<void> {
 /** Entry point for the process: Ctrl-C cancels a running job (a second Ctrl-C quits at once). */
 export async function cli(argv: readonly string[]): Promise<never> {
   const abort = new AbortController();
-  if (argv[0] !== 'serve') {
+  // serve and worker stop on the first Ctrl-C themselves (a worker finishes its running job; a second Ctrl-C quits).
+  if (argv[0] !== 'serve' && argv[0] !== 'worker') {
     process.on('SIGINT', () => {
       if (abort.signal.aborted) process.exit(130);
       process.stderr.write('\ncancelling (Ctrl-C again to quit)\n');
