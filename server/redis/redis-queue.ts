@@ -64,7 +64,7 @@ export class RedisJobQueue implements QueuePort {
     hub: EventHub,
     outputsRoot: string,
     private readonly uploadsDir: string,
-    private readonly target: QueueTarget,
+    target: QueueTarget,
     private readonly token: string | undefined,
   ) {
     this.reporter = new JobReporter(store, hub, outputsRoot);
@@ -121,7 +121,11 @@ export class RedisJobQueue implements QueuePort {
     const job = this.store.addJob({ id, workflow, clientId });
     this.store.addEvent(job.id, 'queued', { prompt_id: job.id, number: job.number });
     this.announceStatus();
-    const send = (): void => void this.route(job.id);
+    const send = (): void => void this.route(job.id).catch((err: Error) => {
+      // Sent again by the sweep: the job is safe in the store meanwhile.
+      console.warn(`[kosmos-g server] job ${job.id}: sending it to the queue failed (${err.message}); retrying`);
+      this.unrouted.add(job.id);
+    });
     if (startAfter) void startAfter.then(send, send);
     else send();
     return job;
@@ -138,7 +142,7 @@ export class RedisJobQueue implements QueuePort {
       // A worker that already took it hears the cancel (or finds the mark) and stops; its reports are ignored.
       this.unrouted.delete(id);
       this.publishCancel(id);
-      void this.removeFromQueue(id);
+      void this.removeFromQueue(id).catch(() => undefined);
       this.reporter.cancelledWhileQueued(job);
       this.announceStatus();
       this.checkIdle();
@@ -164,7 +168,7 @@ export class RedisJobQueue implements QueuePort {
     for (const id of ids) {
       this.unrouted.delete(id);
       this.publishCancel(id);
-      void this.removeFromQueue(id);
+      void this.removeFromQueue(id).catch(() => undefined);
     }
     this.checkIdle();
   }
@@ -218,6 +222,7 @@ export class RedisJobQueue implements QueuePort {
     if (queue === null) return;
     // A job a worker holds (locked) cannot be removed; the cancel mark stops it instead.
     await this.bull(queue).remove(id).catch(() => undefined);
+    await this.redis.hdel(KEYS.routes, id);
   }
 
   private packTable(): Map<string, string> {
@@ -303,6 +308,7 @@ export class RedisJobQueue implements QueuePort {
     const r = this.running.get(id);
     const job = this.store.get(id);
     this.running.delete(id);
+    void this.redis.hdel(KEYS.routes, id).catch(() => undefined);
     if (!job || !this.store.finish(id, 'interrupted', { code: 'INTERRUPTED', message: `the queue gave up on the job: ${reason}` })) return;
     const data = { prompt_id: id, node_id: r?.state.currentNode ?? null, node_type: r?.state.currentType ?? null, executed: r?.state.executed ?? [], timestamp: Date.now(), reason };
     this.reporter.notice(job, 'execution_interrupted', data);
@@ -404,6 +410,7 @@ export class RedisJobQueue implements QueuePort {
     const { status, error } = this.reporter.result(job, result, r.state, r.outputs, r.jobDone, false);
     this.store.finish(job.id, status, error);
     this.running.delete(job.id);
+    void this.redis.hdel(KEYS.routes, job.id).catch(() => undefined); // BullMQ keeps the finished job an hour
     this.announceStatus();
     this.checkIdle();
   }

@@ -77,9 +77,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const text = JSON.stringify(m);
     return redis.xadd(KEYS.events, '*', 'm', text, 's', sign(token, text));
   };
-  const advertise = (): Promise<unknown> => redis.hset(KEYS.workers, id, JSON.stringify({ ...info, seen: Date.now() }));
+  const advertise = (): Promise<unknown> => redis.hset(KEYS.workers, id, JSON.stringify({ ...info, seen: Date.now() })).catch(() => undefined);
   await advertise();
-  const heartbeat = setInterval(() => void advertise().catch(() => undefined), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => void advertise(), HEARTBEAT_MS);
 
   const runsDir = path.join(dataDir, 'runs');
   const processor = async (job: Job<SignedText>, _token?: string, signal?: AbortSignal): Promise<{ status: string }> => {
@@ -105,9 +105,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       .xadd(KEYS.events, '*', 'm', startedText, 's', sign(token, startedText))
       .hset(KEYS.workers, id, JSON.stringify({ ...info, seen: Date.now() }))
       .exec()
-      .then((replies) => {
-        if (replies?.[0]?.[1] === 1) controller.abort();
-      });
+      .then(
+        (replies) => {
+          if (replies?.[0]?.[1] === 1) controller.abort();
+        },
+        (err: Error) => console.warn(`kosmos-g worker ${id}: job ${jobId}: reporting its start failed: ${err.message}`),
+      );
     const sent = new Set<string>();
     // Events go out in order: a node's files are read before its event is sent, so conversions are chained; the
     // sends are not awaited one by one (one connection keeps them in order), only all together at the end.
@@ -115,7 +118,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     const sends: Promise<unknown>[] = [];
     const onEvent = (e: EngineEvent): void => {
       chain = chain
-        .then(async () => void sends.push(report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) })))
+        .then(async () => {
+          const sending = report({ kind: 'event', job: jobId, event: await toWire(e, runsDir, sent) });
+          sends.push(sending.catch((err: Error) => console.warn(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed: ${err.message}`)));
+        })
         .catch((err) => console.error(`kosmos-g worker ${id}: job ${jobId}: reporting an event failed:`, err));
     };
     try {
@@ -135,9 +141,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         result = crashResult((err as { code?: string }).code ?? 'INTERNAL', (err as Error).message ?? String(err));
       }
       // Sent behind the job's events on the same connection; one wait covers them all.
-      sends.push(early);
-      sends.push(report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult }));
-      await Promise.all(sends);
+      const reported = report({ kind: 'result', job: jobId, worker: id, result: JSON.parse(JSON.stringify(result)) as WireResult });
+      await Promise.all([early, ...sends, reported]);
       return { status: result.status };
     } finally {
       info.job = null;
