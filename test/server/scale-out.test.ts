@@ -285,3 +285,35 @@ test('scale-out: worker tokens: a worker with another token refuses jobs, unsign
     await redis.stop();
   }
 });
+
+test('scale-out: a job whose worker dies twice is marked interrupted, with the outputs it had sent', { timeout: 90_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  const redis = await startRedis();
+  const server = await startServer({ queue: redis.url }, { builtins: false });
+  const workers: Child[] = [];
+  try {
+    const ws = await connectWs(`ws://127.0.0.1:${server.port}/ws?watch=all`);
+    workers.push(await startWorker(redis.url, 'first', { builtins: false, lockMs: 2000 }));
+    // The early image (node 3) is sent before the slow counter starts.
+    const id = (await json(server.base, 'POST', '/prompt', { workflow: counterWorkflow(100000, 20, { early: true }) })).body.prompt_id as string;
+    for (const next of ['second', 'third']) {
+      const dying = workers.at(-1)!;
+      await ws.waitFor((m) => m.type === 'kosmos.worker' && m.data.prompt_id === id && m.data.worker === dying.line.id, 30_000);
+      await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === id && ws.messages.indexOf(m) > ws.messages.findLastIndex((x) => x.type === 'kosmos.worker'), 30_000);
+      await dying.kill9();
+      workers.push(await startWorker(redis.url, next, { builtins: false, lockMs: 2000 }));
+    }
+    const job = await finishedJob(server.base, id, 30_000);
+    assert.equal(job.status, 'interrupted');
+    assert.match(job.error.message, /stalled/);
+    assert.equal(job.outputs['3'].files[0].filename, 'early_3.png', 'the partial output is kept');
+    await assertCounterImage(outputFile(server.dataDir, job, '3'), 0);
+    const events = (await json(server.base, 'GET', `/api/jobs/${id}/events`)).body.events;
+    assert.deepEqual(events.filter((e: any) => e.type === 'kosmos.worker').map((e: any) => e.data.worker), ['first', 'second']);
+    ws.ws.terminate();
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await server.close();
+    await redis.stop();
+  }
+});
