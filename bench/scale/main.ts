@@ -165,10 +165,12 @@ async function main(): Promise<void> {
   const data = mkdtempSync(path.join(tmpdir(), 'kosmos-bench-redis-'));
   const server = await spawnReady(CHILD_SERVER, [data, '--queue', redis.url]);
   const workers: ChildProcess[] = [];
+  const workerDirs: string[] = [];
   try {
     for (const n of WORKERS) {
       while (workers.length < n) {
         const dir = mkdtempSync(path.join(tmpdir(), 'kosmos-bench-worker-'));
+        workerDirs.push(dir);
         workers.push((await spawnReady(CHILD_WORKER, [redis.url, dir, `bench-w${workers.length + 1}`])).child);
       }
       await new Promise((r) => setTimeout(r, 2500)); // the server's registry refresh sees every worker
@@ -178,7 +180,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map(stop));
     await stop(server.child);
     await redis.stop();
-    rmSync(data, { recursive: true, force: true });
+    for (const dir of [data, ...workerDirs]) rmSync(dir, { recursive: true, force: true });
   }
 
   const base = rows[0]!;

@@ -50,11 +50,16 @@ function spawnChild(file: string, args: string[], env: Record<string, string> = 
   });
 }
 
-function startWorker(redisUrl: string, id: string, opts: { builtins?: string | false; lockMs?: number; token?: string } = {}): Promise<Child> {
+async function startWorker(redisUrl: string, id: string, opts: { builtins?: string | false; lockMs?: number; token?: string } = {}): Promise<Child> {
   const data = mkdtempSync(path.join(tmpdir(), `kosmos-worker-${id}-`));
   const env: Record<string, string> = { KOSMOS_G_QUEUE_LOCK_MS: String(opts.lockMs ?? 3000) };
   if (typeof opts.builtins === 'string') env.KOSMOS_G_BUILTINS = opts.builtins;
-  return spawnChild(CHILD_WORKER, [redisUrl, data, id, ...(opts.builtins === false ? ['--no-builtins'] : []), ...(opts.token ? ['--token', opts.token] : [])], env);
+  const child = await spawnChild(CHILD_WORKER, [redisUrl, data, id, ...(opts.builtins === false ? ['--no-builtins'] : []), ...(opts.token ? ['--token', opts.token] : [])], env);
+  const tidy = (end: () => Promise<void>) => async () => {
+    await end();
+    rmSync(data, { recursive: true, force: true });
+  };
+  return { ...child, kill9: tidy(child.kill9), stop: tidy(child.stop) };
 }
 
 /** The colour TestImageOut paints for `value` (see fixtures/test-pack). */
