@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { EnginePort } from './engine-port.ts';
 import type { EventHub } from './hub.ts';
-import type { JobQueue } from './queue.ts';
+import type { QueuePort } from './queue-port.ts';
 import type { JobStore } from './store.ts';
 
 export interface Limits {
@@ -21,7 +21,7 @@ export const DEFAULT_LIMITS: Limits = { jsonBytes: 4 * 1024 * 1024, uploadBytes:
 
 export interface ServerContext {
   store: JobStore;
-  queue: JobQueue;
+  queue: QueuePort;
   engine: EnginePort;
   hub: EventHub;
   dataDir: string;

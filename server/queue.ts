@@ -5,20 +5,17 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { EnginePort, EngineEvent } from './engine-port.ts';
 import type { EventHub } from './hub.ts';
-import type { FileRef, JobOutputs, JobRecord, JobStore } from './store.ts';
-import { newJobEventState, toComfyMessages, outputMessage, type JobEventState } from './comfy-events.ts';
-import type { OutputFile } from '../engine/node-def.ts';
-import { jsonSafe } from './json-safe.ts';
+import type { JobOutputs, JobRecord, JobStore } from './store.ts';
+import { newJobEventState, outputMessage, type JobEventState } from './comfy-events.ts';
+import { JobReporter, type FinishedStatus } from './job-reporter.ts';
+import { StatusAnnouncer } from './status-announcer.ts';
+import type { QueuePort, CancelResult } from './queue-port.ts';
 
-export type CancelResult = 'cancelled' | 'cancelling' | 'finished' | 'not_found';
+export type { CancelResult };
 
-/**
- * Queue status goes to every client, so with many clients and a busy queue it is the costliest message: a change
- * is sent at once, later changes within this window are sent once at its end, with the count as it is then.
- */
-const STATUS_WINDOW_MS = 50;
-
-export class JobQueue {
+export class JobQueue implements QueuePort {
+  private readonly reporter: JobReporter;
+  private readonly status: StatusAnnouncer;
   private running: { id: string; clientId: string | null; controller: AbortController; state: JobEventState; done: Promise<void> } | null = null;
   private pumping = false;
   private closing = false;
@@ -27,19 +24,20 @@ export class JobQueue {
   private readonly chores: (() => Promise<void>)[] = [];
   /** Such work running while the queue is idle: no job starts until it has settled (see pump). */
   private exclusive: Promise<void> = Promise.resolve();
-  private statusTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private statusPending = false;
 
   constructor(
     private readonly store: JobStore,
     private readonly engine: EnginePort,
-    private readonly hub: EventHub,
+    hub: EventHub,
     /** Root of all job output folders; a job writes into `<outputsRoot>/<jobId>/`. */
-    private readonly outputsRoot: string,
+    outputsRoot: string,
     /** After this long with nothing queued or running, cached models and sessions are freed (0: never). */
     private readonly idleFreeMs = 0,
-  ) {}
+  ) {
+    this.reporter = new JobReporter(store, hub, outputsRoot);
+    this.status = new StatusAnnouncer(hub, () => this.queueRemaining());
+  }
 
   /** Recover from a previous crash, then start running queued jobs. Returns the ids marked interrupted. */
   start(): string[] {
@@ -85,13 +83,22 @@ export class JobQueue {
       return 'cancelling';
     }
     if (job.status === 'queued' && this.store.finish(id, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it ran' })) {
-      this.store.addEvent(id, 'execution_interrupted', { prompt_id: id, reason: 'cancelled while queued' });
-      this.hub.sendJobEvent(job.clientId, { type: 'execution_interrupted', data: { prompt_id: id, node_id: null, node_type: null, executed: [], timestamp: Date.now() } });
+      this.reporter.cancelledWhileQueued(job);
       this.announceStatus();
       return 'cancelled';
     }
     return 'finished';
   }
+
+  readonly kind = 'sqlite' as const;
+
+  /** Jobs run in this process: there are no workers. */
+  workers(): [] {
+    return [];
+  }
+
+  /** Deleted queued jobs are simply no longer in the store: nothing to do here. */
+  forget(_ids: readonly string[]): void {}
 
   /** ComfyUI's /interrupt: stops the running job (only if it is `promptId`, when given). */
   interrupt(promptId?: string): string | null {
@@ -149,7 +156,7 @@ export class JobQueue {
   /** Stops taking jobs; a running job is aborted and recorded as interrupted; queued jobs stay queued. */
   async close(): Promise<void> {
     this.closing = true;
-    clearTimeout(this.statusTimer);
+    this.status.stop();
     clearTimeout(this.idleTimer);
     const r = this.running;
     if (r) {
@@ -158,20 +165,11 @@ export class JobQueue {
     }
   }
 
-  /** Tells every client the queue changed (coalesced: see STATUS_WINDOW_MS). */
+  /** Tells every client the queue changed (coalesced: status-announcer.ts). */
   announceStatus(): void {
-    if (this.statusTimer !== undefined) {
-      this.statusPending = true;
-      return;
-    }
-    this.hub.broadcast({ type: 'status', data: { status: { exec_info: { queue_remaining: this.queueRemaining() } } } });
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      if (!this.statusPending || this.closing) return;
-      this.statusPending = false;
-      this.announceStatus();
-    }, STATUS_WINDOW_MS);
+    this.status.announce();
   }
+
 
   private schedule(): void {
     if (this.pumping || this.closing) return;
@@ -204,14 +202,6 @@ export class JobQueue {
     }
   }
 
-  private fileRef(f: OutputFile): FileRef | undefined {
-    const rel = path.relative(this.outputsRoot, f.path);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined; // only files under outputs are addressable
-    const parts = rel.split(path.sep);
-    const filename = parts.pop()!;
-    return { filename, subfolder: parts.join('/'), type: 'output', kind: f.kind, ...(f.mime ? { mime: f.mime } : {}) };
-  }
-
   private async runJob(job: JobRecord): Promise<void> {
     const controller = new AbortController();
     const state = newJobEventState();
@@ -228,43 +218,25 @@ export class JobQueue {
         return;
       }
       try {
-        this.onEngineEvent(job, e, state, outputs);
+        this.reporter.event(job, e, state, outputs);
       } catch (err) {
         console.error(`[kosmos-g server] job ${job.id}: event handling failed:`, err);
       }
     };
-    let status: 'done' | 'error' | 'cancelled' | 'interrupted' = 'error';
+    let status: FinishedStatus = 'error';
     let error: unknown;
     try {
       const result = await this.engine.run(job.workflow, {
         jobId: job.id,
         signal: controller.signal,
         onEvent,
-        outputDir: path.join(this.outputsRoot, job.id),
+        outputDir: path.join(this.reporter.outputsRoot, job.id),
       });
-      for (const [nodeId, out] of Object.entries(result.outputs ?? {})) {
-        const refs = out.files.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
-        const values = out.values && Object.keys(out.values).length ? (jsonSafe(out.values) as Record<string, unknown>) : undefined;
-        outputs[nodeId] = { files: refs, ...(values ? { values } : {}) };
-        if (values && refs.length === 0) {
-          // Output nodes that wrote no file (PreviewValue) still report what they computed, ComfyUI-style.
-          const text = Object.entries(values).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-          const msg = { type: 'executed', data: { node: nodeId, display_node: nodeId, output: { text, values }, prompt_id: job.id } };
-          this.store.addEvent(job.id, msg.type, msg.data);
-          this.hub.sendJobEvent(job.clientId, msg);
-        }
-      }
-      this.store.setOutputs(job.id, outputs);
-      if (jobDone) this.onEngineEvent(job, jobDone, state, outputs);
-      status = result.status === 'ok' ? 'done' : result.status === 'cancelled' ? (this.closing ? 'interrupted' : 'cancelled') : 'error';
-      if (result.status === 'error') error = { code: result.errors[0]?.code ?? 'ERROR', message: result.errors[0]?.message ?? 'failed', issues: result.errors };
-      if (result.status === 'cancelled') error = { code: this.closing ? 'INTERRUPTED' : 'CANCELLED', message: 'the job was stopped' };
+      ({ status, error } = this.reporter.result(job, result, state, outputs, jobDone, this.closing));
     } catch (err) {
       // The engine promises not to throw for user errors; anything thrown here is a bug, kept with the job.
-      error = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err) };
       console.error(`[kosmos-g server] job ${job.id} crashed:`, err);
-      const msgs = toComfyMessages({ type: 'job_done', jobId: job.id, status: 'error', seconds: 0, error: error as { code: string; message: string } }, state, () => undefined);
-      for (const m of msgs) this.hub.sendJobEvent(job.clientId, m);
+      error = this.reporter.crashed(job, err, state);
     } finally {
       this.store.finish(job.id, status, error);
       this.running = null;
@@ -272,27 +244,5 @@ export class JobQueue {
       this.announceStatus();
     }
   }
-
-  /** Records one engine event with the job and sends it, as ComfyUI messages, to the job's client. */
-  private onEngineEvent(job: JobRecord, e: EngineEvent, state: JobEventState, outputs: JobOutputs): void {
-    const jobId = job.id;
-    if (e.type === 'node_done' && e.outputs?.length) {
-      // Persist partial outputs as they appear, so a crash mid-job keeps what was already written.
-      const refs = e.outputs.map((f) => this.fileRef(f)).filter((r): r is FileRef => r !== undefined);
-      outputs[e.nodeId] = { files: refs };
-      this.store.setOutputs(jobId, outputs);
-    }
-    const msgs = toComfyMessages(e, state, (f) => this.fileRef(f));
-    for (const m of msgs) {
-      // Progress ticks are not recorded one by one (a training run makes thousands); metrics are.
-      if (m.type !== 'progress') this.store.addEvent(jobId, m.type, m.data);
-      this.hub.sendJobEvent(job.clientId, m);
-    }
-    if (e.type === 'node_progress' && e.preview) {
-      this.store.addEvent(jobId, 'kosmos.preview', { prompt_id: jobId, node: e.nodeId, mime: e.preview.mime, bytes: e.preview.data.byteLength });
-      this.hub.sendJobPreview(job.clientId, jobId, e.nodeId, e.preview.mime, e.preview.data);
-    }
-  }
 }
-
 export { outputMessage };

@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, dataFolders, serverFeatures, type Limits, type ServerCo
 import type { EnginePort } from './engine-port.ts';
 import { EventHub, type HubOptions } from './hub.ts';
 import { JobQueue } from './queue.ts';
+import type { QueuePort } from './queue-port.ts';
 import { checkRequest, isLoopback, presentedToken, type SecurityPolicy } from './security.ts';
 import { JobStore } from './store.ts';
 
@@ -20,6 +21,13 @@ export interface ServeOptions {
   token?: string;
   /** The editor opens workflows/generate.json (when present) instead of its small built-in default. */
   openDefault?: boolean;
+  /**
+   * `sqlite` (default: jobs run in this process) or `redis://HOST:PORT/DB` (jobs run in `kosmos-g worker`
+   * processes sharing that Redis; see docs/scale-out.md).
+   */
+  queue?: string;
+  /** The secret the server and its workers sign jobs and reports with (default KOSMOS_G_WORKER_TOKEN). */
+  workerToken?: string;
 }
 
 export interface ServerHandle {
@@ -70,12 +78,16 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeError('BAD_PORT', `serve --port ${port}: expected 0-65535`);
 
+  const redisTarget = options.queue === undefined || options.queue === 'sqlite' ? undefined : (await import('./redis/connection.ts')).parseQueueUrl(options.queue);
+  const workerToken = options.workerToken ?? (process.env.KOSMOS_G_WORKER_TOKEN || undefined);
+  if (redisTarget) (await import('./redis/signing.ts')).checkToken(redisTarget, workerToken, 'serve');
+
   const dataDir = path.resolve(options.data ?? 'data');
   const { dbFile, uploadsDir, outputsDir } = dataFolders(dataDir);
   const engine = internals.engine ?? (await (await import('./engine-adapter.ts')).loadEngine({ dataDir, ...(internals.plugins ? { plugins: internals.plugins } : {}), ...(internals.builtins === false ? { builtins: false } : {}) }));
   const store = new JobStore(dbFile);
   const policy: SecurityPolicy = { boundHost: host, port, ...(token ? { token } : {}) };
-  let queue: JobQueue | undefined;
+  let queue: QueuePort | undefined;
   const hub = new EventHub({
     ...internals.hub,
     verifyUpgrade: (req) => checkRequest(req, policy, true),
@@ -94,7 +106,9 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
     },
     featureFlags: serverFeatures({ ...DEFAULT_LIMITS, ...internals.limits }),
   });
-  queue = new JobQueue(store, engine, hub, outputsDir, idleFreeMs(internals));
+  queue = redisTarget
+    ? new (await import('./redis/redis-queue.ts')).RedisJobQueue(store, engine, hub, outputsDir, uploadsDir, redisTarget, workerToken)
+    : new JobQueue(store, engine, hub, outputsDir, idleFreeMs(internals));
   const defaultFile = path.join(REPO_ROOT, 'workflows', 'generate.json');
   const ctx: ServerContext = {
     store,
@@ -128,11 +142,12 @@ export async function serve(options: ServeOptions = {}, internals: ServeInternal
   });
   const actualPort = (server.address() as { port: number }).port;
   policy.port = actualPort;
-  const interrupted = queue.start();
+  const interrupted = await queue.start();
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${urlHost}:${actualPort}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   if (!internals.quiet) {
     console.log(`kosmos-g server: data folder ${dataDir}`);
+    if (redisTarget) console.log(`kosmos-g server: jobs go to kosmos-g workers through Redis at ${redisTarget.host}:${redisTarget.port}/${redisTarget.db}`);
     if (interrupted.length) console.log(`kosmos-g server: ${interrupted.length} job(s) were running at the last stop; marked interrupted`);
     for (const e of engine.loadErrors()) console.warn(`kosmos-g server: node pack ${e.pack} failed to load: ${e.message}`);
   }

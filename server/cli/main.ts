@@ -1,4 +1,4 @@
-// The `kosmos-g` command line: run, validate, nodes, export, serve, doctor. Exit codes: 0 ok, 1 a run failed, 2 invalid input
+// The `kosmos-g` command line: run, validate, nodes, export, serve, worker, doctor. Exit codes: 0 ok, 1 a run failed, 2 invalid input
 // (bad file, bad workflow, bad flag). User errors print one line per issue (`code node.input: message`), never a
 // stack trace.
 import { pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { runCommand } from './run.ts';
 import { validateCommand } from './validate.ts';
 import { nodesCommand } from './nodes.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 import { exportCommand } from './export.ts';
 import { installInterrupt } from './interrupt.ts';
 
@@ -19,6 +20,8 @@ usage:
   kosmos-g nodes [--json]
   kosmos-g export --format comfy-api WORKFLOW.json   (ComfyUI's API format, on stdout)
   kosmos-g serve [--port N] [--host HOST] [--data DIR] [--token TOKEN] [--open-default]
+                 [--queue redis://HOST:PORT/DB] [--worker-token TOKEN]
+  kosmos-g worker --queue redis://HOST:PORT/DB [--token TOKEN] [--data DIR] [--id NAME] [--plugin DIR ...]
   kosmos-g doctor MODEL_FOLDER_OR_FILE [--json]   what the loaders read, infer and ignore there
 
   run, validate, nodes and export also take --plugin DIR (repeatable) to load extra node packs.
@@ -42,6 +45,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO(), unt
         return await exportCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io, until ?? stopSignal());
+      case 'worker':
+        return await workerCommand(rest, io, until ?? stopSignal());
       case 'doctor':
         // Lazily: the model loaders it inspects are not needed by the other commands.
         return await (await import('./doctor.ts')).doctorCommand(rest, io);
@@ -83,8 +88,9 @@ function stopSignal(): Promise<void> {
 /** Entry point for the process: Ctrl-C cancels a running job, a second Ctrl-C quits at once (interrupt.ts). */
 export async function cli(argv: readonly string[]): Promise<never> {
   const abort = new AbortController();
-  // `serve` stops on its own signal; only a run has a job to cancel and may block the event loop.
-  const uninstall = argv[0] !== 'serve' ? installInterrupt(abort, (t) => void process.stderr.write(t), argv[0] === 'run') : () => {};
+  // `serve` and `worker` stop on their own signal (a worker finishes its running job; a second Ctrl-C quits); only a
+  // run has a job to cancel and may block the event loop.
+  const uninstall = argv[0] !== 'serve' && argv[0] !== 'worker' ? installInterrupt(abort, (t) => void process.stderr.write(t), argv[0] === 'run') : () => {};
   const code = await main(argv, processIO(abort.signal));
   uninstall();
   // Exit only once stdout and stderr have delivered everything (piped output would be cut otherwise).

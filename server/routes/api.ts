@@ -114,6 +114,9 @@ export function apiRoutes(ctx: ServerContext): Router {
   });
 
   r.get('/preview', previewHandler(ctx));
+  r.get('/workers', (_req, res) => {
+    res.json({ queue: ctx.queue.kind, workers: ctx.queue.workers() });
+  });
 
   r.get('/status', (_req, res) => {
     res.json({ queue_remaining: ctx.queue.queueRemaining(), running: ctx.queue.runningId, clients: ctx.hub.clientCount, finished: ctx.store.count(FINISHED) });

@@ -143,6 +143,7 @@ export function comfyRoutes(ctx: ServerContext): Router {
     if (body.clear === true) deleted = ctx.store.list(['queued']).map((j) => j.id);
     if (body.delete !== undefined) deleted = deleted.concat(idList(body.delete, 'delete'));
     const removed = ctx.store.deleteJobs(deleted, ['queued']);
+    ctx.queue.forget(removed);
     ctx.queue.announceStatus();
     res.json({ deleted: removed });
   });

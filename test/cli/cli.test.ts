@@ -148,6 +148,13 @@ test('flags and commands: unknown ones are exit 2; help is exit 0', async () => 
   assert.equal((await cli(['run'])).code, 2);
   assert.equal((await cli(['explode'])).code, 2);
   assert.equal((await cli(['serve', '--port', 'abc'])).code, 2);
+  // Scale-out flags: a worker needs a Redis queue; a Redis beyond this machine needs a worker token.
+  assert.match((await cli(['worker'])).err, /^USAGE: worker: --queue redis:\/\/HOST:PORT\/DB is required/);
+  const badUrl = await cli(['worker', '--queue', 'http://127.0.0.1:6379']);
+  assert.deepEqual([badUrl.code, badUrl.err.split(':')[0]], [2, 'BAD_QUEUE_URL']);
+  const remote = await cli(['serve', '--port', '0', '--queue', 'redis://10.9.8.7:6379/0']);
+  assert.deepEqual([remote.code, remote.err.split(':')[0]], [2, 'TOKEN_REQUIRED']);
+  noStack(remote.err);
   assert.equal((await cli(['validate', arithmetic, '--json=yes'])).code, 2);
   const help = await cli(['--help']);
   assert.equal(help.code, 0);

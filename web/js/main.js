@@ -442,6 +442,13 @@ function onMessage({ type, data }) {
     }
     case 'execution_cached':
       return;
+    case 'kosmos.worker':
+    case 'kosmos.retry':
+      // With a Redis queue, jobs run on kosmos-g workers: say which one runs ours (again, after a retry).
+      if (!mine) return;
+      $('worker-label').hidden = false;
+      $('worker-label').textContent = `${type === 'kosmos.retry' ? 'retried on' : 'on'} worker ${data.worker}`;
+      return;
     case 'execution_error': {
       message(`job ${data.prompt_id.slice(0, 8)}: ${data.node_id ? `node ${data.node_id}: ` : ''}${data.exception_message}`, 'error');
       const node = mine ? nodeOf(data.node_id) : null;
