@@ -15,6 +15,18 @@ import { weightsLayout } from '../../default-model/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeKosmosG } from '../../models/kosmosg/encode.ts';
 import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
+import { imageValue, type ImageValue } from '../../models/image.ts';
+import { subjectImage } from '../../models/world/scene.ts';
+import { COLOR_NAMES, SHAPES, BACKGROUND_NAMES } from '../../models/world/palette.ts';
+import type { Raster } from '../../models/world/raster.ts';
+
+/** A world raster as the [1, 3, H, W] image in [0, 1] the encoder takes. */
+function asImage(r: Raster): ImageValue {
+  const n = r.width * r.height;
+  const data = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = r.data[i * 3 + c]! / 255;
+  return imageValue(data, 1, r.height, r.width);
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [dirArg, ...files] = process.argv.slice(2);
@@ -26,8 +38,8 @@ const clip = await clipTextCondition(await createTfjsOps(), w);
 const clipCondition = (text: string) => clip([text]).data as Float32Array;
 const CASES = 6;
 
-console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word | subject prompt: error vs CLIP text of what it means | subject swap moves it (CLIP text / aligned) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const file of kosmosFiles) {
   const model = kosmosGFrom(await readWeightFile(file), 'from-file');
   const aligned = async (text: string) => {
@@ -45,6 +57,25 @@ for (const file of kosmosFiles) {
       moves.get(kind)![1].push(relDiff(alignedBase, await aligned(others[kind])));
     }
   }
+  // Subject-driven prompts: "a <i> on a mint background" with a subject's picture, against the CLIP text condition of
+  // what it means ("a red circle on a mint background"); and how far swapping the subject moves each.
+  const subjectError: number[] = [];
+  const subjectMoves: [number[], number[]] = [[], []];
+  const subject = async (c: number, sh: number, bg: number) => {
+    const color = COLOR_NAMES[c % COLOR_NAMES.length]!, shape = SHAPES[sh % SHAPES.length]!, background = BACKGROUND_NAMES[bg % BACKGROUND_NAMES.length]!;
+    const built = buildInterleavedPrompt(`a <i> on a ${background} background`, 1, mllmTokenizer);
+    const cond = (await encodeKosmosG(runner, model, [{ tokens: built.tokens, imageMask: built.imageMask }], [asImage(subjectImage(shape, color, 64, 'white'))])).data as Float32Array;
+    return { cond, clip: clipCondition(`a ${color} ${shape} on a ${background} background`) };
+  };
+  for (let i = 0; i < CASES; i++) {
+    const a = await subject(i, i, i + 1);
+    const b = await subject(i + 1, i + 2, i + 1);
+    subjectError.push(relDiff(a.clip, a.cond));
+    subjectMoves[0].push(relDiff(a.clip, b.clip));
+    subjectMoves[1].push(relDiff(a.cond, b.cond));
+  }
   const cell = (k: WordKind) => moves.get(k)!.map((xs) => mean(xs).toFixed(3)).join(' / ');
-  console.log(`| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} |`);
+  console.log(
+    `| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} | ${mean(subjectError).toFixed(3)} | ${subjectMoves.map((xs) => mean(xs).toFixed(3)).join(' / ')} |`,
+  );
 }
