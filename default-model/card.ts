@@ -11,6 +11,7 @@ import { KosmosG } from '../models/kosmosg/kosmosg.ts';
 import { Rng } from '../models/ops/random.ts';
 import { DEFAULT_IMAGE_SIZE, DEFAULT_UNET, DEFAULT_VAE, SHIPPED_BYTES_LIMIT, defaultClipText, defaultKosmosG } from './config.ts';
 import { formatTable, type EvalReport } from '../models/world/score.ts';
+import { formatSensitivity, type SensitivityReport } from '../models/world/sensitivity.ts';
 import type { TrainingRecord } from './pipeline.ts';
 
 export interface ParameterCount {
@@ -52,6 +53,8 @@ export interface CardInput {
   scores?: { name: string; report: EvalReport }[];
   /** How the scores were generated (backend, steps, guidance). */
   scoreSettings?: string;
+  /** The full model's condition sensitivity (subject and word swaps at fixed seeds), when measured. */
+  sensitivity?: SensitivityReport;
 }
 
 const mb = (bytes: number) => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 2 ** 20).toFixed(2)} MB`);
@@ -88,7 +91,7 @@ export function modelCard(input: CardInput): string {
     '',
     '## Training',
     '',
-    `All stages as workflows (workflows/default/), tfjs, on this machine: ${(record.seconds / 60).toFixed(1)} min in all (started ${record.started}), ${(record.lanes ?? 1) > 1 ? `${record.lanes} independent stages at a time, each on one core` : 'one stage after another'}.`,
+    `All stages as workflows (workflows/default/), on this machine: ${(record.seconds / 60).toFixed(1)} min in all (started ${record.started}), ${(record.lanes ?? 1) > 1 ? `${record.lanes} independent stages at a time, each on one core` : 'one stage after another'}.`,
     '',
     '| stage | steps | batch | lr | s/step | minutes | loss first → last |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -97,6 +100,8 @@ export function modelCard(input: CardInput): string {
       const extras = [
         ...(s.settings.offsetNoise ? [`offset noise ${s.settings.offsetNoise}`] : []),
         ...(s.settings.align ? [`${Math.round(s.settings.align * 100)} % of steps on the alignment loss`] : []),
+        ...(s.settings.alignImages ? [`${Math.round(s.settings.alignImages * 100)} % of steps aligning subject-driven prompts`] : []),
+        ...(s.settings.ema ? [`weights averaged, decay ${s.settings.ema}`] : []),
       ];
       const title = extras.length ? `${s.title} (${extras.join(', ')})` : s.title;
       return `| ${title} | ${s.settings.steps} | ${s.settings.batch} | ${s.settings.lr} | ${s.secondsPerStep.toFixed(2)} | ${(s.seconds / 60).toFixed(1)} | ${loss} |`;
@@ -119,6 +124,15 @@ export function modelCard(input: CardInput): string {
       '',
       formatTable(scores),
     );
+    if (input.sensitivity) {
+      lines.push(
+        '',
+        'Condition sensitivity of the full model (models/world/sensitivity.ts): at an item\'s seed, the subject\'s colour or shape,',
+        'or one caption word, is swapped; a swap counts when the evaluator reads the swapped attribute differently.',
+        '',
+        formatSensitivity(input.sensitivity),
+      );
+    }
   } else {
     lines.push('Not measured in this run (run `npx tsx bench/default-model/main.ts`).');
   }

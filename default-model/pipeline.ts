@@ -60,7 +60,7 @@ export interface TrainingRecord {
   lanes?: number;
   stages: StageRecord[];
   /** Held-out scores when the run was evaluated (`--eval N`): per model (full, stage-2 only), per task. */
-  scores?: { settings: string; models: { name: string; tasks: TaskScore[] }[] };
+  scores?: { settings: string; models: { name: string; tasks: TaskScore[] }[]; sensitivity?: { swaps: number; changed: number; followed: number } };
 }
 
 export async function trainDefault(options: PipelineOptions): Promise<{ record: TrainingRecord; weights: WeightsLayout; work: WorkLayout }> {

@@ -17,6 +17,7 @@ import { writeFileAtomicSync } from '../models/io/atomic.ts';
 import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../default-model/card.ts';
 import { buildEvalSet } from '../models/world/eval-set.ts';
 import { evaluate } from '../models/world/score.ts';
+import { buildSwaps, conditionSensitivity } from '../models/world/sensitivity.ts';
 import { modelGenerator } from '../default-model/generate.ts';
 import { defaultTokenizers } from '../default-model/vocabulary.ts';
 
@@ -85,13 +86,23 @@ async function main(): Promise<void> {
     for (const [name, kosmosG] of [['full', undefined], ['stage-2 only', work.kosmosGStage2]] as const) {
       const g = await modelGenerator({ ...settings, ...(kosmosG ? { kosmosG } : {}) });
       const report = await evaluate(g.generate, items);
+      // The full model's condition sensitivity: subject and word swaps at the items' seeds.
+      if (name === 'full') {
+        const swaps = buildSwaps(items.filter((i) => i.task === 'single' || i.task === 'text').filter((_, k) => k % 3 === 0));
+        card.sensitivity = await conditionSensitivity(g.generate, swaps);
+        console.log(`condition sensitivity: ${(100 * card.sensitivity.changed).toFixed(0)} % of ${swaps.length} swaps change the picture`);
+      }
       await g.close();
       card.scores.push({ name, report });
       console.log(`scored ${name}: ${report.tasks.map((t) => `${t.task} ${(100 * t.fidelity).toFixed(0)} %`).join(', ')}`);
     }
     card.scoreSettings = `${items.length} items, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}`;
     // The scores go into training.json too, for scripts comparing runs.
-    record.scores = { settings: card.scoreSettings, models: card.scores.map((s) => ({ name: s.name, tasks: s.report.tasks })) };
+    record.scores = {
+      settings: card.scoreSettings,
+      models: card.scores.map((s) => ({ name: s.name, tasks: s.report.tasks })),
+      ...(card.sensitivity ? { sensitivity: { swaps: card.sensitivity.swaps.length, changed: card.sensitivity.changed, followed: card.sensitivity.followed } } : {}),
+    };
     writeFileAtomicSync(weights.record, JSON.stringify(record, null, 2) + '\n');
   }
   await writeModelCard(weights.card, card);

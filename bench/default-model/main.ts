@@ -1,14 +1,17 @@
 // Scores a generator on the default model's held-out prompt set and prints the table (docs/default-model.md).
-//   npx tsx bench/default-model/main.ts [--generator model|clip-text|oracle|blank|copy] [--weights DIR] [--per-task N]
+//   npx tsx bench/default-model/main.ts [--generator model|clip-text|oracle|blank|copy|seed-only] [--weights DIR] [--per-task N]
 //        [--ablation FILE]  also score the stage-2-only KOSMOS-G (default: data/train-default/parts/kosmos-g-stage2.safetensors)
 //        (clip-text: the text-to-image items through the small CLIP text encoder, the U-Net's own conditioning)
 //        [--backend onnx|tfjs] [--steps N] [--guidance G] [--seed N]
+//        [--sensitivity N]  also swap the subject / a word of N single-entity and N text-to-image items at their seed
+//                           and report the share of swaps that change the picture (models/world/sensitivity.ts)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEvalSet } from '../../models/world/eval-set.ts';
 import { evaluate, formatTable, type EvalReport, type Generator } from '../../models/world/score.ts';
-import { blankGenerator, copyGenerator, oracleGenerator } from '../../models/world/generators.ts';
+import { blankGenerator, copyGenerator, oracleGenerator, seedOnlyGenerator } from '../../models/world/generators.ts';
+import { buildSwaps, conditionSensitivity, formatSensitivity } from '../../models/world/sensitivity.ts';
 import { modelGenerator, type GenerateSettings } from '../../default-model/generate.ts';
 import { workLayout } from '../../default-model/layout.ts';
 import { DEFAULT_WORK_DIR } from '../../default-model/workflows.ts';
@@ -38,9 +41,13 @@ async function score(name: string, generate: Generator): Promise<{ name: string;
 }
 
 const reports: { name: string; report: EvalReport }[] = [];
+const sensitivityItems = Number(opt('sensitivity', '0'));
+const swaps = buildSwaps(['single', 'text'].flatMap((task) => items.filter((i) => i.task === task).slice(0, sensitivityItems)));
+const sensitivityReports: string[] = [];
 if (kind === 'model') {
   const full = await modelGenerator(settings);
   reports.push(await score('full', full.generate));
+  if (swaps.length) sensitivityReports.push(`full model, ${swaps.length} swaps:\n${formatSensitivity(await conditionSensitivity(full.generate, swaps))}`);
   await full.close();
   const ablation = path.resolve(root, opt('ablation', workLayout(DEFAULT_WORK_DIR).kosmosGStage2));
   if (existsSync(ablation)) {
@@ -55,14 +62,16 @@ if (kind === 'model') {
   reports.push(await score('CLIP text', clip.generate));
   await clip.close();
 } else {
-  const generators: Record<string, Generator> = { oracle: oracleGenerator, blank: blankGenerator, copy: copyGenerator };
+  const generators: Record<string, Generator> = { oracle: oracleGenerator, blank: blankGenerator, copy: copyGenerator, 'seed-only': seedOnlyGenerator };
   const g = generators[kind];
   if (!g) {
-    console.error(`DEFAULT_BAD_OPTION: --generator must be model, clip-text, oracle, blank or copy (got '${kind}')`);
+    console.error(`DEFAULT_BAD_OPTION: --generator must be model, clip-text, oracle, blank, copy or seed-only (got '${kind}')`);
     process.exit(1);
   }
   reports.push(await score(kind, g));
+  if (swaps.length) sensitivityReports.push(`${kind}, ${swaps.length} swaps:\n${formatSensitivity(await conditionSensitivity(g, swaps))}`);
 }
 console.log(`held-out set: ${items.length} items (${perTask} per task), generator ${kind}${kind === 'model' || kind === 'clip-text' ? `, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}` : ''}`);
 console.log(formatTable(reports));
 for (const r of reports) console.log(`${r.name}: ${(r.report.seconds / items.length).toFixed(2)} s per image`);
+for (const text of sensitivityReports) console.log(`\ncondition sensitivity, ${text}`);
