@@ -1,7 +1,7 @@
 // Moves the nodes of the shipped workflows apart as the editor draws them (in Debian's chromium, real node sizes),
 // so none overlaps another or a group's title (test/web/layout.test.ts checks it). Rewrites only the "pos", "size"
 // and group "bounding" values in the files, keeping their formatting. workflows/default/ is generated: its layout
-// comes from models/default/workflows.ts (npx tsx scripts/train-default.ts --write-workflows), never from here.
+// comes from default-model/workflows.ts (npx tsx scripts/train-default.ts --write-workflows), never from here.
 // Run: npx tsx scripts/tidy-layouts.ts [FILE.json ...]   (default: every workflow under workflows/ but default/)
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -31,15 +31,15 @@ test('recipe settings: offset noise reaches the diffusion losses; an alignment s
   const node = (doc: { nodes: { id: string; type: string; widgets?: Record<string, unknown>; inputs?: Record<string, { node: string }> }[] }, id: string) =>
     doc.nodes.find((n) => n.id === id)!;
 
-  const plain = stageWorkflow('stage3', paths);
-  assert.equal(node(plain, 'train').inputs!.loss!.node, 'mix', 'the default stage 3 is the paper\'s diffusion loss alone');
+  const plain = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0, align: 0, alignImages: 0 });
+  assert.equal(node(plain, 'train').inputs!.loss!.node, 'mix', 'without alignment shares stage 3 is the paper\'s diffusion loss alone');
   assert.ok(!plain.nodes.some((n) => n.type === 'AlignerLoss'));
   assert.ok(plain.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => !('offset_noise' in (n.widgets ?? {}))));
 
   const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, offsetNoise: 0.3 });
   assert.equal(node(unet, 'loss').widgets!.offset_noise, 0.3);
 
-  const doc = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0.3, align: 0.25 });
+  const doc = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0.3, align: 0.25, alignImages: 0 });
   assert.deepEqual(validateWorkflow(parseWorkflow(doc, 'stage3'), registry), []);
   assert.ok(doc.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => n.widgets!.offset_noise === 0.3));
   assert.equal(node(doc, 'train').inputs!.loss!.node, 'mix_align');
