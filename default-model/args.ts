@@ -16,6 +16,8 @@ export interface TrainDefaultArgs {
   /** Per-stage overrides from --set, applied over --steps / --lr. */
   set: Partial<Record<StageName, Partial<StageSettings>>>;
   eval: number;
+  /** Score an existing weights folder (--out) on N held-out items per task and rewrite its card; no training. */
+  rescore: number;
   /** Stages at once (default: the pipeline's, 2 where there are 2 cores). */
   lanes?: number;
   writeWorkflows: boolean;
@@ -27,7 +29,7 @@ function fail(message: string): never {
 }
 
 export function parseArgs(argv: string[]): TrainDefaultArgs {
-  const args: TrainDefaultArgs = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, backend: 'onnx', writeWorkflows: false, set: {} };
+  const args: TrainDefaultArgs = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, rescore: 0, backend: 'onnx', writeWorkflows: false, set: {} };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -45,6 +47,7 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
       case '--seed': args.seed = int(); break;
       case '--steps': args.steps = int(); break;
       case '--eval': args.eval = int(); break;
+      case '--rescore': args.rescore = int(); break;
       case '--lanes': {
         const n = int();
         if (n < 1) fail('--lanes needs at least 1');

@@ -37,6 +37,12 @@ export interface GenerateSettings {
   editStrength?: number;
 }
 
+/**
+ * Classifier-free guidance of the default model's generations (docs/default-model.md, v2: KOSMOS-G's condition
+ * only approximates the CLIP text condition the U-Net learnt, and a high scale amplifies the error).
+ */
+export const DEFAULT_GUIDANCE = 2.5;
+
 /** The Sampler `denoise` of edits unless a setting says otherwise (docs/default-model.md, editing). */
 export const DEFAULT_EDIT_STRENGTH = 0.75;
 
@@ -90,7 +96,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
     {
       id: 'sample',
       type: 'Sampler',
-      widgets: { guidance: s.guidance ?? 5, seed, steps: 0, denoise: edit ? strength : 1, preview_every: 0 },
+      widgets: { guidance: s.guidance ?? DEFAULT_GUIDANCE, seed, steps: 0, denoise: edit ? strength : 1, preview_every: 0 },
       inputs: { unet: { node: 'sd', output: 'unet' }, conditioning: { node: 'encode', output: 'conditioning' }, latent: { node: 'latent', output: 'latent' }, scheduler: { node: 'sched', output: 'scheduler' } },
     },
     { id: 'decode', type: 'VAEDecode', inputs: { vae: { node: 'sd', output: 'vae' }, latent: { node: 'sample', output: 'latent' } } },

@@ -1,9 +1,10 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align; repeatable)
+//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align, align_images, ema, every; repeatable)
 //                                    [--lanes N] (stages at once; default 2 on 2+ cores, 1 = in order in this process)
 //                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
+//                                    [--rescore N] (no training: score the --out folder on N items per task, rewrite its card)
 // Output: DIR (default default-model/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
 
@@ -11,15 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trainDefault } from '../default-model/pipeline.ts';
 import { parseArgs, stageSettings } from '../default-model/args.ts';
-import { STAGES, shippedStageWorkflow } from '../default-model/workflows.ts';
+import { DEFAULT_WORK_DIR, STAGES, shippedStageWorkflow } from '../default-model/workflows.ts';
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomicSync } from '../models/io/atomic.ts';
-import { parameterCounts, shippedFiles, writeModelCard, type CardInput } from '../default-model/card.ts';
-import { buildEvalSet } from '../models/world/eval-set.ts';
-import { evaluate } from '../models/world/score.ts';
-import { buildSwaps, conditionSensitivity } from '../models/world/sensitivity.ts';
-import { modelGenerator } from '../default-model/generate.ts';
-import { defaultTokenizers } from '../default-model/vocabulary.ts';
+import { scoreRun } from '../default-model/score-run.ts';
+import { weightsLayout, workLayout } from '../default-model/layout.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,6 +39,12 @@ function writeWorkflows(): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.writeWorkflows) return writeWorkflows();
+  if (args.rescore > 0) {
+    // A folder trained earlier, scored again (e.g. after the evaluator changed): scores and card rewritten in place.
+    const weights = weightsLayout(path.resolve(args.out));
+    await scoreRun({ weights, stage2: workLayout(path.resolve(args.work ?? DEFAULT_WORK_DIR)).kosmosGStage2, perTask: args.rescore, backend: args.backend, log: (l: string) => console.log(l) });
+    return;
+  }
   const tty = process.stderr.isTTY;
   const lastPrint = new Map<string, number>();
   const running = new Map<string, string>();
@@ -73,39 +76,7 @@ async function main(): Promise<void> {
     },
   });
   if (tty) process.stderr.write('\r\x1b[K');
-  const tokenizers = defaultTokenizers();
-  const card: CardInput = {
-    record,
-    parameters: parameterCounts(tokenizers.mllm.vocabSize, tokenizers.clip.vocabSize),
-    files: await shippedFiles(weights.dir),
-  };
-  if (args.eval > 0) {
-    const items = buildEvalSet({ perTask: args.eval });
-    const settings = { weights: weights.dir, backend: args.backend, steps: 25, guidance: 5 };
-    card.scores = [];
-    for (const [name, kosmosG] of [['full', undefined], ['stage-2 only', work.kosmosGStage2]] as const) {
-      const g = await modelGenerator({ ...settings, ...(kosmosG ? { kosmosG } : {}) });
-      const report = await evaluate(g.generate, items);
-      // The full model's condition sensitivity: subject and word swaps at the items' seeds.
-      if (name === 'full') {
-        const swaps = buildSwaps(items.filter((i) => i.task === 'single' || i.task === 'text').filter((_, k) => k % 3 === 0));
-        card.sensitivity = await conditionSensitivity(g.generate, swaps);
-        console.log(`condition sensitivity: ${(100 * card.sensitivity.changed).toFixed(0)} % of ${swaps.length} swaps change the picture`);
-      }
-      await g.close();
-      card.scores.push({ name, report });
-      console.log(`scored ${name}: ${report.tasks.map((t) => `${t.task} ${(100 * t.fidelity).toFixed(0)} %`).join(', ')}`);
-    }
-    card.scoreSettings = `${items.length} items, ${settings.backend}, ${settings.steps} DPM-Solver++ steps, guidance ${settings.guidance}`;
-    // The scores go into training.json too, for scripts comparing runs.
-    record.scores = {
-      settings: card.scoreSettings,
-      models: card.scores.map((s) => ({ name: s.name, tasks: s.report.tasks })),
-      ...(card.sensitivity ? { sensitivity: { swaps: card.sensitivity.swaps.length, changed: card.sensitivity.changed, followed: card.sensitivity.followed } } : {}),
-    };
-    writeFileAtomicSync(weights.record, JSON.stringify(record, null, 2) + '\n');
-  }
-  await writeModelCard(weights.card, card);
+  await scoreRun({ weights, stage2: work.kosmosGStage2, perTask: args.eval, backend: args.backend, log: (l: string) => console.log(l) });
   console.log(`trained in ${(record.seconds / 60).toFixed(1)} min → ${path.relative(root, weights.dir) || weights.dir}`);
 }
 
