@@ -24,12 +24,24 @@ export class JobReporter {
     readonly outputsRoot: string,
   ) {}
 
+  /**
+   * Training checkpoints a workflow keeps in one place across jobs (TrainLoop `checkpoint: data/checkpoints/…`, so a
+   * later job can resume): `<data>/checkpoints/`, beside the outputs. Listed as type "checkpoints".
+   */
+  get checkpointsRoot(): string {
+    return path.join(path.dirname(this.outputsRoot), 'checkpoints');
+  }
+
+  /** How a client asks GET /view for a file a job wrote: only files under the outputs or the checkpoints folder. */
   fileRef(f: OutputFile): FileRef | undefined {
-    const rel = path.relative(this.outputsRoot, f.path);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined; // only files under outputs are addressable
-    const parts = rel.split(path.sep);
-    const filename = parts.pop()!;
-    return { filename, subfolder: parts.join('/'), type: 'output', kind: f.kind, ...(f.mime ? { mime: f.mime } : {}) };
+    for (const [root, type] of [[this.outputsRoot, 'output'], [this.checkpointsRoot, 'checkpoints']] as const) {
+      const rel = path.relative(root, f.path);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const parts = rel.split(path.sep);
+      const filename = parts.pop()!;
+      return { filename, subfolder: parts.join('/'), type, kind: f.kind, ...(f.mime ? { mime: f.mime } : {}) };
+    }
+    return undefined;
   }
 
   /** Records one engine event with the job and sends it, as ComfyUI messages, to the job's client. */

@@ -11,7 +11,8 @@ export const FINISHED: readonly JobStatus[] = ['done', 'error', 'cancelled', 'in
 export interface FileRef {
   filename: string;
   subfolder: string;
-  type: 'output' | 'input';
+  /** Which folder GET /view reads: the outputs, the uploads, or the training checkpoints kept across jobs. */
+  type: 'output' | 'input' | 'checkpoints';
   kind?: string;
   mime?: string;
 }

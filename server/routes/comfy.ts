@@ -210,8 +210,10 @@ export function comfyRoutes(ctx: ServerContext): Router {
     const subfolder = typeof q.subfolder === 'string' ? q.subfolder : '';
     const type = typeof q.type === 'string' && q.type !== '' ? q.type : 'output';
     if (!filename) throw new HttpError(400, 'BAD_REQUEST', 'view: filename is required');
-    const root = type === 'output' ? ctx.outputsDir : type === 'input' ? ctx.uploadsDir : undefined;
-    if (!root) throw new HttpError(400, 'BAD_REQUEST', `view: type must be "output" or "input", not "${type}"`);
+    // "checkpoints": training checkpoints kept across jobs under <data>/checkpoints (JobReporter.checkpointsRoot).
+    const roots: Record<string, string> = { output: ctx.outputsDir, input: ctx.uploadsDir, checkpoints: path.join(ctx.dataDir, 'checkpoints') };
+    const root = roots[type];
+    if (!root) throw new HttpError(400, 'BAD_REQUEST', `view: type must be "output", "input" or "checkpoints", not "${type}"`);
     const file = await resolveExisting(root, subfolder, filename);
     const ext = path.extname(file).toLowerCase();
     // Never let a file from the data folder run as a page or script in the editor's origin.

@@ -166,6 +166,19 @@ test('bad bodies: malformed JSON, schema errors, oversized bodies, unknown route
   assert.equal((await json(s.base, 'GET', '/queue')).status, 200);
 });
 
+test('training checkpoints kept under <data>/checkpoints are listed as type "checkpoints" and served by GET /view', async () => {
+  const { JobReporter } = await import('../../server/job-reporter.ts');
+  const reporter = new JobReporter(undefined as never, undefined as never, path.join(s.dataDir, 'outputs'));
+  const file = path.join(s.dataDir, 'checkpoints', 'train-unet', 'step-00000004', 'model.safetensors');
+  assert.deepEqual(reporter.fileRef({ path: file, kind: 'checkpoint' }), { filename: 'model.safetensors', subfolder: 'train-unet/step-00000004', type: 'checkpoints', kind: 'checkpoint' });
+  assert.equal(reporter.fileRef({ path: path.join(s.dataDir, 'kosmos-g.db'), kind: 'file' }), undefined, 'nothing else of the data folder');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, 'WEIGHTS');
+  const r = await raw(s.port, 'GET', '/view?filename=model.safetensors&subfolder=train-unet/step-00000004&type=checkpoints', { host: `127.0.0.1:${s.port}` });
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'WEIGHTS');
+});
+
 test('GET /view: traversal (../, absolute, encoded, symlink) never leaves the roots', async () => {
   const secret = path.join(s.dataDir, 'secret.txt');
   writeFileSync(secret, 'TOP-SECRET');
@@ -184,6 +197,8 @@ test('GET /view: traversal (../, absolute, encoded, symlink) never leaves the ro
     ['/view?filename=link.png&subfolder=x&type=output', 403],
     ['/view?filename=secret.txt&subfolder=up&type=output', 403],
     ['/view?filename=kosmos-g.db&subfolder=..&type=input', 400],
+    ['/view?filename=kosmos-g.db&subfolder=..&type=checkpoints', 400],
+    ['/view?filename=secret.txt&subfolder=..&type=checkpoints', 400],
     ['/view?filename=secret.txt&type=../..', 400],
     ['/view?filename=nothere.png&type=output', 404],
     ['/view/../secret.txt', 404],
