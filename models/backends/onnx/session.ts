@@ -63,6 +63,10 @@ export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.Sess
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // ORT's memory pattern plans one block for all activations from the first run and allocates it on the second
+    // while the arena still holds the first run's blocks: the real U-Net at 64×64 peaked 2 GB higher on its second
+    // forward (bench/diffusion/memory.ts). Without it the arena reuses its blocks.
+    enableMemPattern: false,
     // KOSMOS_G_ORT_PROFILE=<prefix>: ORT writes a per-node timing profile (<prefix>_<date>.json) when a session ends.
     ...(process.env.KOSMOS_G_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.KOSMOS_G_ORT_PROFILE } : {}),
   };
