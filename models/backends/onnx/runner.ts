@@ -91,6 +91,9 @@ export class OnnxRunner implements Runner {
     if (this.releaseHostWeights && releaseToDataFile(ops.graph, `${file}.data`) > 0) collectGarbage();
     const c: Compiled = { key, file, used: [...ops.params.keys()].map((p) => [p, p.version]) };
     if (!perModel) this.compiled.set(model, (perModel = new Map()));
+    // The session traced for this module's previous weights is never asked for again (its key names those weights):
+    // release it now rather than when it falls out of the LRU, where a real U-Net's session holds 3.4 GB.
+    if (known && known.key !== key) void this.sessions.evict(known.key);
     perModel.set(sig, c);
     return c;
   }

@@ -144,6 +144,14 @@ export class SessionCache {
     return entry;
   }
 
+  /** Close one session now (no-op when it is not open). */
+  async evict(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    await entry.then((s) => s.release()).catch(() => undefined);
+  }
+
   get size(): number {
     return this.entries.size;
   }
