@@ -2,7 +2,8 @@
 //
 // KOSMOS_G_ORT_EP=cpu (default) | webgpu | cuda picks the provider; KOSMOS_G_ORT_THREADS overrides the intra-op
 // thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8);
-// KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile.
+// KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile; KOSMOS_G_ORT_ARENA=0 turns ORT's CPU memory arena
+// off (activations are then allocated and freed per tensor: a lower peak, some speed).
 
 import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -67,6 +68,7 @@ export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.Sess
     // while the arena still holds the first run's blocks: the real U-Net at 64×64 peaked 2 GB higher on its second
     // forward (bench/diffusion/memory.ts). Without it the arena reuses its blocks.
     enableMemPattern: false,
+    enableCpuMemArena: process.env.KOSMOS_G_ORT_ARENA !== '0',
     // KOSMOS_G_ORT_PROFILE=<prefix>: ORT writes a per-node timing profile (<prefix>_<date>.json) when a session ends.
     ...(process.env.KOSMOS_G_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.KOSMOS_G_ORT_PROFILE } : {}),
   };
