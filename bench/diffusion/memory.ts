@@ -5,6 +5,8 @@
 // path, the worst case) and reads its peak RSS (VmHWM) from /proc/self/status, also at each stage.
 //
 // Run: npx tsx bench/diffusion/memory.ts [--small | --div N] [--only unet|vae]
+// ORT settings come from the environment as in any run (KOSMOS_G_ORT_GRAPH_OPT, KOSMOS_G_ORT_ARENA,
+// KOSMOS_G_ORT_KEEP_HOST_WEIGHTS, KOSMOS_G_ORT_THREADS): the children inherit it.
 // The real U-Net needs ~6–11 GB and minutes of CPU: run it on an otherwise idle machine, once.
 // The goal (issue 20): peak ≤ 1.3 × fp32 weights + 2 GB.
 
@@ -40,6 +42,8 @@ interface Stage {
   /** Of the RSS now: anonymous memory (host arrays, ORT's own tensors) and mapped files (a mapped side file). */
   anonGb: number;
   fileGb: number;
+  /** Since the previous stage. */
+  seconds: number;
 }
 
 interface ChildResult {
@@ -51,7 +55,7 @@ interface ChildResult {
   seconds: number;
 }
 
-function status(): Omit<Stage, 'stage'> {
+function status(): Omit<Stage, 'stage' | 'seconds'> {
   const s = readFileSync('/proc/self/status', 'utf8');
   const gb = (field: string) => (Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) * 1024) / GB;
   return { rssGb: gb('VmRSS'), peakGb: gb('VmHWM'), anonGb: gb('RssAnon'), fileGb: gb('RssFile') };
@@ -80,7 +84,12 @@ function subject(name: string): { model: Module; entry: string; forward: Forward
 async function child(name: string): Promise<void> {
   const t0 = performance.now();
   const stages: Stage[] = [];
-  const mark = (stage: string) => stages.push({ stage, ...status() });
+  let last = t0;
+  const mark = (stage: string) => {
+    const now = performance.now();
+    stages.push({ stage, ...status(), seconds: (now - last) / 1000 });
+    last = now;
+  };
   const { model, entry, forward, inputs } = subject(name);
   for (const p of model.parameters()) void p.data; // the weights as a loader leaves them: materialised on the host
   mark('weights on the host');
@@ -132,9 +141,9 @@ async function main(): Promise<void> {
     );
   }
   for (const r of results) {
-    console.log(`\n${r.model}, by stage (GB): RSS now (anonymous + mapped files) / peak so far`);
+    console.log(`\n${r.model}, by stage (GB): RSS now (anonymous + mapped files) / peak so far, seconds the stage took`);
     for (const s of r.stages) {
-      console.log(`  ${s.stage.padEnd(22)} ${s.rssGb.toFixed(2)} (${s.anonGb.toFixed(2)} + ${s.fileGb.toFixed(2)}) / ${s.peakGb.toFixed(2)}`);
+      console.log(`  ${s.stage.padEnd(22)} ${s.rssGb.toFixed(2)} (${s.anonGb.toFixed(2)} + ${s.fileGb.toFixed(2)}) / ${s.peakGb.toFixed(2)}  ${s.seconds.toFixed(1)} s`);
     }
   }
 }
