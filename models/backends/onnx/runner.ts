@@ -64,7 +64,7 @@ export class OnnxRunner implements Runner {
       });
       const feeds: Record<string, ReturnType<typeof toOrt>> = {};
       inputs.forEach((h, i) => (feeds[`input_${i}`] = toOrt(h)));
-      const results = await session.run(feeds);
+      const results = await this.sessions.using(session, () => session.run(feeds));
       return session.outputNames.map((name) => fromOrt(results[name]!));
     });
   }

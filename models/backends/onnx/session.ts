@@ -141,6 +141,9 @@ export async function cachedSession(
 /** Sessions kept open, least recently used evicted (and released) first. */
 export class SessionCache {
   private readonly entries = new Map<string, Promise<ort.InferenceSession>>();
+  /** Runs in flight per session, and sessions closed meanwhile: those are released when their last run ends. */
+  private readonly busy = new Map<ort.InferenceSession, number>();
+  private readonly retired = new Set<ort.InferenceSession>();
   constructor(readonly capacity = Number(process.env.KOSMOS_G_ORT_SESSIONS) || 8) {}
 
   async get(key: string, open: () => Promise<ort.InferenceSession>): Promise<ort.InferenceSession> {
@@ -156,17 +159,39 @@ export class SessionCache {
     while (this.entries.size > this.capacity) {
       const [oldKey, old] = this.entries.entries().next().value as [string, Promise<ort.InferenceSession>];
       this.entries.delete(oldKey);
-      old.then((s) => s.release()).catch(() => undefined);
+      void this.retire(old);
     }
     return entry;
   }
 
-  /** Close one session now (no-op when it is not open). */
+  /** Run `fn` on a session of this cache, which is not released before it ends even if evicted meanwhile. */
+  async using<T>(session: ort.InferenceSession, fn: () => Promise<T>): Promise<T> {
+    this.busy.set(session, (this.busy.get(session) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = this.busy.get(session)! - 1;
+      if (left > 0) this.busy.set(session, left);
+      else {
+        this.busy.delete(session);
+        if (this.retired.delete(session)) await session.release().catch(() => undefined);
+      }
+    }
+  }
+
+  private async retire(entry: Promise<ort.InferenceSession>): Promise<void> {
+    const session = await entry.catch(() => undefined);
+    if (!session) return;
+    if (this.busy.has(session)) this.retired.add(session);
+    else await session.release().catch(() => undefined);
+  }
+
+  /** Close one session (no-op when it is not open); a run in flight on it finishes first. */
   async evict(key: string): Promise<void> {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    await entry.then((s) => s.release()).catch(() => undefined);
+    await this.retire(entry);
   }
 
   get size(): number {
@@ -176,6 +201,6 @@ export class SessionCache {
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+    await Promise.all(all.map((p) => this.retire(p)));
   }
 }
