@@ -11,6 +11,7 @@ export class Parameter {
   key = '';
   private _data: Float32Array | undefined;
   private _init: (() => Float32Array) | undefined;
+  private _released = false;
 
   /**
    * `data` may be an initialiser: it runs on first access, so a real-size model (1.3 B parameters) can be built
@@ -44,8 +45,35 @@ export class Parameter {
       if (d.length !== this.size) throw new Error(`Parameter ${this.key}: initialiser gave ${d.length} values, needs ${this.size}`);
       this._data = d;
       this._init = undefined;
+      this._released = false;
     }
     return this._data;
+  }
+
+  /** Whether the host copy was dropped by `release` (the values are unchanged, read back on the next access). */
+  get released(): boolean {
+    return this._released;
+  }
+
+  /**
+   * Drop the host copy: `reload` gives the same values back on the next access (e.g. read from the file a backend
+   * wrote them to, which then holds the only copy besides its own). The version is unchanged, as are the values.
+   */
+  release(reload: () => Float32Array): void {
+    this._data = undefined;
+    this._init = reload;
+    this._released = true;
+  }
+
+  /**
+   * The values, without keeping them on the host when they were released (a released parameter stays released):
+   * for writers that stream every weight once, so that a released model is never whole on the host again.
+   */
+  peek(): Float32Array {
+    if (!this._released) return this.data;
+    const d = this._init!();
+    if (d.length !== this.size) throw new Error(`Parameter ${this.key}: reloading gave ${d.length} values, needs ${this.size}`);
+    return d;
   }
 
   set(data: Float32Array): void {
@@ -54,6 +82,7 @@ export class Parameter {
     }
     this._data = data;
     this._init = undefined;
+    this._released = false;
     this.version++;
   }
 }

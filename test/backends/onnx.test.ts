@@ -199,6 +199,23 @@ test('open sessions are kept in an LRU: the least recently used is released firs
   assert.deepEqual(released.sort(), ['a', 'b', 'c']);
 });
 
+test('a session evicted while a run is in flight is released when the run ends, not before', async () => {
+  const released: string[] = [];
+  const fake = (name: string) => async () => ({ release: async () => void released.push(name) }) as unknown as InferenceSession;
+  const lru = new SessionCache(1);
+  const a = await lru.get('a', fake('a'));
+  let finish!: () => void;
+  const run = lru.using(a, () => new Promise<void>((ok) => (finish = ok)));
+  await lru.get('b', fake('b')); // evicts a while it runs
+  await lru.evict('b');
+  await new Promise((ok) => setImmediate(ok));
+  assert.deepEqual(released, ['b'], 'an idle session is released at once, a running one is not');
+  finish();
+  await run;
+  assert.deepEqual(released, ['b', 'a']);
+  assert.equal(lru.size, 0);
+});
+
 test('host ↔ ORT conversions: int64 ids, float16 round trip', () => {
   const ids = toOrt(hostTensor(Int32Array.from([1, -2, 3]), [3]), 'int64');
   assert.equal(ids.type, 'int64');

@@ -18,7 +18,8 @@ function bytesHash(data: ArrayBufferView): string {
 
 export function parameterHash(p: Parameter): string {
   const known = paramHashes.get(p);
-  if (known && known.version === p.version && p.materialized) return known.hash;
+  // A released parameter holds the values it was hashed with (release keeps the version and the values).
+  if (known && known.version === p.version && (p.materialized || p.released)) return known.hash;
   const hash = bytesHash(p.data);
   paramHashes.set(p, { version: p.version, hash });
   return hash;

@@ -1,7 +1,9 @@
 // The 'onnx' runner: trace the forward function once per (entry, input signature, weights), write the .onnx to
 // the disk cache `${KOSMOS_G_CACHE ?? '.cache'}/onnx/<sha256>.onnx`, and run it with ONNX Runtime. A hot path
 // skips tracing: per module and signature it remembers the parameters the trace used and their versions, and
-// re-traces only when one of them changed.
+// re-traces only when one of them changed. A model written with external data has its host weights released once
+// written (host-weights.ts): the session reads them from the side file, and the parameters read them back from it
+// only if something else asks for them. KOSMOS_G_ORT_KEEP_HOST_WEIGHTS=1 keeps them.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { inRunContext } from '../../runtime/run-error.ts';
 import { TraceOps } from './trace.ts';
 import { graphKey, pruneCache, touch } from './cache.ts';
 import { writeModel } from './serialize.ts';
+import { collectGarbage, releaseToDataFile } from './host-weights.ts';
 import { SessionCache, cachedSession, requestedProvider, type ExecutionProvider } from './session.ts';
 import { fromOrt, toOrt } from './tensors.ts';
 
@@ -49,6 +52,7 @@ export class OnnxRunner implements Runner {
     readonly cacheDir = onnxCacheDir(),
     readonly provider: ExecutionProvider = requestedProvider(),
     readonly externalThreshold?: number,
+    readonly releaseHostWeights = process.env.KOSMOS_G_ORT_KEEP_HOST_WEIGHTS !== '1',
   ) {}
 
   async run(model: Module, entry: string, forward: ForwardFn, inputs: HostTensor[]): Promise<HostTensor[]> {
@@ -60,7 +64,7 @@ export class OnnxRunner implements Runner {
       });
       const feeds: Record<string, ReturnType<typeof toOrt>> = {};
       inputs.forEach((h, i) => (feeds[`input_${i}`] = toOrt(h)));
-      const results = await session.run(feeds);
+      const results = await this.sessions.using(session, () => session.run(feeds));
       return session.outputNames.map((name) => fromOrt(results[name]!));
     });
   }
@@ -84,8 +88,12 @@ export class OnnxRunner implements Runner {
       writeModel(ops.graph, file, this.externalThreshold);
       pruneCache(this.cacheDir, file);
     } else touch(file);
+    if (this.releaseHostWeights && releaseToDataFile(ops.graph, `${file}.data`) > 0) collectGarbage();
     const c: Compiled = { key, file, used: [...ops.params.keys()].map((p) => [p, p.version]) };
     if (!perModel) this.compiled.set(model, (perModel = new Map()));
+    // The session traced for this module's previous weights is never asked for again (its key names those weights):
+    // release it now rather than when it falls out of the LRU, where a real U-Net's session holds 3.4 GB.
+    if (known && known.key !== key) void this.sessions.evict(known.key);
     perModel.set(sig, c);
     return c;
   }

@@ -1,21 +1,51 @@
-// Graph → ONNX ModelProto bytes. Initializers are raw little-endian bytes; when the model is larger than the
-// external-data threshold (protobuf messages cannot exceed 2 GB), every initializer of 1 KiB or more is written to
-// a side file `<model>.data` at 4096-aligned offsets (ONNX external data, so ORT can map it) and the model file
-// keeps only its location, offset and length.
+// Graph → ONNX ModelProto bytes. Initializers are raw little-endian bytes; when the model's initializers exceed the
+// external-data threshold, every initializer of 1 KiB or more is written to a side file `<model>.data` at
+// 4096-aligned offsets (ONNX external data, so ORT can map it) and the model file keeps only its location, offset
+// and length. The side file is written one initializer at a time straight from the parameters' buffers (a released
+// parameter is read back for its write only), so writing never holds a second copy of the weights.
 
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ATTR_TYPE, IR_VERSION, ModelProto, ONNX_DTYPE, OPSET } from './onnx-schema.ts';
 import type { Graph, Initializer, Sym } from './graph.ts';
 
-/** Below 2 GiB with room for the graph itself. */
-export const DEFAULT_EXTERNAL_THRESHOLD = 1.75 * 2 ** 30;
+/**
+ * Models whose initializers pass 64 MiB keep them as external data: ORT maps the side file instead of parsing a
+ * second copy out of the protobuf (whose encoding held ~2.5 × the weights on the host: the SD 1.5 VAE decoder,
+ * 198 MB, added 0.53 GB), and the host copies can be released (runner.ts). Protobuf messages cannot
+ * exceed 2 GB in any case.
+ */
+export const DEFAULT_EXTERNAL_THRESHOLD = 64 * 2 ** 20;
 const EXTERNAL_MIN_TENSOR = 1024;
 const ALIGN = 4096;
 
 function bytesOf(init: Initializer): Uint8Array {
-  const data = init.param ? init.param.data : init.data!;
+  const data = init.param ? init.param.peek() : init.data!;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function byteLength(init: Initializer): number {
+  return init.dims.reduce((a, b) => a * b, 1) * (init.dtype === 'int64' ? 8 : 4);
+}
+
+export interface ExternalSlot {
+  init: Initializer;
+  offset: number;
+  length: number;
+}
+
+/** Where each initializer of 1 KiB or more lies in the side file (by name), and the file's length. */
+export function externalLayout(graph: Graph): { slots: Map<string, ExternalSlot>; end: number } {
+  const slots = new Map<string, ExternalSlot>();
+  let offset = 0;
+  for (const init of graph.initializers.values()) {
+    const length = byteLength(init);
+    if (length < EXTERNAL_MIN_TENSOR) continue;
+    offset = Math.ceil(offset / ALIGN) * ALIGN;
+    slots.set(init.name, { init, offset, length });
+    offset += length;
+  }
+  return { slots, end: offset };
 }
 
 function valueInfo(s: Sym) {
@@ -40,32 +70,22 @@ function attribute(a: Graph['nodes'][number]['attrs'][number]) {
   }
 }
 
-export interface ExternalChunk {
-  offset: number;
-  bytes: Uint8Array;
-}
-
-/** Encode the graph; with `externalFile`, large initializers are listed in `chunks` for that side file instead. */
-export function encodeModel(graph: Graph, externalFile?: string): { model: Uint8Array; chunks: ExternalChunk[] } {
-  const chunks: ExternalChunk[] = [];
-  let offset = 0;
+/** Encode the graph; with `externalFile`, initializers of 1 KiB or more are only referenced (see externalLayout). */
+export function encodeModel(graph: Graph, externalFile?: string): Uint8Array {
+  const slots = externalFile ? externalLayout(graph).slots : new Map<string, ExternalSlot>();
   const initializer = [...graph.initializers.values()].map((init) => {
-    const bytes = bytesOf(init);
     const base = { name: init.name, dims: init.dims, dataType: ONNX_DTYPE[init.dtype] };
-    if (!externalFile || bytes.byteLength < EXTERNAL_MIN_TENSOR) return { ...base, rawData: bytes };
-    offset = Math.ceil(offset / ALIGN) * ALIGN;
-    chunks.push({ offset, bytes });
-    const entry = {
+    const slot = slots.get(init.name);
+    if (!slot) return { ...base, rawData: bytesOf(init) };
+    return {
       ...base,
       dataLocation: 1,
       externalData: [
-        { key: 'location', value: externalFile },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(bytes.byteLength) },
+        { key: 'location', value: externalFile! },
+        { key: 'offset', value: String(slot.offset) },
+        { key: 'length', value: String(slot.length) },
       ],
     };
-    offset += bytes.byteLength;
-    return entry;
   });
   const message = ModelProto.fromObject({
     irVersion: IR_VERSION,
@@ -86,14 +106,12 @@ export function encodeModel(graph: Graph, externalFile?: string): { model: Uint8
       output: graph.outputs.map(valueInfo),
     },
   });
-  return { model: ModelProto.encode(message).finish(), chunks };
+  return ModelProto.encode(message).finish();
 }
 
 export function totalInitializerBytes(graph: Graph): number {
   let n = 0;
-  for (const init of graph.initializers.values()) {
-    n += init.dims.reduce((a, b) => a * b, 1) * (init.dtype === 'int64' ? 8 : 4);
-  }
+  for (const init of graph.initializers.values()) n += byteLength(init);
   return n;
 }
 
@@ -119,12 +137,16 @@ function writeAtomic(file: string, write: (fd: number) => void): void {
 export function writeModel(graph: Graph, file: string, externalThreshold = DEFAULT_EXTERNAL_THRESHOLD): { external: boolean } {
   const external = totalInitializerBytes(graph) > externalThreshold;
   const dataName = `${path.basename(file)}.data`;
-  const { model, chunks } = encodeModel(graph, external ? dataName : undefined);
   if (external) {
+    const { slots } = externalLayout(graph);
     writeAtomic(path.join(path.dirname(file), dataName), (fd) => {
-      for (const c of chunks) writeSync(fd, c.bytes, 0, c.bytes.byteLength, c.offset);
+      for (const { init, offset } of slots.values()) {
+        const bytes = bytesOf(init);
+        writeSync(fd, bytes, 0, bytes.byteLength, offset);
+      }
     });
   }
+  const model = encodeModel(graph, external ? dataName : undefined);
   writeAtomic(file, (fd) => {
     writeSync(fd, model);
   });

@@ -2,7 +2,9 @@
 //
 // KOSMOS_G_ORT_EP=cpu (default) | webgpu | cuda picks the provider; KOSMOS_G_ORT_THREADS overrides the intra-op
 // thread count (default: every core); KOSMOS_G_ORT_SESSIONS the number of sessions kept open (default 8);
-// KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile.
+// KOSMOS_G_ORT_PROFILE a file prefix for ORT's per-node profile; KOSMOS_G_ORT_ARENA=0 turns ORT's CPU memory arena
+// off (activations are then allocated and freed per tensor: a lower peak, some speed); KOSMOS_G_ORT_GRAPH_OPT the
+// graph optimisation level.
 
 import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -56,13 +58,32 @@ export function checkProvider(ep: ExecutionProvider): void {
   }
 }
 
+const GRAPH_OPT_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+
+/**
+ * KOSMOS_G_ORT_GRAPH_OPT (default 'all'). 'extended' skips the layout transforms (NCHWc convolutions), which copy
+ * the convolution weights out of the mapped side file into memory of ORT's own: ~0.2 × the weights less resident.
+ */
+function graphOptimizationLevel(): (typeof GRAPH_OPT_LEVELS)[number] {
+  const level = process.env.KOSMOS_G_ORT_GRAPH_OPT ?? 'all';
+  if (!(GRAPH_OPT_LEVELS as readonly string[]).includes(level)) {
+    throw new OnnxError('ONNX_INVALID', `KOSMOS_G_ORT_GRAPH_OPT='${level}' is not one of ${GRAPH_OPT_LEVELS.join(', ')}`);
+  }
+  return level as (typeof GRAPH_OPT_LEVELS)[number];
+}
+
 export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.SessionOptions {
   const threads = Number(process.env.KOSMOS_G_ORT_THREADS) || os.availableParallelism();
   return {
     executionProviders: [ep],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: graphOptimizationLevel(),
+    // ORT's memory pattern plans one block for all activations from the first run and allocates it on the second
+    // while the arena still holds the first run's blocks: the real U-Net at 64×64 peaked 2 GB higher on its second
+    // forward (bench/diffusion/memory.ts). Without it the arena reuses its blocks.
+    enableMemPattern: false,
+    enableCpuMemArena: process.env.KOSMOS_G_ORT_ARENA !== '0',
     // KOSMOS_G_ORT_PROFILE=<prefix>: ORT writes a per-node timing profile (<prefix>_<date>.json) when a session ends.
     ...(process.env.KOSMOS_G_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.KOSMOS_G_ORT_PROFILE } : {}),
   };
@@ -120,6 +141,9 @@ export async function cachedSession(
 /** Sessions kept open, least recently used evicted (and released) first. */
 export class SessionCache {
   private readonly entries = new Map<string, Promise<ort.InferenceSession>>();
+  /** Runs in flight per session, and sessions closed meanwhile: those are released when their last run ends. */
+  private readonly busy = new Map<ort.InferenceSession, number>();
+  private readonly retired = new Set<ort.InferenceSession>();
   constructor(readonly capacity = Number(process.env.KOSMOS_G_ORT_SESSIONS) || 8) {}
 
   async get(key: string, open: () => Promise<ort.InferenceSession>): Promise<ort.InferenceSession> {
@@ -135,9 +159,39 @@ export class SessionCache {
     while (this.entries.size > this.capacity) {
       const [oldKey, old] = this.entries.entries().next().value as [string, Promise<ort.InferenceSession>];
       this.entries.delete(oldKey);
-      old.then((s) => s.release()).catch(() => undefined);
+      void this.retire(old);
     }
     return entry;
+  }
+
+  /** Run `fn` on a session of this cache, which is not released before it ends even if evicted meanwhile. */
+  async using<T>(session: ort.InferenceSession, fn: () => Promise<T>): Promise<T> {
+    this.busy.set(session, (this.busy.get(session) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = this.busy.get(session)! - 1;
+      if (left > 0) this.busy.set(session, left);
+      else {
+        this.busy.delete(session);
+        if (this.retired.delete(session)) await session.release().catch(() => undefined);
+      }
+    }
+  }
+
+  private async retire(entry: Promise<ort.InferenceSession>): Promise<void> {
+    const session = await entry.catch(() => undefined);
+    if (!session) return;
+    if (this.busy.has(session)) this.retired.add(session);
+    else await session.release().catch(() => undefined);
+  }
+
+  /** Close one session (no-op when it is not open); a run in flight on it finishes first. */
+  async evict(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    await this.retire(entry);
   }
 
   get size(): number {
@@ -147,6 +201,6 @@ export class SessionCache {
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+    await Promise.all(all.map((p) => this.retire(p)));
   }
 }
