@@ -62,8 +62,8 @@ async function child(kind: string): Promise<void> {
   console.log(JSON.stringify({ seconds }));
 }
 
-function runChild(kind: string, threads: number, extraEnv: Record<string, string> = {}): number {
-  const env = { ...process.env, KOSMOS_G_ORT_THREADS: String(threads), ...extraEnv };
+function runChild(kind: string, threads: number): number {
+  const env = { ...process.env, KOSMOS_G_ORT_THREADS: String(threads) };
   const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', kind, String(steps)], { encoding: 'utf8', env });
   return (JSON.parse(out.trim().split('\n').pop()!) as { seconds: number }).seconds;
 }
@@ -105,9 +105,6 @@ async function main(): Promise<void> {
     ['tfjs-wasm (1 core)', runChild('tfjs', 1)],
     ['ONNX Runtime, 1 thread', runChild('onnx', 1)],
     ['ONNX Runtime, 2 threads', runChild('onnx', 2)],
-    // Training sessions keep ORT's memory pattern (inference sessions do not: it raised the real-size U-Net's peak by
-    // 2 GB); what a training step would lose without it.
-    ['ORT, 1 thread, no memory pattern', runChild('onnx', 1, { KOSMOS_G_ORT_MEM_PATTERN: '0' })],
   ];
   const pt = torch();
   if (typeof pt !== 'string') for (const [t, r] of Object.entries(pt.threads)) rows.push([`PyTorch ${t} thread${t === '1' ? '' : 's'}`, r.train_s]);

@@ -72,18 +72,7 @@ function graphOptimizationLevel(): (typeof GRAPH_OPT_LEVELS)[number] {
   return level as (typeof GRAPH_OPT_LEVELS)[number];
 }
 
-/** What a session is for: a training step's graph runs thousands of times at one shape, so it keeps the memory pattern. */
-export interface SessionPurpose {
-  memPattern?: boolean;
-}
-
-/** KOSMOS_G_ORT_MEM_PATTERN=1 / 0 overrides the purpose's choice. */
-function memPattern(purpose: SessionPurpose): boolean {
-  const env = process.env.KOSMOS_G_ORT_MEM_PATTERN;
-  return env === '1' ? true : env === '0' ? false : (purpose.memPattern ?? false);
-}
-
-export function sessionOptions(ep: ExecutionProvider, purpose: SessionPurpose = {}): ort.InferenceSession.SessionOptions {
+export function sessionOptions(ep: ExecutionProvider): ort.InferenceSession.SessionOptions {
   const threads = Number(process.env.KOSMOS_G_ORT_THREADS) || os.availableParallelism();
   return {
     executionProviders: [ep],
@@ -93,8 +82,7 @@ export function sessionOptions(ep: ExecutionProvider, purpose: SessionPurpose = 
     // ORT's memory pattern plans one block for all activations from the first run and allocates it on the second
     // while the arena still holds the first run's blocks: the real U-Net at 64×64 peaked 2 GB higher on its second
     // forward (bench/diffusion/memory.ts). Without it the arena reuses its blocks.
-    // Training steps keep it (bench/training/unet-step.ts times a step both ways); KOSMOS_G_ORT_MEM_PATTERN overrides.
-    enableMemPattern: memPattern(purpose),
+    enableMemPattern: false,
     enableCpuMemArena: process.env.KOSMOS_G_ORT_ARENA !== '0',
     // KOSMOS_G_ORT_PROFILE=<prefix>: ORT writes a per-node timing profile (<prefix>_<date>.json) when a session ends.
     ...(process.env.KOSMOS_G_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.KOSMOS_G_ORT_PROFILE } : {}),
@@ -102,11 +90,11 @@ export function sessionOptions(ep: ExecutionProvider, purpose: SessionPurpose = 
 }
 
 /** Open a session on a file, turning ORT's load failures into an ONNX_INVALID error that names the file. */
-export async function openSession(file: string, ep: ExecutionProvider = requestedProvider(), purpose: SessionPurpose = {}): Promise<ort.InferenceSession> {
+export async function openSession(file: string, ep: ExecutionProvider = requestedProvider()): Promise<ort.InferenceSession> {
   if (!existsSync(file)) throw new OnnxError('FILE_NOT_FOUND', `ONNX model not found: ${file}`);
   checkProvider(ep);
   try {
-    return await ort.InferenceSession.create(file, sessionOptions(ep, purpose));
+    return await ort.InferenceSession.create(file, sessionOptions(ep));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (ep !== 'cpu' && /provider|adapter|device|webgpu|cuda/i.test(msg)) {
@@ -139,15 +127,14 @@ export async function cachedSession(
   file: string,
   provider: ExecutionProvider,
   rebuild: () => { key: string; file: string },
-  purpose: SessionPurpose = {},
 ): Promise<ort.InferenceSession> {
   try {
-    return await sessions.get(key, () => openSession(file, provider, purpose));
+    return await sessions.get(key, () => openSession(file, provider));
   } catch (err) {
     if (!(err instanceof OnnxError) || err.code !== 'ONNX_INVALID') throw err;
     rmSync(file, { force: true });
     const again = rebuild();
-    return sessions.get(again.key, () => openSession(again.file, provider, purpose));
+    return sessions.get(again.key, () => openSession(again.file, provider));
   }
 }
 

@@ -79,11 +79,10 @@ export class OnnxTrainer {
     const graph = step.ops.graph;
     const key = graphKey('train-step', graph);
     const file = this.fileFor(key, step);
-    // A step graph runs once per step at one shape: ORT's memory pattern (one planned block) pays off here.
     const session = await cachedSession(this.sessions, key, file, this.provider, () => {
       this.files.delete(key);
       return { key, file: this.fileFor(key, step) };
-    }, { memPattern: true });
+    });
     const feeds: Record<string, ort.Tensor> = {};
     step.ops.feeds.forEach((f, i) => {
       const name = graph.inputs[i]!.name;
