@@ -171,7 +171,7 @@ test('training checkpoints kept under <data>/checkpoints are listed as type "che
   const reporter = new JobReporter(undefined as never, undefined as never, path.join(s.dataDir, 'outputs'));
   const file = path.join(s.dataDir, 'checkpoints', 'train-unet', 'step-00000004', 'model.safetensors');
   assert.deepEqual(reporter.fileRef({ path: file, kind: 'checkpoint' }), { filename: 'model.safetensors', subfolder: 'train-unet/step-00000004', type: 'checkpoints', kind: 'checkpoint' });
-  assert.equal(reporter.fileRef({ path: path.join(s.dataDir, 'kosmos-g.db'), kind: 'file' }), undefined, 'nothing else of the data folder');
+  assert.equal(reporter.fileRef({ path: path.join(s.dataDir, 'kosmos-g.db'), kind: 'other' }), undefined, 'nothing else of the data folder');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, 'WEIGHTS');
   const r = await raw(s.port, 'GET', '/view?filename=model.safetensors&subfolder=train-unet/step-00000004&type=checkpoints', { host: `127.0.0.1:${s.port}` });
