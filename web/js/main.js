@@ -5,7 +5,9 @@ import { request, viewUrl, wsUrl } from './api.js';
 import { registerCatalogue, resetNodeState, markError, convertWidgetToInput, uploadToWidget, drawErrors, applySeedControls, notifyEdit, refreshInputPreview } from './nodes.js';
 import { graphToWorkflow, workflowToGraph } from './convert.js';
 import { UndoHistory } from './history.js';
-import { copyNodes, pasteNodes } from './clipboard.js';
+import { copyNodes } from './clipboard.js';
+import { graphEdits, installDrop } from './edits.js';
+import { renderOutputs } from './outputs.js';
 import { helpOverlay, installShortcuts } from './keyboard.js';
 import { freeSpot, fitTransform, MIN_READABLE_ZOOM } from './layout.js';
 import { isPng, workflowFromPng } from './png.js';
@@ -289,41 +291,6 @@ async function queueOnce() {
   return null;
 }
 
-/** Shows an output large, over the editor; click or Escape closes it. */
-function openImage(file) {
-  const box = $('lightbox');
-  const img = box.querySelector('img');
-  img.src = viewUrl(file);
-  img.alt = file.filename;
-  box.querySelector('a').href = viewUrl(file);
-  box.querySelector('.caption').textContent = `${file.subfolder ? `${file.subfolder}/` : ''}${file.filename}`;
-  box.hidden = false;
-}
-
-function renderOutputs(files) {
-  const box = $('outputs');
-  for (const f of files) {
-    const ext = f.filename.slice(f.filename.lastIndexOf('.')).toLowerCase();
-    let item;
-    if (['.png', '.jpg', '.jpeg', '.webp'].includes(ext)) {
-      item = document.createElement('img');
-      item.src = viewUrl(f);
-      item.alt = f.filename;
-      item.className = 'output';
-      item.addEventListener('click', () => openImage(f));
-    } else {
-      // Checkpoints and other files a job wrote: a download link.
-      item = document.createElement('a');
-      item.href = viewUrl(f);
-      item.download = f.filename;
-      item.textContent = f.filename;
-      item.className = 'output-file';
-    }
-    item.title = `${f.subfolder ? `${f.subfolder}/` : ''}${f.filename}`;
-    box.prepend(item);
-  }
-}
-
 /** Opens the workflow a past job ran (as it was submitted). */
 async function loadJobWorkflow(job) {
   const r = await request('GET', `/api/jobs/${job.id}`);
@@ -599,30 +566,8 @@ $('lightbox').addEventListener('click', (e) => {
 const help = helpOverlay($('graph-area'));
 $('btn-help').addEventListener('click', () => help.toggle());
 
-function selectedNodes() {
-  return Object.values(canvas.selected_nodes ?? {});
-}
-
-function deleteSelected() {
-  const nodes = selectedNodes();
-  for (const node of nodes) graph.remove(node);
-  canvas.deselectAll?.();
-  if (nodes.length) notifyEdit();
-  canvas.setDirty(true, true);
-}
-
-function paste() {
-  // At the pointer when it is over the canvas, else a step below-right of the view's top-left.
-  const [mx, my] = canvas.graph_mouse;
-  const [vx, vy, vw, vh] = visibleRect();
-  const inside = mx >= vx && mx <= vx + vw && my >= vy && my <= vy + vh;
-  const nodes = pasteNodes(graph, inside ? [mx, my] : [vx + 60, vy + 60]);
-  if (!nodes.length) return;
-  canvas.deselectAll?.();
-  canvas.selectNodes(nodes);
-  notifyEdit();
-  canvas.setDirty(true, true);
-}
+const edits = graphEdits({ graph, canvas, visibleRect, message, openFile, uploadToWidget, onEdit: notifyEdit });
+const { selectedNodes, deleteSelected, paste } = edits;
 
 installShortcuts(canvasEl, {
   queue: () => void queue(),
@@ -644,49 +589,7 @@ installShortcuts(canvasEl, {
 });
 
 // ---- dropping files --------------------------------------------------------------------------------------
-/** A plain image (no workflow inside): upload it and add a LoadImage node reading it, where it was dropped. */
-async function dropImage(file, at) {
-  const node = LiteGraph.createNode('LoadImage');
-  if (!node) return message(`cannot use ${file.name}: no LoadImage node is installed`, 'error');
-  const widget = (node.widgets ?? []).find((w) => w.kosmosName === 'image');
-  try {
-    node.pos = at;
-    graph.add(node);
-    await uploadToWidget(node, widget, file);
-    message(`uploaded ${file.name} into a new LoadImage node`, 'ok');
-  } catch (err) {
-    graph.remove(node);
-    message(`cannot upload ${file.name}: ${err.message}`, 'error');
-  }
-  canvas.setDirty(true, true);
-}
-
-async function dropFile(file, event) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const image = /^image\/(png|jpeg|webp)$/.test(file.type) || isPng(bytes);
-  if (image) {
-    const wf = isPng(bytes) ? await workflowFromPng(bytes).catch(() => null) : null;
-    if (!wf) {
-      canvas.adjustMouseEvent?.(event);
-      const at = Number.isFinite(event.canvasX) ? [event.canvasX, event.canvasY] : [visibleRect()[0] + 60, visibleRect()[1] + 60];
-      return dropImage(file, at);
-    }
-  }
-  return openFile(file);
-}
-
-const area = $('graph-area');
-area.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  $('drop-hint').hidden = false;
-});
-area.addEventListener('dragleave', () => ($('drop-hint').hidden = true));
-area.addEventListener('drop', (e) => {
-  e.preventDefault();
-  $('drop-hint').hidden = true;
-  const file = e.dataTransfer?.files?.[0];
-  if (file) void dropFile(file, e);
-});
+installDrop($('graph-area'), edits.dropFile);
 
 // For scripts and the browser tests: the live objects and the operations the buttons use.
 window.kosmos = { LiteGraph, graph, canvas, state, plot, history, loadWorkflow, currentWorkflow, queue, exportApi, addNode, openFile, fitView, convertWidgetToInput, uploadToWidget, ready: false };
