@@ -402,6 +402,11 @@ function nearestBackground(rgb: readonly number[]): BackgroundName | undefined {
   return best;
 }
 
+/** What was read, for reports and messages: "red circle, blue blob / pink" ("nothing" when no object, "?" for an unknown background). */
+export function describeReading(reading: Reading): string {
+  return `${reading.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing'} / ${reading.background ?? '?'}`;
+}
+
 /** Does the image contain an object of this colour and shape? */
 export function contains(reading: Reading, color: ColorName, shape: ShapeName): boolean {
   return reading.objects.some((o) => o.color === color && o.shape === shape);

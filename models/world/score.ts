@@ -4,7 +4,7 @@
 //   edit: every entity of the edited scene and the intended background, and the recoloured entity's old look gone.
 // The background is also reported on its own (it is not part of the issue's pass criteria except for edits).
 
-import { contains, readImage, type Reading } from './evaluate.ts';
+import { contains, describeReading, readImage } from './evaluate.ts';
 import type { Raster } from './raster.ts';
 import { EVAL_TASKS, type EvalItem, type EvalTask } from './eval-set.ts';
 
@@ -33,11 +33,6 @@ export interface EvalReport {
 
 export type Generator = (item: EvalItem) => Promise<Raster> | Raster;
 
-function describe(reading: Reading): string {
-  const things = reading.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing';
-  return `${things} / ${reading.background ?? '?'}`;
-}
-
 export function scoreImage(item: EvalItem, image: Raster): ItemScore {
   const reading = readImage(image);
   const present = item.target.entities.every((e) => contains(reading, e.color, e.shape));
@@ -47,7 +42,7 @@ export function scoreImage(item: EvalItem, image: Raster): ItemScore {
     const gone = item.gone.every((t) => !contains(reading, t.color, t.shape));
     pass = present && gone && background;
   }
-  return { id: item.id, task: item.task, pass, background, read: describe(reading) };
+  return { id: item.id, task: item.task, pass, background, read: describeReading(reading) };
 }
 
 export function summarise(items: readonly ItemScore[]): TaskScore[] {

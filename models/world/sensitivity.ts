@@ -5,7 +5,7 @@
 // condition changes nothing (the seed draws the same picture); the held-out fidelity scores cannot tell that apart
 // from a model that listens but draws badly.
 
-import { readImage, type Reading } from './evaluate.ts';
+import { describeReading, readImage, type Reading } from './evaluate.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES, type BackgroundName, type ColorName, type ShapeName } from './palette.ts';
 import type { Raster } from './raster.ts';
 import { caption, subjectImage, type Scene } from './scene.ts';
@@ -94,10 +94,6 @@ export function buildSwaps(items: readonly EvalItem[]): Swap[] {
   return out;
 }
 
-function describe(r: Reading): string {
-  return `${r.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing'} / ${r.background ?? '?'}`;
-}
-
 /** What a reading says about one kind of attribute, as a comparable key. */
 function attribute(r: Reading, kind: SwapKind): string {
   if (kind === 'background') return r.background ?? '?';
@@ -127,8 +123,8 @@ export async function conditionSensitivity(generate: Generator, swaps: readonly 
       id: swap.variant.id,
       changed: attribute(base, swap.kind) !== attribute(variant, swap.kind),
       followed: shows(variant, swap) && !shows(base, swap),
-      base: describe(base),
-      variant: describe(variant),
+      base: describeReading(base),
+      variant: describeReading(variant),
     });
   }
   const share = (xs: SwapResult[], f: (r: SwapResult) => boolean) => (xs.length ? xs.filter(f).length / xs.length : 0);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { readImage } from '../../models/world/evaluate.ts';
+import { describeReading, readImage } from '../../models/world/evaluate.ts';
 import { fileURLToPath } from 'node:url';
 import { buildEvalSet } from '../../models/world/eval-set.ts';
 import { modelGenerator } from '../../default-model/generate.ts';
@@ -87,7 +87,7 @@ test('kosmos-g run workflows/generate.json writes a PNG of a shape on the prompt
     // workflows/generate.json: "a <i> on a mint background" with workflows/assets/world/red-circle.png. The default
     // model draws the red circle at some seeds only (single-entity fidelity is checked above); the first command must
     // give a picture of a shape on the background the prompt names.
-    const read = `${reading.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing'} / ${reading.background}`;
+    const read = describeReading(reading);
     assert.ok(reading.objects.length >= 1 && reading.background === 'mint', `read: ${read}`);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../server/helpers.ts';
 import { noChromium, openEditor } from './browser.ts';
-import { readImage } from '../../models/world/evaluate.ts';
+import { describeReading, readImage } from '../../models/world/evaluate.ts';
 import { weightsLayout } from '../../default-model/layout.ts';
 import { SHIPPED_WEIGHTS_DIR } from '../../default-model/workflows.ts';
 
@@ -60,6 +60,6 @@ test('npm start: the editor opens generate.json on the default model; Queue draw
   const reading = readImage({ width: info.width, height: info.height, data: new Uint8ClampedArray(data) });
   // The default model draws the red circle at some seeds only (docs/default-model.md, v2: held-out single-entity
   // fidelity 17 %); what the first Queue must show is a picture of a shape on the background the prompt names.
-  const read = `${reading.objects.map((o) => `${o.color} ${o.shape}`).join(', ') || 'nothing'} / ${reading.background}`;
+  const read = describeReading(reading);
   assert.ok(reading.objects.length >= 1 && reading.background === 'mint', `read: ${read}`);
 });
