@@ -21,6 +21,11 @@ export const STAGE_DEPENDENCIES: Record<StageName, readonly StageName[]> = {
   stage3: ['unet', 'stage2'], // the frozen U-Net and the aligned KOSMOS-G
 };
 
+/** A U-Net stage that trains the CLIP text encoder changes stage 2's target, so stage 2 then waits for it. */
+export function stageDependencies(stage: StageName, unetTrainsText: boolean): readonly StageName[] {
+  return unetTrainsText && stage === 'stage2' ? [...STAGE_DEPENDENCIES.stage2, 'unet'] : STAGE_DEPENDENCIES[stage];
+}
+
 export interface LaneCallbacks {
   onStart?: (job: StageJob) => void;
   onProgress?: (stage: StageName, step: number, steps: number, metrics: Record<string, number>) => void;
@@ -62,7 +67,8 @@ export async function runLanes(
   const records = new Map<StageName, StageRecord>();
   const pending = [...jobs];
   const running = new Map<StageName, RunningStage>();
-  const ready = (j: StageJob) => STAGE_DEPENDENCIES[j.stage].every((d) => !selected.has(d) || done.has(d));
+  const unetTrainsText = jobs.some((j) => j.stage === 'unet' && j.settings.trainText);
+  const ready = (j: StageJob) => stageDependencies(j.stage, unetTrainsText).every((d) => !selected.has(d) || done.has(d));
 
   while (pending.length || running.size) {
     while (running.size < lanes) {

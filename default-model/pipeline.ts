@@ -10,12 +10,11 @@ import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { Executor, Registry } from '../engine/index.ts';
-import { writeWorldData } from '../models/world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
 import { writeInitialWeights } from './init.ts';
 import { weightsLayout, workLayout, type WeightsLayout, type WorkLayout } from './layout.ts';
-import { removeHeldOut, type SplitCounts } from './split-data.ts';
-import { addColourFreeRows } from './colour-free.ts';
+import type { SplitCounts } from './split-data.ts';
+import { prepareWorldData } from './world-data.ts';
 import { defaultTokenizers } from './vocabulary.ts';
 import { STAGES, STAGE_SETTINGS, STAGE_TITLES, type StageName, type StageSettings } from './workflows.ts';
 import { PipelineError } from './errors.ts';
@@ -76,12 +75,11 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
 
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  line(`world data: ${options.scenes} scenes (seed ${options.seed}) → ${work.world}`);
-  const files = await writeWorldData(work.world, { count: options.scenes, seed: options.seed, size: DEFAULT_IMAGE_SIZE });
-  const data = await removeHeldOut(files);
+  const world = await prepareWorldData(work.world, { scenes: options.scenes, seed: options.seed, size: DEFAULT_IMAGE_SIZE });
+  const data = world.split;
+  line(`world data: ${options.scenes} scenes (seed ${options.seed}) ${world.reused ? 'already in' : '→'} ${work.world}`);
   for (const c of data) line(`  ${path.basename(c.file)}: ${c.kept} rows (${c.dropped} held out)`);
-  const added = await addColourFreeRows(files.compositional);
-  line(`  compositional.jsonl: +${added} colour-free copies (the subject's colour comes from its image)`);
+  line(`  compositional.jsonl: +${world.colourFree} colour-free copies (the subject's colour comes from its image)`);
 
   const tokenizers = defaultTokenizers();
   // A subset of the stages continues from the last complete model (e.g. re-running stage 3 alone); all of them

@@ -54,10 +54,16 @@ export interface StageSettings {
    * run (bench/default-model/curve.ts).
    */
   every?: number;
+  /**
+   * U-Net stage only: 1 trains the CLIP text encoder jointly with the U-Net under the diffusion loss (as the first
+   * latent diffusion models trained their text transformer), so the words the U-Net must tell apart move its condition;
+   * the encoder it saves is then stage 2's target (docs/default-model.md, a text encoder trained with the U-Net).
+   */
+  trainText?: number;
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', ema: 'ema', every: 'every' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -233,8 +239,15 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       g.add('seq', 'BuildSequences', sequences('image-text', 0.1), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
       g.add('cond', 'ClipTextCondition', {}, { clip_text: 'clip_text.clip_text', tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences' });
       g.add('loss', 'DiffusionLoss', { snr_gamma: UNET_SNR_GAMMA, ...offsetNoise(settings) }, { unet: 'unet.unet', vae: 'vae.vae', condition: 'cond.condition' });
-      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet' });
-      save('save_unet', W.unet, { unet: 'unet.unet' });
+      if (settings.trainText) {
+        description += ' The CLIP text encoder trains with it under the same loss, and is saved as the condition\'s encoder.';
+        g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet', clip_text: 'clip_text.clip_text' });
+        save('save_unet', W.unet, { unet: 'unet.unet' });
+        save('save_text', W.textEncoder, { clip_text: 'clip_text.clip_text' });
+      } else {
+        g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet' });
+        save('save_unet', W.unet, { unet: 'unet.unet' });
+      }
       break;
     case 'stage1':
       name = 'Default model 4/6: KOSMOS-G stage 1 (MLLM)';

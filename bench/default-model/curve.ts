@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../models/io/safetensors.ts';
 import { entityRecall, recallCaptions, recallRow, RECALL_HEADER } from './recall.ts';
 
 const argv = process.argv.slice(2);
@@ -26,14 +27,33 @@ const weights = path.resolve(weightsArg);
 const checkpoints = path.resolve(checkpointsArg);
 const steps = readdirSync(checkpoints).filter((n) => /^step-\d{8}$/.test(n)).map((n) => Number(n.slice(5))).filter((s) => !only || only.includes(s)).sort((a, b) => a - b);
 const items = recallCaptions(perSplit);
+const TEXT_PREFIX = 'text_model.';
 
-/** A weights folder whose U-Net is one checkpoint file; every other part links to WEIGHTS_DIR's. */
+/**
+ * A weights folder whose U-Net is one checkpoint file; every other part links to WEIGHTS_DIR's. A run that trained
+ * the text encoder with the U-Net (`--set unet.train_text=1`) keeps both in the checkpoint (the text encoder's
+ * transformers names start with `text_model.`): they are split so each part is scored with its own step's encoder.
+ */
 async function assemble(file: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'curve-'));
-  for (const name of readdirSync(weights)) if (name !== 'unet') await symlink(path.join(weights, name), path.join(dir, name));
+  const keys = [...(await readSafetensorsHeader(file)).tensors.keys()];
+  const jointText = keys.some((k) => k.startsWith(TEXT_PREFIX));
+  for (const name of readdirSync(weights)) if (name !== 'unet' && !(jointText && name === 'text_encoder')) await symlink(path.join(weights, name), path.join(dir, name));
   await mkdir(path.join(dir, 'unet'));
   await cp(path.join(weights, 'unet', 'config.json'), path.join(dir, 'unet', 'config.json'));
-  await symlink(file, path.join(dir, 'unet', 'diffusion_pytorch_model.safetensors'));
+  const unetFile = path.join(dir, 'unet', 'diffusion_pytorch_model.safetensors');
+  if (!jointText) {
+    await symlink(file, unetFile);
+    return dir;
+  }
+  const all = await loadSafetensors(file);
+  const part = (text: boolean) => new Map([...all].filter(([k]) => k.startsWith(TEXT_PREFIX) === text));
+  await saveSafetensors(unetFile, part(false));
+  // The text encoder file keeps the shipped file's metadata (its config travels there).
+  const shippedText = path.join(weights, 'text_encoder', 'model.safetensors');
+  await mkdir(path.join(dir, 'text_encoder'));
+  for (const name of readdirSync(path.dirname(shippedText))) if (name !== 'model.safetensors') await cp(path.join(weights, 'text_encoder', name), path.join(dir, 'text_encoder', name));
+  await saveSafetensors(path.join(dir, 'text_encoder', 'model.safetensors'), part(true), (await readSafetensorsHeader(shippedText)).metadata);
   return dir;
 }
 

@@ -73,6 +73,23 @@ test('a failing stage stops the one beside it and the run rejects with its error
   assert.ok(!m.log.includes('start unet'));
 });
 
+test('a U-Net that trains the text encoder changes stage 2\'s target, so stage 2 waits for it', async () => {
+  const m = manual();
+  const withText = jobs().map((j) => (j.stage === 'unet' ? { ...j, settings: { ...j.settings, trainText: 1 } } : j));
+  const run = runLanes(withText, 2, m.start, {}, 4);
+  await m.tick();
+  await m.finish('clip');
+  await m.finish('stage1');
+  assert.ok(!m.log.includes('start stage2'), 'stage 2 does not start before the U-Net');
+  await m.finish('vae');
+  assert.equal(m.log.at(-1), 'start unet');
+  await m.finish('unet');
+  assert.equal(m.log.at(-1), 'start stage2');
+  await m.finish('stage2');
+  await m.finish('stage3');
+  assert.deepEqual((await run).map((r) => r.stage), [...STAGES]);
+});
+
 test('every dependency is an earlier stage, so pipeline order is always a valid order', () => {
   for (const s of STAGES) for (const d of STAGE_DEPENDENCIES[s]) assert.ok(STAGES.indexOf(d) < STAGES.indexOf(s), `${s} after ${d}`);
 });

@@ -61,6 +61,7 @@ test('train-default --quick runs all six stages into a fresh folder (two at a ti
     const again = await trainDefault({ out, scenes: 16, seed: 7, stages: ['stage2'], settings: quickSettings(1, 2), baseDir: root, lanes: 1, onLine: (l) => lines.push(l) });
     assert.deepEqual(again.record.stages.map((s) => s.stage), [...STAGES], 'the other stages\' records are kept');
     assert.ok(lines.some((l) => l.startsWith('continuing from')));
+    assert.ok(lines.some((l) => l.includes('already in')), 'the same scenes and seed reuse the world data');
     assert.ok(readFileSync(weights.unet).equals(before), 'the U-Net is kept as trained');
 
     // The trained folder loads in the generation graph and gives a 64×64 picture the harness can score.
@@ -106,6 +107,9 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   const refused = [['--lanes', '0'], ['--set', 'unet.batch=1.5'], ['--set', 'nope.steps=1'], ['--set', 'unet.lr=3'], ['--set', 'unet.depth=2'], ['--set']];
   // offset noise belongs to the diffusion stages, the alignment share to stage 3, and each has a range.
   refused.push(['--set', 'vae.offset_noise=0.3'], ['--set', 'unet.offset_noise=2'], ['--set', 'stage2.align=0.5'], ['--set', 'stage3.align=1']);
+  // Training the text encoder with the diffusion loss is the U-Net stage's, and a yes or no.
+  assert.deepEqual(stageSettings(parseArgs(['--set', 'unet.train_text=1'])).unet, { trainText: 1 });
+  refused.push(['--set', 'stage3.train_text=1'], ['--set', 'unet.train_text=0.5']);
   for (const bad of refused) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));
   }

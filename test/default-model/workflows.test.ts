@@ -73,3 +73,18 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   assert.equal(node(unet, 'train').widgets!.checkpoint_every, 500);
   assert.equal(node(unet, 'train').widgets!.checkpoint_keep, 0);
 });
+
+test('recipe settings: train_text trains the CLIP text encoder with the U-Net and saves it as the condition\'s encoder', async () => {
+  const registry = await Registry.load({ env: false });
+  const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
+  const frozen = stageWorkflow('unet', paths);
+  const joint = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, trainText: 1 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(joint, 'unet'), registry), []);
+  const train = (doc: typeof joint) => doc.nodes.find((n) => n.id === 'train')!;
+  assert.deepEqual(Object.keys(train(frozen).inputs!).sort(), ['loss', 'unet']);
+  assert.deepEqual(Object.keys(train(joint).inputs!).sort(), ['clip_text', 'loss', 'unet']);
+  const saveText = joint.nodes.find((n) => n.id === 'save_text')!;
+  assert.equal(saveText.widgets!.path, paths.weights.textEncoder);
+  assert.equal(saveText.inputs!.clip_text!.node, 'clip_text');
+  assert.ok(!frozen.nodes.some((n) => n.id === 'save_text'));
+});
