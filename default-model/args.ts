@@ -21,6 +21,8 @@ export interface TrainDefaultArgs {
   /** Stages at once (default: the pipeline's, 2 where there are 2 cores). */
   lanes?: number;
   writeWorkflows: boolean;
+  /** Continue the selected stages from their last checkpoints in the work folder (e.g. with more steps). */
+  resume: boolean;
   backend: 'onnx' | 'tfjs';
 }
 
@@ -29,7 +31,7 @@ function fail(message: string): never {
 }
 
 export function parseArgs(argv: string[]): TrainDefaultArgs {
-  const args: TrainDefaultArgs = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, rescore: 0, backend: 'onnx', writeWorkflows: false, set: {} };
+  const args: TrainDefaultArgs = { quick: false, out: SHIPPED_WEIGHTS_DIR, work: DEFAULT_WORK_DIR, seed: 2023, eval: 0, rescore: 0, backend: 'onnx', writeWorkflows: false, resume: false, set: {} };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -41,6 +43,7 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
     switch (flag) {
       case '--quick': args.quick = true; break;
       case '--write-workflows': args.writeWorkflows = true; break;
+      case '--resume': args.resume = true; break;
       case '--out': args.out = value(); break;
       case '--work': args.work = value(); break;
       case '--scenes': args.scenes = int(); break;
@@ -85,6 +88,7 @@ export function parseArgs(argv: string[]): TrainDefaultArgs {
       default: fail(`unknown argument '${flag}'`);
     }
   }
+  if (args.resume && !args.stages) fail('--resume continues some stages of an earlier run: name them with --stages');
   return args;
 }
 

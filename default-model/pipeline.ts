@@ -46,6 +46,12 @@ export interface PipelineOptions {
    * 1 runs them in this process, in order).
    */
   lanes?: number;
+  /**
+   * Continue the selected stages from their last checkpoints (`<work>/checkpoints/<stage>`, kept from the earlier run)
+   * instead of from the weights folder: a stage given more steps picks up where it stopped, its optimiser state,
+   * moving average and data order included, with the learning-rate schedule of the new step count.
+   */
+  resume?: boolean;
 }
 
 export interface TrainingRecord {
@@ -85,7 +91,10 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
   // A subset of the stages continues from the last complete model (e.g. re-running stage 3 alone); all of them
   // start from random weights.
   const continuing = stages.length < STAGES.length && existsSync(out) && existsSync(work.aligner);
-  await rm(work.checkpoints, { recursive: true, force: true });
+  if (options.resume) {
+    if (!continuing) throw new PipelineError('DEFAULT_BAD_OPTION', `train-default: --resume needs an earlier run's ${out} and ${work.dir}`);
+    for (const stage of stages) line(`${stage}: resuming from ${path.join(work.checkpoints, stage)}`);
+  } else await rm(work.checkpoints, { recursive: true, force: true });
   if (continuing) {
     await cp(out, partial, { recursive: true });
     line(`continuing from ${out} and ${path.join(work.dir, 'parts')}`);
@@ -105,7 +114,7 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
     shared.clearCache();
     return shared;
   };
-  const jobs = stages.map((stage) => ({ stage, weightsDir: weights.dir, workDir: work.dir, settings: { ...STAGE_SETTINGS[stage], ...options.settings?.[stage] }, baseDir: options.baseDir }));
+  const jobs = stages.map((stage) => ({ stage, weightsDir: weights.dir, workDir: work.dir, settings: { ...STAGE_SETTINGS[stage], ...options.settings?.[stage], ...(options.resume ? { resume: true } : {}) }, baseDir: options.baseDir }));
   const records = await runLanes(jobs, lanes, lanes === 1 ? inThisProcess(executor) : inProcessOfItsOwn, {
     onStart: (job) => line(`${job.stage}: ${STAGE_TITLES[job.stage]} — ${job.settings.steps} steps, batch ${job.settings.batch}`),
     onProgress: options.onProgress,

@@ -60,6 +60,8 @@ export interface StageSettings {
    * the encoder it saves is then stage 2's target (docs/default-model.md, a text encoder trained with the U-Net).
    */
   trainText?: number;
+  /** TrainLoop `resume`: continue from the stage's last checkpoint (train-default --resume). */
+  resume?: boolean;
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
@@ -147,7 +149,7 @@ function trainWidgets(s: StageSettings, checkpoint: string, extra: Record<string
   return {
     steps: s.steps, lr: s.lr, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0.01, warmup: s.warmup,
     decay: 'polynomial', power: 1, clip: 2, accumulate: 1, seed: 0, train_only: '', checkpoint_every: s.every ?? 0, checkpoint,
-    ...(s.every ? { checkpoint_keep: 0 } : {}), ...(s.ema ? { ema_decay: s.ema } : {}), resume: false,
+    ...(s.every ? { checkpoint_keep: 0 } : {}), ...(s.ema ? { ema_decay: s.ema } : {}), resume: s.resume ?? false,
     ...extra,
   };
 }

@@ -1,9 +1,10 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align, align_images, ema, every; repeatable)
+//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align, align_images, ema, every, train_text; repeatable)
 //                                    [--lanes N] (stages at once; default 2 on 2+ cores, 1 = in order in this process)
 //                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
+//                                    [--resume] (with --stages: continue them from their last checkpoints, e.g. with more steps)
 //                                    [--rescore N] (no training: score the --out folder on N items per task, rewrite its card)
 // Output: DIR (default default-model/weights/) with the weights, tokenizers, training.json and MODEL_CARD.md;
 // the world data, per-stage parts and checkpoints go to --work (default data/train-default/, not committed).
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     seed: args.seed,
     stages: args.stages,
     settings,
+    resume: args.resume,
     ...(args.lanes ? { lanes: args.lanes } : {}),
     baseDir: root,
     onLine: (l) => {

@@ -62,6 +62,20 @@ test('train-default --quick runs all six stages into a fresh folder (two at a ti
     assert.deepEqual(again.record.stages.map((s) => s.stage), [...STAGES], 'the other stages\' records are kept');
     assert.ok(lines.some((l) => l.startsWith('continuing from')));
     assert.ok(lines.some((l) => l.includes('already in')), 'the same scenes and seed reuse the world data');
+
+    // --resume continues a stage from its last checkpoint: the losses before it are kept and one more step is added.
+    const state = () => {
+      const dir = path.join(work.checkpoints, 'stage2');
+      const latest = JSON.parse(readFileSync(path.join(dir, 'latest.json'), 'utf8')) as { dir: string };
+      return JSON.parse(readFileSync(path.join(dir, latest.dir, 'state.json'), 'utf8')) as { step: number; losses: number[] };
+    };
+    const before2 = state();
+    assert.equal(before2.step, 1);
+    await trainDefault({ out, scenes: 16, seed: 7, stages: ['stage2'], settings: quickSettings(2, 2), resume: true, baseDir: root, lanes: 1, onLine: (l) => lines.push(l) });
+    const after2 = state();
+    assert.equal(after2.step, 2);
+    assert.deepEqual(after2.losses.slice(0, 1), before2.losses, 'the resumed run keeps the steps before it');
+    assert.ok(lines.some((l) => l.startsWith('stage2: resuming from')));
     assert.ok(readFileSync(weights.unet).equals(before), 'the U-Net is kept as trained');
 
     // The trained folder loads in the generation graph and gives a 64×64 picture the harness can score.
@@ -109,7 +123,8 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   refused.push(['--set', 'vae.offset_noise=0.3'], ['--set', 'unet.offset_noise=2'], ['--set', 'stage2.align=0.5'], ['--set', 'stage3.align=1']);
   // Training the text encoder with the diffusion loss is the U-Net stage's, and a yes or no.
   assert.deepEqual(stageSettings(parseArgs(['--set', 'unet.train_text=1'])).unet, { trainText: 1 });
-  refused.push(['--set', 'stage3.train_text=1'], ['--set', 'unet.train_text=0.5']);
+  refused.push(['--set', 'stage3.train_text=1'], ['--set', 'unet.train_text=0.5'], ['--resume']);
+  assert.equal(parseArgs(['--resume', '--stages', 'unet']).resume, true);
   for (const bad of refused) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));
   }
