@@ -24,7 +24,7 @@ import { ModelProto } from '../../models/backends/onnx/onnx-schema.ts';
 import { openSession } from '../../models/backends/onnx/session.ts';
 import type { Sym } from '../../models/backends/onnx/graph.ts';
 import { randn } from '../../models/ops/random.ts';
-import { mergeHeads, splitHeads } from '../../models/unet/attention.ts';
+import { mergeHeads, splitHeads } from '../../models/ops/heads.ts';
 
 const FORMS = ['unfused', 'mha', 'attn23', 'chunked'] as const;
 type Form = (typeof FORMS)[number];

@@ -6,6 +6,7 @@ import type { Parameter } from '../../models/nn/module.ts';
 import type { Conv2dOptions, ConvTranspose2dOptions, DType, Ops } from '../../models/ops/ops.ts';
 import {
   broadcastShapes,
+  checkMultiHeadAttention,
   checkReshape,
   checkSplit,
   checkTranspose,
@@ -137,5 +138,10 @@ export class FlopCounter implements Ops<Sym> {
     const tk = k.shape[2];
     this.flops += 2 * b * h * tq * tk * d * 2; // q·kᵀ and p·v
     return { shape: [b, h, tq, v.shape[3]] };
+  }
+  multiHeadAttention(q: Sym, k: Sym, v: Sym, heads: number): Sym {
+    const out = checkMultiHeadAttention(q.shape, k.shape, v.shape, heads);
+    this.flops += 2 * q.shape[0] * q.shape[1] * k.shape[1] * (q.shape[2] + v.shape[2]); // q·kᵀ and p·v, all heads
+    return { shape: out };
   }
 }
