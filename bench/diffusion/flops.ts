@@ -29,6 +29,8 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export class FlopCounter implements Ops<Sym> {
   readonly name = 'flop-counter';
   flops = 0;
+  /** The part of `flops` in convolutions (the rest is matrix products: linear, matmul, attention). */
+  convFlops = 0;
   param(p: Parameter): Sym {
     return { shape: [...p.shape] };
   }
@@ -93,13 +95,17 @@ export class FlopCounter implements Ops<Sym> {
   }
   conv2d(x: Sym, w: Sym, b?: Sym, o?: Conv2dOptions): Sym {
     const g = convGeometry(x.shape, w.shape, o, b?.shape);
-    this.flops += 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
+    const flops = 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
+    this.flops += flops;
+    this.convFlops += flops;
     return { shape: g.out };
   }
   conv2dTranspose(x: Sym, w: Sym, o?: ConvTranspose2dOptions): Sym {
     const g = convTransposeGeometry(x.shape, w.shape, o);
     // Every input value meets every tap of its group's kernel once: the same products as the convolution it undoes.
-    this.flops += 2 * numel(x.shape) * w.shape[1] * w.shape[2] * w.shape[3];
+    const flops = 2 * numel(x.shape) * w.shape[1] * w.shape[2] * w.shape[3];
+    this.flops += flops;
+    this.convFlops += flops;
     return { shape: g.out };
   }
   layerNorm = (x: Sym) => this.same(x);
