@@ -25,6 +25,7 @@ import { openSession } from '../../models/backends/onnx/session.ts';
 import type { Sym } from '../../models/backends/onnx/graph.ts';
 import { randn } from '../../models/ops/random.ts';
 import { mergeHeads, splitHeads } from '../../models/ops/heads.ts';
+import { relativeError } from '../../test/backends/relative-error.ts';
 
 const FORMS = ['unfused', 'mha', 'attn23', 'chunked'] as const;
 type Form = (typeof FORMS)[number];
@@ -123,16 +124,6 @@ async function child(form: Form, c: Case, runs: number, dir: string): Promise<Ch
 function readOut(dir: string, form: Form): Float32Array {
   const b = readFileSync(path.join(dir, `${form}.out`));
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-}
-
-function relativeError(a: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
 }
 
 const args = process.argv.slice(2);

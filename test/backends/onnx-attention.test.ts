@@ -15,6 +15,7 @@ import { graphFlops } from '../../models/backends/onnx/flops.ts';
 import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
 import type { AttentionOptions } from '../../models/ops/ops.ts';
 import { randn } from '../../models/ops/random.ts';
+import { relativeError } from './relative-error.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kosmos-onnx-attention-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,16 +54,6 @@ async function runOrt(ops: TraceOps, name: string, c: Case): Promise<Float32Arra
   const out = (await session.run(feeds)).output_0!.data as Float32Array;
   await session.release();
   return out;
-}
-
-function relativeError(a: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / scale;
 }
 
 const fusedOps = (ops: TraceOps) => ops.graph.nodes.filter((n) => n.op === 'MultiHeadAttention');
