@@ -9,16 +9,18 @@
 //             level's resnet convs and feed-forward) through the same ONNX runner. The ceiling is the rate the U-Net
 //             would reach if its convolution FLOPs ran at the convolutions' rate and the rest (linear, matmul,
 //             attention) at the linears': F / (F_conv / R_conv + F_other / R_linear). Peak RSS is the child's.
+//   profile   the same forward's kernel time by ONNX Runtime op type (its profiler, the third run): where the time
+//             goes, and what the fused attention replaced.
 //   generate  a full 512² generation: DPM-Solver++ 2M, --steps steps (25), guidance 7.5 (the U-Net at batch 2),
 //             then the real-size VAE decode to 512×512; total time, per-step time after the first, peak RSS.
 //
-// Run: KOSMOS_G_ORT_THREADS=1 nice -n 10 npx tsx bench/diffusion/speed-512.ts [forward] [generate]
+// Run: KOSMOS_G_ORT_THREADS=1 nice -n 10 npx tsx bench/diffusion/speed-512.ts [forward] [profile] [generate]
 //        [--runs N] [--steps N] [--only unfused|auto] [--div N]
 // (no part named: forward only). --div N divides every width and group count by N (a quick look, not the measurement). Each child
 // needs ~4–7 GB and, on one thread, ~30–60 s per U-Net forward: the 25-step generation takes ~15–25 min per mode.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,6 +154,41 @@ async function forwardChild(mode: Mode): Promise<ForwardResult> {
   }
 }
 
+interface ProfileResult {
+  mode: Mode;
+  /** Kernel milliseconds per ONNX Runtime op type in the U-Net's third run, and that run's whole time. */
+  byOp: Record<string, number>;
+  runMs: number;
+}
+
+/** One U-Net forward's kernel time by op type, from ONNX Runtime's profile of its third run (arena warm). */
+async function profileChild(mode: Mode): Promise<ProfileResult> {
+  const config = unetConfig();
+  const unet = new UNet2DConditionModel(config, 0);
+  for (const p of unet.parameters()) void p.data;
+  const inputs = [rand([2, 4, 64, 64], 1), hostTensor(new Float32Array([500, 500]), [2]), rand([2, 77, config.crossAttentionDim], 2)];
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'kosmos-g-speed-'));
+  process.env.KOSMOS_G_ORT_PROFILE = path.join(cache, 'profile');
+  try {
+    const runner = new OnnxRunner(cache);
+    for (let i = 0; i < 3; i++) await runner.run(unet, 'unet', unetEntry(unet), inputs);
+    await runner.sessions.clear(); // ORT writes the profile when the session ends
+    const file = readdirSync(cache).find((f) => f.startsWith('profile') && f.endsWith('.json'))!;
+    type Event = { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } };
+    const events = JSON.parse(readFileSync(path.join(cache, file), 'utf8')) as Event[];
+    const last = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').at(-1)!;
+    const byOp: Record<string, number> = {};
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < last.ts || e.ts > last.ts + last.dur) continue;
+      const op = e.args?.op_name ?? '?';
+      byOp[op] = (byOp[op] ?? 0) + e.dur / 1000;
+    }
+    return { mode, byOp, runMs: last.dur / 1000 };
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
 interface GenerateResult {
   mode: Mode;
   steps: number;
@@ -223,14 +260,15 @@ function runChild<R>(part: string, mode: Mode): R {
 async function main(): Promise<void> {
   if (args[0] === '--child') {
     const [, part, mode] = args as [string, string, Mode];
-    const result = part === 'forward' ? await forwardChild(mode) : await generateChild(mode);
+    const result = part === 'forward' ? await forwardChild(mode) : part === 'profile' ? await profileChild(mode) : await generateChild(mode);
     console.log(`RESULT ${JSON.stringify(result)}`);
     return;
   }
   const threads = process.env.KOSMOS_G_ORT_THREADS ?? String(os.availableParallelism());
   const size = div > 1 ? `SD 1.5 structure, widths ÷ ${div}` : 'real SD 1.5 sizes, random weights';
   console.log(`# speed at 512² (${new Date().toISOString()}; ORT ${ort.env.versions.common} CPU, ${threads} thread(s); ${size}; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})`);
-  const parts = args.includes('generate') ? (args.includes('forward') ? ['forward', 'generate'] : ['generate']) : ['forward'];
+  const named = ['forward', 'profile', 'generate'].filter((p) => args.includes(p));
+  const parts = named.length ? named : ['forward'];
   if (parts.includes('forward')) {
     const results = modes.map((m) => runChild<ForwardResult>('forward', m));
     console.log(`\nU-Net forward, 64×64 latents, batch 2, 77×768 condition: ${(results[0]!.flops / 1e9).toFixed(0)} GFLOP (${((100 * results[0]!.convFlops) / results[0]!.flops).toFixed(0)} % in convolutions)\n`);
@@ -241,6 +279,15 @@ async function main(): Promise<void> {
       const ceiling = r.flops / (r.convFlops / r.convRate + (r.flops - r.convFlops) / r.linearRate);
       console.log(`| ${r.mode} | ${(r.firstMs / 1000).toFixed(1)} | ${(r.ms / 1000).toFixed(2)} | ${rate.toFixed(1)} | ${r.convRate.toFixed(1)} | ${r.linearRate.toFixed(1)} | ${ceiling.toFixed(1)} | ${(rate / ceiling).toFixed(2)} | ${r.peakGb.toFixed(2)} |`);
     }
+  }
+  if (parts.includes('profile')) {
+    const results = modes.map((m) => runChild<ProfileResult>('profile', m));
+    const ops = [...new Set(results.flatMap((r) => Object.keys(r.byOp)))].sort((a, b) => (results[0]!.byOp[b] ?? 0) - (results[0]!.byOp[a] ?? 0));
+    console.log(`\nU-Net forward (64×64, batch 2): kernel time by ONNX Runtime op type, ms, third run (ORT's profile)\n`);
+    console.log(`| op | ${results.map((r) => r.mode).join(' | ')} |`);
+    console.log(`| --- | ${results.map(() => '---').join(' | ')} |`);
+    for (const op of ops) console.log(`| ${op} | ${results.map((r) => (r.byOp[op] ?? 0).toFixed(0)).join(' | ')} |`);
+    console.log(`| (whole run) | ${results.map((r) => r.runMs.toFixed(0)).join(' | ')} |`);
   }
   if (parts.includes('generate')) {
     const results = modes.map((m) => runChild<GenerateResult>('generate', m));
