@@ -9,12 +9,14 @@
 //             level's resnet convs and feed-forward) through the same ONNX runner. The ceiling is the rate the U-Net
 //             would reach if its convolution FLOPs ran at the convolutions' rate and the rest (linear, matmul,
 //             attention) at the linears': F / (F_conv / R_conv + F_other / R_linear). Peak RSS is the child's.
+//   alternate both modes' forwards in one process, alternating run by run with the ceiling between (the fair
+//             time comparison on a shared machine; ~11 GB: two sessions).
 //   profile   the same forward's kernel time by ONNX Runtime op type (its profiler, the third run): where the time
 //             goes, and what the fused attention replaced.
 //   generate  a full 512² generation: DPM-Solver++ 2M, --steps steps (25), guidance 7.5 (the U-Net at batch 2),
 //             then the real-size VAE decode to 512×512; total time, per-step time after the first, peak RSS.
 //
-// Run: KOSMOS_G_ORT_THREADS=1 nice -n 10 npx tsx bench/diffusion/speed-512.ts [forward] [profile] [generate]
+// Run: KOSMOS_G_ORT_THREADS=1 nice -n 10 npx tsx bench/diffusion/speed-512.ts [forward] [alternate] [profile] [generate]
 //        [--runs N] [--steps N] [--only unfused|auto] [--div N]
 // (no part named: forward only). --div N divides every width and group count by N (a quick look, not the measurement). Each child
 // needs ~4–7 GB and, on one thread, ~30–60 s per U-Net forward: the 25-step generation takes ~15–25 min per mode.
@@ -111,13 +113,19 @@ interface ForwardResult {
   peakGb: number;
 }
 
-async function forwardChild(mode: Mode): Promise<ForwardResult> {
+/** The U-Net with its weights materialised (as a loader leaves them), its FLOP count and a guided step's inputs. */
+function unetSubject() {
   const config = unetConfig();
   const unet = new UNet2DConditionModel(config, 0);
   const count = new FlopCounter();
   unet.forward(count, { shape: [2, 4, 64, 64] }, { shape: [2] }, { shape: [2, 77, config.crossAttentionDim] });
   for (const p of unet.parameters()) void p.data;
   const inputs = [rand([2, 4, 64, 64], 1), hostTensor(new Float32Array([500, 500]), [2]), rand([2, 77, config.crossAttentionDim], 2)];
+  return { unet, count, inputs };
+}
+
+async function forwardChild(mode: Mode): Promise<ForwardResult> {
+  const { unet, count, inputs } = unetSubject();
   const cache = mkdtempSync(path.join(os.tmpdir(), 'kosmos-g-speed-'));
   try {
     const runner = new OnnxRunner(cache);
@@ -148,6 +156,56 @@ async function forwardChild(mode: Mode): Promise<ForwardResult> {
       convRate: kernels.convFlops / 1e6 / median(kernels.convMs),
       linearRate: kernels.linearFlops / 1e6 / median(kernels.linearMs),
       peakGb: peakGb(),
+    };
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+interface AlternateResult {
+  flops: number;
+  convFlops: number;
+  ms: Record<Mode, number>;
+  convRate: number;
+  linearRate: number;
+}
+
+/**
+ * Both modes in one process, their runs alternating (the order swapped every round) with the ceiling kernels
+ * between: on a shared machine, sequential children see different loads (the same kernel pair has measured 120
+ * and 163 GFLOP/s in two children of one run), alternating runs see the same.
+ */
+async function alternateChild(): Promise<AlternateResult> {
+  const { unet, count, inputs } = unetSubject();
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'kosmos-g-speed-'));
+  try {
+    const runners = new Map<Mode, OnnxRunner>();
+    for (const mode of MODES) {
+      process.env.KOSMOS_G_ORT_ATTENTION = mode; // read when this runner traces, on its first run
+      const runner = new OnnxRunner(cache);
+      runners.set(mode, runner);
+      for (let i = 0; i < 2; i++) await runner.run(unet, 'unet', unetEntry(unet), inputs);
+    }
+    const kernels = new CeilingKernels();
+    const kernelRunner = runners.get('auto')!;
+    for (let i = 0; i < 4; i++) await kernels.time(kernelRunner, false);
+    const times: Record<Mode, number[]> = { unfused: [], auto: [] };
+    for (let i = 0; i < runs; i++) {
+      await kernels.time(kernelRunner, true);
+      for (const mode of i % 2 ? [...MODES].reverse() : MODES) {
+        const t = performance.now();
+        await runners.get(mode)!.run(unet, 'unet', unetEntry(unet), inputs);
+        times[mode].push(performance.now() - t);
+      }
+    }
+    await kernels.time(kernelRunner, true);
+    for (const r of runners.values()) await r.sessions.clear();
+    return {
+      flops: count.flops,
+      convFlops: count.convFlops,
+      ms: { unfused: median(times.unfused), auto: median(times.auto) },
+      convRate: kernels.convFlops / 1e6 / median(kernels.convMs),
+      linearRate: kernels.linearFlops / 1e6 / median(kernels.linearMs),
     };
   } finally {
     rmSync(cache, { recursive: true, force: true });
@@ -260,14 +318,15 @@ function runChild<R>(part: string, mode: Mode): R {
 async function main(): Promise<void> {
   if (args[0] === '--child') {
     const [, part, mode] = args as [string, string, Mode];
-    const result = part === 'forward' ? await forwardChild(mode) : part === 'profile' ? await profileChild(mode) : await generateChild(mode);
+    const result =
+      part === 'forward' ? await forwardChild(mode) : part === 'alternate' ? await alternateChild() : part === 'profile' ? await profileChild(mode) : await generateChild(mode);
     console.log(`RESULT ${JSON.stringify(result)}`);
     return;
   }
   const threads = process.env.KOSMOS_G_ORT_THREADS ?? String(os.availableParallelism());
   const size = div > 1 ? `SD 1.5 structure, widths ÷ ${div}` : 'real SD 1.5 sizes, random weights';
   console.log(`# speed at 512² (${new Date().toISOString()}; ORT ${ort.env.versions.common} CPU, ${threads} thread(s); ${size}; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})`);
-  const named = ['forward', 'profile', 'generate'].filter((p) => args.includes(p));
+  const named = ['forward', 'alternate', 'profile', 'generate'].filter((p) => args.includes(p));
   const parts = named.length ? named : ['forward'];
   if (parts.includes('forward')) {
     const results = modes.map((m) => runChild<ForwardResult>('forward', m));
@@ -278,6 +337,17 @@ async function main(): Promise<void> {
       const rate = r.flops / 1e6 / r.ms;
       const ceiling = r.flops / (r.convFlops / r.convRate + (r.flops - r.convFlops) / r.linearRate);
       console.log(`| ${r.mode} | ${(r.firstMs / 1000).toFixed(1)} | ${(r.ms / 1000).toFixed(2)} | ${rate.toFixed(1)} | ${r.convRate.toFixed(1)} | ${r.linearRate.toFixed(1)} | ${ceiling.toFixed(1)} | ${(rate / ceiling).toFixed(2)} | ${r.peakGb.toFixed(2)} |`);
+    }
+  }
+  if (parts.includes('alternate')) {
+    const r = runChild<AlternateResult>('alternate', 'auto');
+    const ceiling = r.flops / (r.convFlops / r.convRate + (r.flops - r.convFlops) / r.linearRate);
+    console.log(`\nU-Net forward (64×64, batch 2), both modes in one process, runs alternating; ceiling ${ceiling.toFixed(1)} GFLOP/s (conv ${r.convRate.toFixed(1)}, linear ${r.linearRate.toFixed(1)})\n`);
+    console.log('| attention | median s | GFLOP/s | U-Net / ceiling |');
+    console.log('| --- | --- | --- | --- |');
+    for (const mode of MODES) {
+      const rate = r.flops / 1e6 / r.ms[mode];
+      console.log(`| ${mode} | ${(r.ms[mode] / 1000).toFixed(2)} | ${rate.toFixed(1)} | ${(rate / ceiling).toFixed(2)} |`);
     }
   }
   if (parts.includes('profile')) {
