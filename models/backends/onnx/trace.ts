@@ -40,8 +40,9 @@ const str = (name: string, value: string): Attr => ({ name, kind: 'string', valu
 
 /**
  * How `multiHeadAttention` is traced. 'auto' (the default): ONNX Runtime's fused com.microsoft MultiHeadAttention
- * where bench/diffusion/attention.ts measured it faster on the CPU provider — no mask, no causal order and at least
- * FUSED_ATTENTION_MIN_KEYS keys (the U-Net's self-attention; its cross-attention to 77 keys stays unfused) — and
+ * where it measured as fast or faster on the CPU provider with ~10× less memory (bench/diffusion/attention.ts,
+ * speed-512.ts; docs/ops.md) — no mask, no causal order and at least FUSED_ATTENTION_MIN_KEYS keys: the U-Net's
+ * self-attention; its cross-attention to 77 keys, where the fused kernel was often slower, stays unfused — and
  * the split → MatMul → Softmax → MatMul → merge decomposition elsewhere. 'unfused': the decomposition everywhere
  * (KOSMOS_G_ORT_ATTENTION=unfused; for comparisons, or a provider without the contrib op).
  */
@@ -56,13 +57,14 @@ export function requestedAttentionTracing(): AttentionTracing {
 
 export class TraceOps implements Ops<Sym> {
   readonly name = 'onnx-trace';
-  constructor(readonly attentionTracing: AttentionTracing = requestedAttentionTracing()) {}
   readonly graph = new Graph();
   /** Parameters used by the trace, in first-use order. */
   readonly params = new Map<Parameter, Sym>();
   private readonly paramNames = new Set<string>();
   private keyOf = (...ts: (Sym | undefined)[]): (string | undefined)[] =>
     ts.map((t) => (t && this.paramNames.has(t.name) ? t.name : undefined));
+
+  constructor(readonly attentionTracing: AttentionTracing = requestedAttentionTracing()) {}
 
   /** Declare a graph input. */
   input(shape: readonly number[], dtype: DType): Sym {
