@@ -6,6 +6,7 @@ import type { Parameter } from '../../models/nn/module.ts';
 import type { Conv2dOptions, ConvTranspose2dOptions, DType, Ops } from '../../models/ops/ops.ts';
 import {
   broadcastShapes,
+  checkMultiHeadAttention,
   checkReshape,
   checkSplit,
   checkTranspose,
@@ -28,6 +29,8 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export class FlopCounter implements Ops<Sym> {
   readonly name = 'flop-counter';
   flops = 0;
+  /** The part of `flops` in convolutions (the rest is matrix products: linear, matmul, attention). */
+  convFlops = 0;
   param(p: Parameter): Sym {
     return { shape: [...p.shape] };
   }
@@ -92,13 +95,17 @@ export class FlopCounter implements Ops<Sym> {
   }
   conv2d(x: Sym, w: Sym, b?: Sym, o?: Conv2dOptions): Sym {
     const g = convGeometry(x.shape, w.shape, o, b?.shape);
-    this.flops += 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
+    const flops = 2 * numel(g.out) * w.shape[1] * w.shape[2] * w.shape[3];
+    this.flops += flops;
+    this.convFlops += flops;
     return { shape: g.out };
   }
   conv2dTranspose(x: Sym, w: Sym, o?: ConvTranspose2dOptions): Sym {
     const g = convTransposeGeometry(x.shape, w.shape, o);
     // Every input value meets every tap of its group's kernel once: the same products as the convolution it undoes.
-    this.flops += 2 * numel(x.shape) * w.shape[1] * w.shape[2] * w.shape[3];
+    const flops = 2 * numel(x.shape) * w.shape[1] * w.shape[2] * w.shape[3];
+    this.flops += flops;
+    this.convFlops += flops;
     return { shape: g.out };
   }
   layerNorm = (x: Sym) => this.same(x);
@@ -137,5 +144,10 @@ export class FlopCounter implements Ops<Sym> {
     const tk = k.shape[2];
     this.flops += 2 * b * h * tq * tk * d * 2; // q·kᵀ and p·v
     return { shape: [b, h, tq, v.shape[3]] };
+  }
+  multiHeadAttention(q: Sym, k: Sym, v: Sym, heads: number): Sym {
+    const out = checkMultiHeadAttention(q.shape, k.shape, v.shape, heads);
+    this.flops += 2 * q.shape[0] * q.shape[1] * k.shape[1] * (q.shape[2] + v.shape[2]); // q·kᵀ and p·v, all heads
+    return { shape: out };
   }
 }

@@ -10,6 +10,7 @@
 import type { AttentionOptions, Conv2dOptions, ConvTranspose2dOptions, DType, Ops } from '../ops/ops.ts';
 import type { Parameter } from '../nn/module.ts';
 import { MASK_NEG, checkAttention, convGeometry, convTransposeGeometry, normAxes, normAxis } from '../backends/shapes.ts';
+import { attentionOverHeads } from '../ops/heads.ts';
 import { convInputGrad, convWeightGrad } from './conv-grads.ts';
 import { groupNormGrads, layerNormGrads } from './norm-grads.ts';
 import { Var, type TapeEntry } from './var.ts';
@@ -477,5 +478,14 @@ export class GradOps<T> implements Ops<Var<T>> {
     }
     if (mask) scores = this.add(scores, this.reshape(this.mul(this.toFloat(mask), MASK_NEG), [b, 1, 1, tk]));
     return this.matmul(this.softmax(scores, -1), v);
+  }
+
+  multiHeadAttention(q: V<T>, k: V<T>, v: V<T>, heads: number, options: AttentionOptions = {}): V<T> {
+    if (!q.needsGrad && !k.needsGrad && !v.needsGrad) {
+      const mask = options.keyPaddingMask as V<T> | undefined;
+      return this.constant(this.inner.multiHeadAttention(q.value, k.value, v.value, heads, { ...options, keyPaddingMask: mask?.value }));
+    }
+    // Differentiated: split, attend, merge, each with its gradient (a fused kernel has none).
+    return attentionOverHeads(this, q, k, v, heads, options);
   }
 }

@@ -255,5 +255,19 @@ export function checkAttention(q: readonly number[], k: readonly number[], v: re
   return [q[0]!, q[1]!, q[2]!, v[3]!];
 }
 
+/** Multi-head attention on head-packed [B, T, H·D] tensors: q [B, Tq, H·Dk], k [B, Tk, H·Dk], v [B, Tk, H·Dv]. */
+export function checkMultiHeadAttention(q: readonly number[], k: readonly number[], v: readonly number[], heads: number): number[] {
+  if (q.length !== 3 || k.length !== 3 || v.length !== 3) {
+    throw new ShapeError('multiHeadAttention', `q, k, v must be [B, T, H·D], got ${fmt(q)}, ${fmt(k)}, ${fmt(v)}`);
+  }
+  if (!Number.isInteger(heads) || heads < 1 || q[2]! % heads !== 0 || v[2]! % heads !== 0) {
+    throw new ShapeError('multiHeadAttention', `${heads} heads do not divide the channels of q ${fmt(q)} and v ${fmt(v)}`);
+  }
+  if (q[0] !== k[0] || q[2] !== k[2] || k[0] !== v[0] || k[1] !== v[1]) {
+    throw new ShapeError('multiHeadAttention', `q ${fmt(q)}, k ${fmt(k)}, v ${fmt(v)} do not agree`);
+  }
+  return [q[0]!, q[1]!, v[2]!];
+}
+
 /** A large negative added to masked scores: finite, so a fully masked row gives a uniform row, not NaN. */
 export const MASK_NEG = -1e9;

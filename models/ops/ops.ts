@@ -127,6 +127,12 @@ export interface Ops<T> {
   // ---- attention
   /** softmax(q·kᵀ·scale + masks)·v over [B, H, T, D]. */
   attention(q: T, k: T, v: T, options?: AttentionOptions): T;
+  /**
+   * `attention` over `heads` heads packed in the last dimension: q [B, Tq, H·Dk], k [B, Tk, H·Dk], v [B, Tk, H·Dv]
+   * → [B, Tq, H·Dv] (the projections' layout, so a fused kernel needs no head transposes). The scale defaults to
+   * 1/√Dk. Backends without a fused kernel split the heads, attend and merge them (`models/ops/heads.ts`).
+   */
+  multiHeadAttention(q: T, k: T, v: T, heads: number, options?: AttentionOptions): T;
 }
 
 /** A tensor on the host, the currency between nodes and runners. */

@@ -29,23 +29,11 @@ export class Attention extends Module {
   /** x [B, T, C]; context [B, S, Cc] (defaults to x). */
   forward<T>(ops: Ops<T>, x: T, context?: T): T {
     const ctx = context ?? x;
-    const q = splitHeads(ops, this.to_q.forward(ops, x), this._heads);
-    const k = splitHeads(ops, this.to_k.forward(ops, ctx), this._heads);
-    const v = splitHeads(ops, this.to_v.forward(ops, ctx), this._heads);
-    return this.to_out[0].forward(ops, mergeHeads(ops, ops.attention(q, k, v)));
+    const q = this.to_q.forward(ops, x);
+    const k = this.to_k.forward(ops, ctx);
+    const v = this.to_v.forward(ops, ctx);
+    return this.to_out[0].forward(ops, ops.multiHeadAttention(q, k, v, this._heads));
   }
-}
-
-/** [B, T, H·D] → [B, H, T, D]. */
-export function splitHeads<T>(ops: Ops<T>, x: T, heads: number): T {
-  const [b, t, c] = ops.shape(x);
-  return ops.transpose(ops.reshape(x, [b, t, heads, c / heads]), [0, 2, 1, 3]);
-}
-
-/** [B, H, T, D] → [B, T, H·D]. */
-export function mergeHeads<T>(ops: Ops<T>, x: T): T {
-  const [b, h, t, d] = ops.shape(x);
-  return ops.reshape(ops.transpose(x, [0, 2, 1, 3]), [b, t, h * d]);
 }
 
 /** GEGLU: proj to 2·inner, split into (h, gate), h·GELU(gate) with exact erf GELU. */

@@ -4,7 +4,6 @@
 
 import { LayerNorm, Linear, normalParam } from '../nn/layers.ts';
 import { Module, type Parameter } from '../nn/module.ts';
-import { mergeHeads, splitHeads } from './attention.ts';
 import { additionEmbedHeads, type UNetConfig } from './config.ts';
 import type { Rng } from '../ops/random.ts';
 import type { Ops } from '../ops/ops.ts';
@@ -59,10 +58,10 @@ export class AttentionPooling extends Module {
     const [b, , d] = ops.shape(x);
     const query = ops.add(ops.mean(x, 1, true), ops.reshape(ops.param(this.positional_embedding), [1, 1, d]));
     const seq = ops.concat([query, x], 1);
-    const q = splitHeads(ops, this.q_proj.forward(ops, query), this._heads);
-    const k = splitHeads(ops, this.k_proj.forward(ops, seq), this._heads);
-    const v = splitHeads(ops, this.v_proj.forward(ops, seq), this._heads);
-    return ops.reshape(mergeHeads(ops, ops.attention(q, k, v)), [b, d]);
+    const q = this.q_proj.forward(ops, query);
+    const k = this.k_proj.forward(ops, seq);
+    const v = this.v_proj.forward(ops, seq);
+    return ops.reshape(ops.multiHeadAttention(q, k, v, this._heads), [b, d]);
   }
 }
 

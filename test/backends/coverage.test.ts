@@ -13,7 +13,7 @@ const ALL_OPS: Record<Exclude<keyof Ops<unknown>, 'name'>, true> = {
   relu: true, silu: true, gelu: true, quickGelu: true, softmax: true, logSoftmax: true,
   sum: true, mean: true, max: true, matmul: true, linear: true, conv2d: true, layerNorm: true, groupNorm: true,
   embedding: true, reshape: true, transpose: true, concat: true, split: true, slice: true, upsampleNearest2d: true,
-  attention: true, erf: true, sign: true, conv2dTranspose: true, broadcastTo: true, scatterAdd: true,
+  attention: true, multiHeadAttention: true, erf: true, sign: true, conv2dTranspose: true, broadcastTo: true, scatterAdd: true,
 };
 
 test('the fixtures exercise every op of the interface', () => {

@@ -168,6 +168,38 @@ class CrossAttentionBlock extends Module {
 }
 
 /**
+ * Attention on head-packed [B, T, H·D] tensors: self-attention over 256 tokens (enough keys for the tracer's fused
+ * com.microsoft MultiHeadAttention) and cross-attention to 5 keys with a padding mask and a scale (the traced
+ * split → attend → merge), as the U-Net's transformer blocks use them.
+ */
+class PackedAttention extends Module {
+  norm: LayerNorm;
+  to_q: Linear;
+  to_k: Linear;
+  to_v: Linear;
+  to_out: Linear;
+  ctx_k: Linear;
+  ctx_v: Linear;
+  constructor(rng: Rng) {
+    super();
+    this.norm = new LayerNorm(8);
+    this.to_q = new Linear(8, 8, rng, false);
+    this.to_k = new Linear(8, 8, rng, false);
+    this.to_v = new Linear(8, 8, rng, false);
+    this.to_out = new Linear(8, 8, rng);
+    this.ctx_k = new Linear(6, 8, rng, false);
+    this.ctx_v = new Linear(6, 8, rng, false);
+  }
+  forward<T>(o: Ops<T>, x: T, context: T, padding: T): T[] {
+    const h = this.norm.forward(o, x);
+    const self = o.multiHeadAttention(this.to_q.forward(o, h), this.to_k.forward(o, h), this.to_v.forward(o, h), 2);
+    const y = o.add(x, this.to_out.forward(o, self));
+    const cross = o.multiHeadAttention(y, this.ctx_k.forward(o, context), this.ctx_v.forward(o, context), 4, { keyPaddingMask: padding, scale: 0.3 });
+    return [y, cross];
+  }
+}
+
+/**
  * The ops backward passes need, used forward: transposed convolutions (stride, asymmetric padding, output padding,
  * dilation, groups), erf, sign, broadcastTo and scatterAdd (a scatter of rows into a table).
  */
@@ -204,8 +236,9 @@ export function fixtures(): Fixture[] {
   const block = new CausalBlock(new Rng(3));
   const cross = new CrossAttentionBlock(new Rng(4));
   const extras = new Extras(new Rng(5));
+  const packed = new PackedAttention(new Rng(6));
   // Group norm's affine parameters start at 1/0; perturb them so their gradients are not trivially symmetric.
-  for (const m of [conv, block, cross]) {
+  for (const m of [conv, block, cross, packed]) {
     for (const [key, p] of m.namedParameters()) if (/norm/.test(key)) p.set(randn(p.size, key.length).map((v) => 1 + 0.2 * v));
   }
   return [
@@ -238,6 +271,16 @@ export function fixtures(): Fixture[] {
         randHost([2, 3, 8], 12),
         randHost([2, 5, 6], 13),
         hostTensor(Float32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 0, 0]), [2, 5]),
+      ],
+    },
+    {
+      name: 'packed-attention',
+      model: packed,
+      forward: (o, [x, ctx, pad]) => packed.forward(o, x!, ctx!, pad!),
+      inputs: [
+        randHost([2, 256, 8], 15),
+        randHost([2, 5, 6], 16),
+        hostTensor(Float32Array.from([0, 0, 1, 1, 1, 0, 0, 0, 0, 1]), [2, 5]),
       ],
     },
     {

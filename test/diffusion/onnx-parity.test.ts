@@ -1,7 +1,10 @@
 // Every diffusion entry point gives the same numbers on the ONNX runner (traced graph in ONNX Runtime) as on
-// tfjs (< 1e-4): the U-Net plain, with ControlNet residuals and with an unmerged LoRA, the ControlNet, and the
+// tfjs (< 1e-4): the U-Net plain (and at 16×16 latents, where its self-attention is traced as ONNX Runtime's
+// fused MultiHeadAttention), with ControlNet residuals and with an unmerged LoRA, the ControlNet, and the
 // VAE's encoder and decoder.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { traceForward } from '../../models/backends/onnx/runner.ts';
 import { getRunner } from '../../models/runtime/runners.ts';
 import { hostTensor, type HostTensor } from '../../models/ops/ops.ts';
 import type { Module } from '../../models/nn/module.ts';
@@ -42,6 +45,15 @@ test('U-Net, ControlNet and unmerged LoRA: ONNX Runtime matches tfjs < 1e-4', as
   hook.check(unet);
   const plain = unetEntry(unet);
   await parity(unet, 'unet+lora:parity-test', (ops, xs) => plain(hook.wrap(ops), xs), [sample, timesteps, context]);
+});
+
+test('U-Net at 16×16 latents (256 tokens: fused self-attention on ONNX Runtime) matches tfjs < 1e-4', async () => {
+  const unet = new UNet2DConditionModel(SMALL_UNET_CONFIG, 7);
+  const inputs = [randomHost([2, 4, 16, 16], 38), timesteps, context];
+  const fused = traceForward(unet, unetEntry(unet), inputs).graph.nodes.filter((n) => n.op === 'MultiHeadAttention');
+  // The first level's self-attentions (one down, two up) are fused; its cross-attentions to 7 keys are not.
+  assert.equal(fused.length, 3);
+  await parity(unet, 'unet', unetEntry(unet), inputs);
 });
 
 test('VAE encoder and decoder: ONNX Runtime matches tfjs < 1e-4', async () => {

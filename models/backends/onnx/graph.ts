@@ -25,7 +25,13 @@ export interface GraphNode {
   inputs: string[];
   outputs: string[];
   attrs: Attr[];
+  /** The operator set the op comes from; absent: the ONNX standard ('' domain). */
+  domain?: OpDomain;
 }
+
+/** Operator sets other than the standard one that a trace may use, with the version it imports. */
+export const OP_DOMAINS = { 'com.microsoft': 1 } as const;
+export type OpDomain = keyof typeof OP_DOMAINS;
 
 export type InitDType = 'float32' | 'int32' | 'int64';
 
@@ -60,19 +66,19 @@ export class Graph {
   }
 
   /** Add a node; returns one Sym per output spec. */
-  node(op: string, inputs: readonly (Sym | undefined)[], outputs: readonly [number[], DType][], attrs: Attr[] = []): Sym[] {
+  node(op: string, inputs: readonly (Sym | undefined)[], outputs: readonly [number[], DType][], attrs: Attr[] = [], domain?: OpDomain): Sym[] {
     const outs = outputs.map(([shape, dtype]) => new Sym(this.fresh(op.toLowerCase()), shape, dtype));
     // Trailing absent optional inputs are dropped; inner ones are written as '' as ONNX requires.
     const names = inputs.map((s) => s?.name ?? '');
     while (names.length && names[names.length - 1] === '') names.pop();
-    this.nodes.push({ op, inputs: names, outputs: outs.map((s) => s.name), attrs });
+    this.nodes.push({ op, inputs: names, outputs: outs.map((s) => s.name), attrs, ...(domain ? { domain } : {}) });
     for (const s of outs) this.values.set(s.name, s);
     return outs;
   }
 
   /** Shorthand for a one-output node. */
-  op(op: string, inputs: readonly (Sym | undefined)[], shape: number[], dtype: DType, attrs: Attr[] = []): Sym {
-    return this.node(op, inputs, [[shape, dtype]], attrs)[0]!;
+  op(op: string, inputs: readonly (Sym | undefined)[], shape: number[], dtype: DType, attrs: Attr[] = [], domain?: OpDomain): Sym {
+    return this.node(op, inputs, [[shape, dtype]], attrs, domain)[0]!;
   }
 
   initializer(init: Initializer, shape: number[], dtype: DType): Sym {

@@ -7,7 +7,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ATTR_TYPE, IR_VERSION, ModelProto, ONNX_DTYPE, OPSET } from './onnx-schema.ts';
-import type { Graph, Initializer, Sym } from './graph.ts';
+import { OP_DOMAINS, type Graph, type Initializer, type Sym } from './graph.ts';
 
 /**
  * Models whose initializers pass 64 MiB keep them as external data: ORT maps the side file instead of parsing a
@@ -70,6 +70,12 @@ function attribute(a: Graph['nodes'][number]['attrs'][number]) {
   }
 }
 
+/** The standard opset, and each other operator set the graph's nodes use (a contrib op's 'com.microsoft'). */
+function opsetImports(graph: Graph): { domain: string; version: number }[] {
+  const domains = new Set(graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])));
+  return [{ domain: '', version: OPSET }, ...[...domains].map((domain) => ({ domain, version: OP_DOMAINS[domain] }))];
+}
+
 /** Encode the graph; with `externalFile`, initializers of 1 KiB or more are only referenced (see externalLayout). */
 export function encodeModel(graph: Graph, externalFile?: string): Uint8Array {
   const slots = externalFile ? externalLayout(graph).slots : new Map<string, ExternalSlot>();
@@ -91,12 +97,13 @@ export function encodeModel(graph: Graph, externalFile?: string): Uint8Array {
     irVersion: IR_VERSION,
     producerName: 'kosmos-g',
     producerVersion: '1',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: opsetImports(graph),
     graph: {
       name: 'main',
       node: graph.nodes.map((n, i) => ({
         name: `${n.op}_${i}`,
         opType: n.op,
+        ...(n.domain ? { domain: n.domain } : {}),
         input: n.inputs,
         output: n.outputs,
         attribute: n.attrs.map(attribute),

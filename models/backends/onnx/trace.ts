@@ -14,6 +14,7 @@ import {
   ShapeError,
   broadcastShapes,
   checkAttention,
+  checkMultiHeadAttention,
   checkNorm,
   checkReshape,
   checkSplit,
@@ -29,12 +30,30 @@ import {
   reduceShape,
   sliceSizes,
 } from '../shapes.ts';
+import { attentionOverHeads } from '../../ops/heads.ts';
 import { Graph, Sym, type Attr } from './graph.ts';
 
 const int = (name: string, value: number): Attr => ({ name, kind: 'int', value });
 const ints = (name: string, value: number[]): Attr => ({ name, kind: 'ints', value });
 const float = (name: string, value: number): Attr => ({ name, kind: 'float', value });
 const str = (name: string, value: string): Attr => ({ name, kind: 'string', value });
+
+/**
+ * How `multiHeadAttention` is traced. 'auto' (the default): ONNX Runtime's fused com.microsoft MultiHeadAttention
+ * where it measured as fast or faster on the CPU provider with ~10× less memory (bench/diffusion/attention.ts,
+ * speed-512.ts; docs/ops.md) — no mask, no causal order and at least FUSED_ATTENTION_MIN_KEYS keys: the U-Net's
+ * self-attention; its cross-attention to 77 keys, where the fused kernel was often slower, stays unfused — and
+ * the split → MatMul → Softmax → MatMul → merge decomposition elsewhere. 'unfused': the decomposition everywhere
+ * (KOSMOS_G_ORT_ATTENTION=unfused; for comparisons, or a provider without the contrib op).
+ */
+export type AttentionTracing = 'auto' | 'unfused';
+export const FUSED_ATTENTION_MIN_KEYS = 256;
+
+export function requestedAttentionTracing(): AttentionTracing {
+  const mode = process.env.KOSMOS_G_ORT_ATTENTION ?? 'auto';
+  if (mode !== 'auto' && mode !== 'unfused') throw new Error(`KOSMOS_G_ORT_ATTENTION='${mode}' is not one of auto, unfused`);
+  return mode;
+}
 
 export class TraceOps implements Ops<Sym> {
   readonly name = 'onnx-trace';
@@ -44,6 +63,8 @@ export class TraceOps implements Ops<Sym> {
   private readonly paramNames = new Set<string>();
   private keyOf = (...ts: (Sym | undefined)[]): (string | undefined)[] =>
     ts.map((t) => (t && this.paramNames.has(t.name) ? t.name : undefined));
+
+  constructor(readonly attentionTracing: AttentionTracing = requestedAttentionTracing()) {}
 
   /** Declare a graph input. */
   input(shape: readonly number[], dtype: DType): Sym {
@@ -375,5 +396,15 @@ export class TraceOps implements Ops<Sym> {
     }
     if (mask) scores = this.add(scores, this.reshape(this.mul(this.toFloat(mask), MASK_NEG), [b, 1, 1, tk]));
     return this.matmul(this.softmax(scores, -1), v);
+  }
+
+  multiHeadAttention(q: Sym, k: Sym, v: Sym, heads: number, options: AttentionOptions = {}): Sym {
+    const out = checkMultiHeadAttention(q.shape, k.shape, v.shape, heads);
+    const fused = this.attentionTracing === 'auto' && !options.causal && !options.keyPaddingMask && k.shape[1]! >= FUSED_ATTENTION_MIN_KEYS;
+    if (!fused) return attentionOverHeads(this, q, k, v, heads, options);
+    // The CPU kernel runs MLAS's flash attention here (no mask, bias or past): the [B·H, Tq, Tk] scores are never
+    // stored whole (1.07 GB each for the U-Net's first level at batch 2), and the heads stay packed.
+    const scale = options.scale ?? 1 / Math.sqrt(q.shape[2]! / heads);
+    return this.graph.op('MultiHeadAttention', [q, k, v], out, 'float32', [int('num_heads', heads), float('scale', scale)], 'com.microsoft');
   }
 }

@@ -28,6 +28,7 @@ import {
   normAxis,
   sliceSizes,
 } from '../shapes.ts';
+import { attentionOverHeads } from '../../ops/heads.ts';
 import { conv2dNCHW } from './conv2d.ts';
 import { embeddingLookup } from './embedding.ts';
 import { linear2d, matMul } from './matmul.ts';
@@ -372,6 +373,10 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
 
   // ---- attention
+
+  multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, options?: AttentionOptions): tf.Tensor {
+    return attentionOverHeads(this, q, k, v, heads, options);
+  }
 
   attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): tf.Tensor {
     const mask = options.keyPaddingMask as tf.Tensor | undefined;
