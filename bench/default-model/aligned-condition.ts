@@ -38,8 +38,8 @@ const clip = await clipTextCondition(await createTfjsOps(), w);
 const clipCondition = (text: string) => clip([text]).data as Float32Array;
 const CASES = 6;
 
-console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word | subject prompt: error vs CLIP text of what it means | subject swap moves it (CLIP text / aligned) |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word | subject prompt: error vs CLIP text of what it means | subject swap moves it (CLIP text / aligned) | null condition ("", guidance\'s other side): error vs CLIP text |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const file of kosmosFiles) {
   const model = kosmosGFrom(await readWeightFile(file), 'from-file');
   const aligned = async (text: string) => {
@@ -74,8 +74,10 @@ for (const file of kosmosFiles) {
     subjectMoves[0].push(relDiff(a.clip, b.clip));
     subjectMoves[1].push(relDiff(a.cond, b.cond));
   }
+  // Classifier-free guidance steers away from the null condition: KOSMOS-G's null should be the U-Net's CLIP("").
+  const nullError = relDiff(clipCondition(''), await aligned(''));
   const cell = (k: WordKind) => moves.get(k)!.map((xs) => mean(xs).toFixed(3)).join(' / ');
   console.log(
-    `| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} | ${mean(subjectError).toFixed(3)} | ${subjectMoves.map((xs) => mean(xs).toFixed(3)).join(' / ')} |`,
+    `| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} | ${mean(subjectError).toFixed(3)} | ${subjectMoves.map((xs) => mean(xs).toFixed(3)).join(' / ')} | ${nullError.toFixed(3)} |`,
   );
 }

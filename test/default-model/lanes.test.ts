@@ -31,7 +31,7 @@ function manual(fails?: StageName) {
   return { log, finish: async (s: StageName) => { finish.get(s)!(); await tick(); await tick(); }, start, stopped, tick, cores };
 }
 
-test('two lanes: CLIP ‖ VAE, then stage 1 → 2 beside the U-Net once VAE is done, stage 3 last; records in pipeline order', async () => {
+test('two lanes: CLIP ‖ VAE, stage 1 beside the VAE, the U-Net (which trains the text encoder) before stage 2, stage 3 last; records in pipeline order', async () => {
   const m = manual();
   const run = runLanes(jobs(), 2, m.start, {}, 4);
   await m.tick();
@@ -39,17 +39,17 @@ test('two lanes: CLIP ‖ VAE, then stage 1 → 2 beside the U-Net once VAE is d
   await m.finish('clip');
   assert.deepEqual(m.log.slice(2), ['end clip', 'start stage1'], 'stage 1 needs only CLIP; the U-Net waits for the VAE');
   await m.finish('stage1');
-  assert.deepEqual(m.log.slice(4), ['end stage1', 'start stage2']);
+  assert.deepEqual(m.log.slice(4), ['end stage1'], 'stage 2 aligns to the text encoder the U-Net stage trains');
   await m.finish('vae');
-  assert.deepEqual(m.log.slice(6), ['end vae', 'start unet']);
-  await m.finish('stage2');
-  assert.deepEqual(m.log.slice(8), ['end stage2'], 'stage 3 waits for the U-Net');
+  assert.deepEqual(m.log.slice(5), ['end vae', 'start unet']);
   await m.finish('unet');
-  assert.deepEqual(m.log.slice(9), ['end unet', 'start stage3']);
+  assert.deepEqual(m.log.slice(7), ['end unet', 'start stage2']);
+  await m.finish('stage2');
+  assert.deepEqual(m.log.slice(9), ['end stage2', 'start stage3']);
   await m.finish('stage3');
   assert.deepEqual((await run).map((r) => r.stage), [...STAGES]);
-  // Of 4 cores: stages that start beside another get 2 (the U-Net here starts beside stage 2), stage 3 (alone) all 4.
-  assert.deepEqual(Object.fromEntries(m.cores), { clip: 2, vae: 2, stage1: 2, stage2: 2, unet: 2, stage3: 4 });
+  // Of 4 cores: stages that start beside another get 2, the U-Net and stages 2 and 3 (each alone) all 4.
+  assert.deepEqual(Object.fromEntries(m.cores), { clip: 2, vae: 2, stage1: 2, unet: 4, stage2: 4, stage3: 4 });
 });
 
 test('one lane runs the stages one at a time in pipeline order; a subset needs no stage outside it', async () => {
@@ -73,19 +73,19 @@ test('a failing stage stops the one beside it and the run rejects with its error
   assert.ok(!m.log.includes('start unet'));
 });
 
-test('a U-Net that trains the text encoder changes stage 2\'s target, so stage 2 waits for it', async () => {
+test('with a frozen text encoder (train_text 0) stage 2 runs beside the U-Net', async () => {
   const m = manual();
-  const withText = jobs().map((j) => (j.stage === 'unet' ? { ...j, settings: { ...j.settings, trainText: 1 } } : j));
-  const run = runLanes(withText, 2, m.start, {}, 4);
+  const frozen = jobs().map((j) => (j.stage === 'unet' ? { ...j, settings: { ...j.settings, trainText: 0 } } : j));
+  const run = runLanes(frozen, 2, m.start, {}, 4);
   await m.tick();
   await m.finish('clip');
   await m.finish('stage1');
-  assert.ok(!m.log.includes('start stage2'), 'stage 2 does not start before the U-Net');
+  assert.equal(m.log.at(-1), 'start stage2', 'stage 2 starts before the U-Net');
   await m.finish('vae');
   assert.equal(m.log.at(-1), 'start unet');
-  await m.finish('unet');
-  assert.equal(m.log.at(-1), 'start stage2');
   await m.finish('stage2');
+  await m.finish('unet');
+  assert.equal(m.log.at(-1), 'start stage3');
   await m.finish('stage3');
   assert.deepEqual((await run).map((r) => r.stage), [...STAGES]);
 });

@@ -74,11 +74,11 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   assert.equal(node(unet, 'train').widgets!.checkpoint_keep, 0);
 });
 
-test('recipe settings: train_text trains the CLIP text encoder with the U-Net and saves it as the condition\'s encoder', async () => {
+test('recipe settings: the U-Net stage trains the CLIP text encoder with it (train_text, the default) and saves it as the condition\'s encoder', async () => {
   const registry = await Registry.load({ env: false });
   const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
-  const frozen = stageWorkflow('unet', paths);
-  const joint = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, trainText: 1 });
+  const frozen = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, trainText: 0 });
+  const joint = stageWorkflow('unet', paths);
   assert.deepEqual(validateWorkflow(parseWorkflow(joint, 'unet'), registry), []);
   const train = (doc: typeof joint) => doc.nodes.find((n) => n.id === 'train')!;
   assert.deepEqual(Object.keys(train(frozen).inputs!).sort(), ['loss', 'unet']);
