@@ -102,6 +102,7 @@ export function modelCard(input: CardInput): string {
         ...(s.settings.align ? [`${Math.round(s.settings.align * 100)} % of steps on the alignment loss`] : []),
         ...(s.settings.alignImages ? [`${Math.round(s.settings.alignImages * 100)} % of steps aligning subject-driven prompts`] : []),
         ...(s.settings.ema ? [`weights averaged, decay ${s.settings.ema}`] : []),
+        ...(s.settings.trainText ? ['the CLIP text encoder trained with it'] : []),
       ];
       const title = extras.length ? `${s.title} (${extras.join(', ')})` : s.title;
       return `| ${title} | ${s.settings.steps} | ${s.settings.batch} | ${s.settings.lr} | ${s.secondsPerStep.toFixed(2)} | ${(s.seconds / 60).toFixed(1)} | ${loss} |`;
