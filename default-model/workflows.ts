@@ -249,15 +249,10 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       g.add('seq', 'BuildSequences', sequences('image-text', 0.1), { batch: 'batch.batch', tokenizer: 'clip_tok.tokenizer' });
       g.add('cond', 'ClipTextCondition', {}, { clip_text: 'clip_text.clip_text', tokenizer: 'clip_tok.tokenizer', sequences: 'seq.sequences' });
       g.add('loss', 'DiffusionLoss', { snr_gamma: UNET_SNR_GAMMA, ...offsetNoise(settings) }, { unet: 'unet.unet', vae: 'vae.vae', condition: 'cond.condition' });
-      if (settings.trainText) {
-        description += ' The CLIP text encoder trains with it under the same loss, and is saved as the condition\'s encoder.';
-        g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet', clip_text: 'clip_text.clip_text' });
-        save('save_unet', W.unet, { unet: 'unet.unet' });
-        save('save_text', W.textEncoder, { clip_text: 'clip_text.clip_text' });
-      } else {
-        g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet' });
-        save('save_unet', W.unet, { unet: 'unet.unet' });
-      }
+      if (settings.trainText) description += ' The CLIP text encoder trains with it under the same loss, and is saved as the condition\'s encoder.';
+      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'loss.loss', unet: 'unet.unet', ...(settings.trainText ? { clip_text: 'clip_text.clip_text' } : {}) });
+      save('save_unet', W.unet, { unet: 'unet.unet' });
+      if (settings.trainText) save('save_text', W.textEncoder, { clip_text: 'clip_text.clip_text' });
       break;
     case 'stage1':
       name = 'Default model 4/6: KOSMOS-G stage 1 (MLLM)';

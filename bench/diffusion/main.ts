@@ -15,6 +15,7 @@ import { unetEntry } from '../../models/unet/entries.ts';
 import { createScheduler } from '../../models/schedulers/index.ts';
 import { initialLatents, sampleGuided } from '../../models/sampling/guided.ts';
 import { FlopCounter } from './flops.ts';
+import { unetPredictEps } from './unet-eps.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 2;
@@ -81,9 +82,7 @@ async function guidedSample(steps: number) {
         cond,
         uncond,
         guidanceScale: 7.5,
-        predictEps: async (x, t, c) =>
-          (await runner.run(unet, 'unet', unetEntry(unet), [x, hostTensor(new Float32Array(x.shape[0]).fill(t), [x.shape[0]]), c]))[0]
-            .data as Float32Array,
+        predictEps: unetPredictEps(runner, unet),
       });
       return performance.now() - t;
     };

@@ -40,6 +40,7 @@ import { SD15_VAE_CONFIG } from '../../models/vae/config.ts';
 import { createScheduler } from '../../models/schedulers/index.ts';
 import { initialLatents, sampleGuided } from '../../models/sampling/guided.ts';
 import { FlopCounter } from './flops.ts';
+import { unetPredictEps } from './unet-eps.ts';
 
 const MODES = ['unfused', 'auto'] as const;
 type Mode = (typeof MODES)[number];
@@ -276,8 +277,7 @@ async function generateChild(mode: Mode): Promise<GenerateResult> {
       cond,
       uncond,
       guidanceScale: 7.5,
-      predictEps: async (x, t, c) =>
-        (await runner.run(unet, 'unet', unetEntry(unet), [x, hostTensor(new Float32Array(x.shape[0]).fill(t), [x.shape[0]]), c]))[0]!.data as Float32Array,
+      predictEps: unetPredictEps(runner, unet),
       onStep: (done) => {
         stepEnds.push(performance.now());
         process.stderr.write(`  ${mode}: step ${done}/${steps} at ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
