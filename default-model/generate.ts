@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Executor, parseWorkflow, Registry, formatIssue } from '../engine/index.ts';
-import type { ImageValue } from '../models/image.ts';
+import { imageValue, type ImageValue } from '../models/image.ts';
 import type { Raster } from '../models/world/raster.ts';
 import { rasterToPng } from '../models/world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
@@ -103,6 +103,14 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
     { id: 'save', type: 'SaveImage', widgets: { filename_prefix: 'default-model' }, inputs: { images: { node: 'decode', output: 'image' } } },
   ];
   return { format: 'kosmos-g/workflow', version: 1, meta: { name: 'Default model: generate', description: `"${prompt}"` }, nodes };
+}
+
+/** A world raster as the [1, 3, H, W] image in [0, 1] the encoders take. */
+export function rasterToImage(r: Raster): ImageValue {
+  const n = r.width * r.height;
+  const data = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = r.data[i * 3 + c]! / 255;
+  return imageValue(data, 1, r.height, r.width);
 }
 
 export function imageToRaster(image: ImageValue): Raster {

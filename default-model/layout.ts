@@ -43,6 +43,8 @@ export interface WorkLayout {
   imageCaptions: string;
   compositional: string;
   edits: string;
+  /** Stage 1's captions of single entities (default-model/subject-captions.ts). */
+  subjectCaptions: string;
   vision: string;
   clipHeads: string;
   connector: string;
@@ -62,6 +64,7 @@ export function workLayout(dir: string): WorkLayout {
     imageCaptions: path.join(world, 'image-captions.jsonl'),
     compositional: path.join(world, 'compositional.jsonl'),
     edits: path.join(world, 'edits.jsonl'),
+    subjectCaptions: path.join(world, 'subject-captions.jsonl'),
     vision: path.join(dir, 'parts', 'clip-vision.safetensors'),
     clipHeads: path.join(dir, 'parts', 'clip-heads.safetensors'),
     connector: path.join(dir, 'parts', 'connector.safetensors'),

@@ -86,6 +86,7 @@ export async function trainDefault(options: PipelineOptions): Promise<{ record: 
   line(`world data: ${options.scenes} scenes (seed ${options.seed}) ${world.reused ? 'already in' : '→'} ${work.world}`);
   for (const c of data) line(`  ${path.basename(c.file)}: ${c.kept} rows (${c.dropped} held out)`);
   line(`  compositional.jsonl: +${world.colourFree} colour-free copies (the subject's colour comes from its image)`);
+  line(`  ${path.basename(world.subjectCaptions.file)}: ${world.subjectCaptions.rows} captions of single entities (stage 1)`);
 
   const tokenizers = defaultTokenizers();
   // A subset of the stages continues from the last complete model (e.g. re-running stage 3 alone); all of them

@@ -256,7 +256,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       break;
     case 'stage1':
       name = 'Default model 4/6: KOSMOS-G stage 1 (MLLM)';
-      description = 'Multimodal language modelling: the MLLM and the connector learn captions and image–caption pairs over the frozen CLIP vision tower.';
+      description = 'Multimodal language modelling: the MLLM and the connector learn captions, image–caption pairs and captions of single entities over the frozen CLIP vision tower.';
       tok();
       loadMllm();
       loadVision();
@@ -269,7 +269,13 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       batch('batch_pairs', 'data_pairs');
       g.add('seq_pairs', 'BuildSequences', sequences('image-caption-lm', 0, FEW_SHAPES), { batch: 'batch_pairs.batch', tokenizer: 'tok.tokenizer' });
       g.add('loss_pairs', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_pairs.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
-      g.add('mix', 'MixLosses', { weights: '1,1', mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss' });
+      // Single entities captioned as subject prompts show them (subject-captions.ts): in whole scenes shapes are too
+      // small for the 32-px vision tower, and without these the connector never learns to carry a subject's shape.
+      g.add('data_subjects', 'LoadImageCaptions', { path: rel(K.subjectCaptions) });
+      batch('batch_subjects', 'data_subjects');
+      g.add('seq_subjects', 'BuildSequences', sequences('image-caption-lm', 0, FEW_SHAPES), { batch: 'batch_subjects.batch', tokenizer: 'tok.tokenizer' });
+      g.add('loss_subjects', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_subjects.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
+      g.add('mix', 'MixLosses', { weights: '1,1,1', mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss', c: 'loss_subjects.loss' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
       save('save_mllm', K.mllm, { mllm: 'mllm.mllm' });
       save('save_connector', K.connector, { connector: 'connector.connector' });

@@ -15,18 +15,9 @@ import { weightsLayout } from '../../default-model/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeKosmosG } from '../../models/kosmosg/encode.ts';
 import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
-import { imageValue, type ImageValue } from '../../models/image.ts';
+import { rasterToImage } from '../../default-model/generate.ts';
 import { subjectImage } from '../../models/world/scene.ts';
 import { COLOR_NAMES, SHAPES, BACKGROUND_NAMES } from '../../models/world/palette.ts';
-import type { Raster } from '../../models/world/raster.ts';
-
-/** A world raster as the [1, 3, H, W] image in [0, 1] the encoder takes. */
-function asImage(r: Raster): ImageValue {
-  const n = r.width * r.height;
-  const data = new Float32Array(3 * n);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = r.data[i * 3 + c]! / 255;
-  return imageValue(data, 1, r.height, r.width);
-}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [dirArg, ...files] = process.argv.slice(2);
@@ -64,7 +55,7 @@ for (const file of kosmosFiles) {
   const subject = async (c: number, sh: number, bg: number) => {
     const color = COLOR_NAMES[c % COLOR_NAMES.length]!, shape = SHAPES[sh % SHAPES.length]!, background = BACKGROUND_NAMES[bg % BACKGROUND_NAMES.length]!;
     const built = buildInterleavedPrompt(`a <i> on a ${background} background`, 1, mllmTokenizer);
-    const cond = (await encodeKosmosG(runner, model, [{ tokens: built.tokens, imageMask: built.imageMask }], [asImage(subjectImage(shape, color, 64, 'white'))])).data as Float32Array;
+    const cond = (await encodeKosmosG(runner, model, [{ tokens: built.tokens, imageMask: built.imageMask }], [rasterToImage(subjectImage(shape, color, 64, 'white'))])).data as Float32Array;
     return { cond, clip: clipCondition(`a ${color} ${shape} on a ${background} background`) };
   };
   for (let i = 0; i < CASES; i++) {

@@ -32,3 +32,43 @@ test('prepared world data is reused for the same request and written again for a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('stage 1 subject captions: each entity of the kept scenes as its masked crop and its crop, in caption order', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'world-subjects-'));
+  const world = path.join(dir, 'world');
+  try {
+    const first = await prepareWorldData(world, { scenes: 12, seed: 3, size: 32 });
+    const compositional = readFileSync(first.files.compositional, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { caption: string; meaning?: string; entities: { crop: string; masked: string }[] });
+    const originals = compositional.filter((r) => r.meaning === undefined);
+    const rows = readFileSync(first.subjectCaptions.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { caption: string; image: string });
+    assert.equal(rows.length, first.subjectCaptions.rows);
+    assert.equal(rows.length, 2 * originals.reduce((n, r) => n + r.entities.length, 0), 'two rows per entity; colour-free copies add none');
+    const two = originals.find((r) => r.entities.length === 2)!;
+    const [a, b] = [...two.caption.matchAll(/a (\w+ \w+)(?= (?:left|right|above|below|on))/g)].map((m) => m[1]);
+    const background = /on a (\w+) background/.exec(two.caption)![1];
+    assert.deepEqual(
+      rows.filter((r) => two.entities.some((e) => e.masked === r.image || e.crop === r.image)),
+      [
+        { caption: `a ${a}`, image: two.entities[0]!.masked },
+        { caption: `a ${a} on a ${background} background`, image: two.entities[0]!.crop },
+        { caption: `a ${b}`, image: two.entities[1]!.masked },
+        { caption: `a ${b} on a ${background} background`, image: two.entities[1]!.crop },
+      ],
+    );
+
+    // A folder prepared before subject captions existed gets them on reuse, without writing the scenes again.
+    const manifestFile = path.join(world, 'prepared.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+    delete manifest.subjectCaptions;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    rmSync(first.subjectCaptions.file);
+    const written = statSync(first.files.captions).mtimeMs;
+    const again = await prepareWorldData(world, { scenes: 12, seed: 3, size: 32 });
+    assert.equal(again.reused, true);
+    assert.equal(statSync(again.files.captions).mtimeMs, written);
+    assert.equal(readFileSync(again.subjectCaptions.file, 'utf8').trim().split('\n').length, rows.length);
+    assert.equal((JSON.parse(readFileSync(manifestFile, 'utf8')) as { subjectCaptions: number }).subjectCaptions, rows.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
