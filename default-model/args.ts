@@ -100,6 +100,7 @@ const SETTING_RULES: Record<keyof typeof SETTING_KEYS, string> = {
   offset_noise: 'in [0, 1], for the unet and stage3 stages',
   align: 'a share of steps in [0, 1), for stage3',
   align_images: 'a share of steps in [0, 1), for stage3',
+  align_edits: 'a share of steps in [0, 1), for stage3',
   ema: 'a moving-average decay in [0, 1) (0: off)',
   every: 'an integer ≥ 0 (checkpoint every N steps, all kept; 0: only the last)',
   train_text: '0 or 1, for the unet stage',
@@ -109,7 +110,7 @@ function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: num
   switch (key) {
     case 'lr': return v > 0 && v < 1;
     case 'offset_noise': return (stage === 'unet' || stage === 'stage3') && v >= 0 && v <= 1;
-    case 'align': case 'align_images': return stage === 'stage3' && v >= 0 && v < 1;
+    case 'align': case 'align_images': case 'align_edits': return stage === 'stage3' && v >= 0 && v < 1;
     case 'ema': return v >= 0 && v < 1;
     case 'train_text': return stage === 'unet' && (v === 0 || v === 1);
     default: return Number.isInteger(v) && v >= 0;

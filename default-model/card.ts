@@ -101,6 +101,7 @@ export function modelCard(input: CardInput): string {
         ...(s.settings.offsetNoise ? [`offset noise ${s.settings.offsetNoise}`] : []),
         ...(s.settings.align ? [`${Math.round(s.settings.align * 100)} % of steps on the alignment loss`] : []),
         ...(s.settings.alignImages ? [`${Math.round(s.settings.alignImages * 100)} % of steps aligning subject-driven prompts`] : []),
+        ...(s.settings.alignEdits ? [`${Math.round(s.settings.alignEdits * 100)} % aligning edit prompts`] : []),
         ...(s.settings.ema ? [`weights averaged, decay ${s.settings.ema}`] : []),
         ...(s.settings.trainText ? ['the CLIP text encoder trained with it'] : []),
       ];

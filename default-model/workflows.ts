@@ -47,6 +47,11 @@ export interface StageSettings {
    * CLIP text condition of what they mean (ConditionAlignLoss); with `align`, below 1 together.
    */
   alignImages?: number;
+  /**
+   * Stage 3 only: the share of steps that align the condition of edit prompts (the scene as an image + the
+   * instruction) to the CLIP text condition of the edited scene's caption; with the other two, below 1 together.
+   */
+  alignEdits?: number;
   /** TrainLoop `ema_decay`: the stage's saved weights are the moving average of its trained ones (0: off). */
   ema?: number;
   /**
@@ -65,7 +70,7 @@ export interface StageSettings {
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', align_edits: 'alignEdits', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -75,7 +80,9 @@ export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   // pictures passing 21 % → 58 % at 8,000 steps, 79 % at 12,000), on ONNX Runtime (~0.23 s/step quiet), offset noise
   // so colours come from the caption, and the moving average of the weights as the shipped U-Net.
   unet: { steps: 16000, batch: 8, lr: 2e-3, warmup: 50, offsetNoise: 0.3, ema: 0.999, trainText: 1 },
-  stage1: { steps: 500, batch: 8, lr: 2e-3, warmup: 20 },
+  // v4: 10× the steps, a third of them captioning single entities (subject-captions.ts): the subject's shape now
+  // passes the resampler (read back from its latents 25 % → 92 %), single-entity 21 → 88 % (docs/default-model.md, v4).
+  stage1: { steps: 5000, batch: 8, lr: 2e-3, warmup: 20 },
   // v3: 600 steps left the shape word out of the aligned condition (it moved it 0.06 against CLIP text's 0.36);
   // 4,000 (~4 min) carry every word (docs/default-model.md, v3).
   stage2: { steps: 4000, batch: 16, lr: 1e-3, warmup: 20 },
@@ -326,8 +333,9 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       g.add('mix', 'MixLosses', { weights: '2,2,1', mode: 'sample' }, { a: 'loss_comp.loss', b: 'loss_edit.loss', c: 'loss_t2i.loss' });
       let loss = 'mix.loss';
       const alignImages = settings.alignImages ?? 0;
+      const alignEdits = settings.alignEdits ?? 0;
       const extra: { loss: string; share: number }[] = [];
-      if (align > 0 || alignImages > 0) {
+      if (align > 0 || alignImages > 0 || alignEdits > 0) {
         clipTok();
         loadText();
       }
@@ -339,15 +347,31 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         extra.push({ loss: 'loss_align.loss', share: align });
         description += ` ${Math.round(align * 100)} % of the steps train stage 2's alignment loss instead (MSE to the CLIP text condition + reconstruction), to keep the condition in the space the U-Net was trained on.`;
       }
+      // Prompts whose images carry meaning, aligned to the CLIP text condition of what they mean: subject-driven ones
+      // (the compositional rows, subjects as images) and edits (the edited scene's caption). Both go through one
+      // ConditionAlignLoss branch each, mixed by their shares into one extra loss.
+      const conditionAligned: { key: string; share: number }[] = [];
+      const alignBranch = (key: string, loader: string, file: string, mode: string, share: number) => {
+        g.add(`data_${key}`, loader, { path: rel(file) });
+        batch(`batch_${key}`, `data_${key}`);
+        g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0, FEW_SHAPES), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
+        g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
+        g.add(`loss_${key}`, 'ConditionAlignLoss', {}, { condition: `cond_${key}.condition`, clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer' });
+        conditionAligned.push({ key, share });
+      };
       if (alignImages > 0) {
-        // The same compositional prompts as the diffusion branch (subjects as images), aligned to what they mean.
-        g.add('data_aimg', 'LoadCompositional', { path: rel(K.compositional) });
-        batch('batch_aimg', 'data_aimg');
-        g.add('seq_aimg', 'BuildSequences', sequences('compositional', 0, FEW_SHAPES), { batch: 'batch_aimg.batch', tokenizer: 'tok.tokenizer' });
-        g.add('cond_aimg', 'KosmosGCondition', {}, { ...kosmosParts, sequences: 'seq_aimg.sequences' });
-        g.add('loss_aimg', 'ConditionAlignLoss', {}, { condition: 'cond_aimg.condition', clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer' });
-        extra.push({ loss: 'loss_aimg.loss', share: alignImages });
+        alignBranch('aimg', 'LoadCompositional', K.compositional, 'compositional', alignImages);
         description += ` ${Math.round(alignImages * 100)} % of the steps align the condition of subject-driven prompts (subjects as images) to the CLIP text condition of what they mean.`;
+      }
+      if (alignEdits > 0) {
+        alignBranch('aedit', 'LoadEditTriples', K.edits, 'edit', alignEdits);
+        description += ` ${Math.round(alignEdits * 100)} % align the condition of edit prompts to the CLIP text condition of the edited scene's caption.`;
+      }
+      if (conditionAligned.length === 1) extra.push({ loss: `loss_${conditionAligned[0]!.key}.loss`, share: conditionAligned[0]!.share });
+      else if (conditionAligned.length === 2) {
+        const total = conditionAligned.reduce((n, c) => n + c.share, 0);
+        g.add('mix_cond', 'MixLosses', { weights: conditionAligned.map((c) => round(c.share / total)).join(','), mode: 'sample' }, { a: 'loss_aimg.loss', b: 'loss_aedit.loss' });
+        extra.push({ loss: 'mix_cond.loss', share: total });
       }
       if (extra.length) {
         const shares = [1 - extra.reduce((n, e) => n + e.share, 0), ...extra.map((e) => e.share)];

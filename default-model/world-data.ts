@@ -1,5 +1,5 @@
 // The pipeline's world data: the scenes written in the training formats, the held-out triples removed, stage 1's
-// subject captions derived and the colour-free compositional copies added. A manifest written last records what the folder holds, so a re-run of some
+// subject captions derived, the colour-free compositional copies added and the edits given their edited captions. A manifest written last records what the folder holds, so a re-run of some
 // stages (`--stages unet`) with the same scenes, seed and size reuses it instead of writing it again (~3 minutes).
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../models/io/atomic.ts';
 import { writeWorldData, type WorldDataFiles } from '../models/world/write.ts';
 import { addColourFreeRows } from './colour-free.ts';
 import { writeSubjectCaptions } from './subject-captions.ts';
+import { addEditMeanings } from './edit-meanings.ts';
 import { removeHeldOut, type SplitCounts } from './split-data.ts';
 
 export interface WorldDataRequest {
@@ -36,6 +37,8 @@ interface Manifest extends WorldDataRequest {
   colourFree: number;
   /** Absent in folders written before subject captions: they are then derived and the manifest rewritten. */
   subjectCaptions?: number;
+  /** Edit rows given the edited picture's caption (edit-meanings.ts); absent in older folders, as above. */
+  editMeanings?: number;
 }
 
 const SUBJECT_CAPTIONS = 'subject-captions.jsonl';
@@ -64,9 +67,9 @@ export async function prepareWorldData(dir: string, request: WorldDataRequest): 
   if (earlier && Object.values(files).every((f) => existsSync(f))) {
     const split = earlier.split.map((s) => ({ ...s, file: path.join(dir, s.file) }));
     let rows = earlier.subjectCaptions;
-    if (rows === undefined || !existsSync(subjects)) {
+    if (rows === undefined || !existsSync(subjects) || earlier.editMeanings === undefined) {
       rows = await writeSubjectCaptions(files.compositional, subjects);
-      await writeManifest(dir, { ...earlier, subjectCaptions: rows });
+      await writeManifest(dir, { ...earlier, subjectCaptions: rows, editMeanings: await addEditMeanings(files.edits) });
     }
     return { files, split, colourFree: earlier.colourFree, subjectCaptions: { file: subjects, rows }, reused: true };
   }
@@ -75,12 +78,14 @@ export async function prepareWorldData(dir: string, request: WorldDataRequest): 
   // Before the colour-free copies: subject captions need the colour words of the original rows.
   const subjectRows = await writeSubjectCaptions(written.compositional, subjects);
   const colourFree = await addColourFreeRows(written.compositional);
+  const editMeanings = await addEditMeanings(written.edits);
   const manifest: Manifest = {
     format: 'kosmos-g/default-world-data',
     ...request,
     split: split.map((s) => ({ ...s, file: path.basename(s.file) })),
     colourFree,
     subjectCaptions: subjectRows,
+    editMeanings,
   };
   await writeManifest(dir, manifest);
   return { files: written, split, colourFree, subjectCaptions: { file: subjects, rows: subjectRows }, reused: false };

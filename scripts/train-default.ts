@@ -1,7 +1,7 @@
 // Trains the embedded default model from scratch: `npm run train:default` (add `-- --quick` for a CI-sized run).
 //   npx tsx scripts/train-default.ts [--quick] [--out DIR] [--work DIR] [--scenes N] [--seed N] [--stages clip,vae,…]
 //                                    [--steps N] (every stage) [--eval N] (score N held-out items per task after)
-//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align, align_images, ema, every, train_text; repeatable)
+//                                    [--lr X] (every stage) [--set STAGE.KEY=V] (one stage: steps, batch, lr, warmup, offset_noise, align, align_images, align_edits, ema, every, train_text; repeatable)
 //                                    [--lanes N] (stages at once; default 2 on 2+ cores, 1 = in order in this process)
 //                                    [--backend onnx|tfjs] (for --eval)   --write-workflows: (re)write workflows/default/
 //                                    [--resume] (with --stages: continue them from their last checkpoints, e.g. with more steps)

@@ -56,7 +56,8 @@ function buildOne(mode: SequenceMode, tok: SequenceTokenizer, d: Dataset, index:
     case 'edit': {
       need(['edit']);
       const r = row as EditRow;
-      return { seq: cond(editSequence(tok, r, rng, { dropCaptionProb: o.dropCaptionProb })), caption: r.instruction };
+      // The batch's caption is what the edited picture shows where the data says (ConditionAlignLoss's target).
+      return { seq: cond(editSequence(tok, r, rng, { dropCaptionProb: o.dropCaptionProb })), caption: r.meaning ?? r.instruction };
     }
   }
 }

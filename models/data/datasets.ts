@@ -37,6 +37,8 @@ export interface EditRow {
   inputCaption: string;
   instruction: string;
   pairs: { input: ImageRef; edited: ImageRef }[];
+  /** The edited picture's caption, where the data has one (JSONL "meaning"): an edit prompt's alignment target. */
+  meaning?: string;
 }
 
 interface DatasetBase<K extends string, R> {
@@ -195,7 +197,8 @@ export function readCompositional(file: string): CompositionalDataset {
 }
 
 /**
- * InstructPix2Pix triples: JSONL `{"input_caption", "instruction" | "edit", "input_image", "edited_image"}` or
+ * InstructPix2Pix triples: JSONL `{"input_caption", "instruction" | "edit", "input_image", "edited_image"}` (+ an
+ * optional `"meaning"`: the caption of the edited picture) or
  * the reference TSV `input_caption \t edit \t seed0_input \t seed0_edited \t …` (one pair chosen per use).
  */
 export function readEditTriples(file: string): EditDataset {
@@ -219,7 +222,8 @@ export function readEditTriples(file: string): EditDataset {
       if (typeof edited === 'string') return `edited image: ${edited}`;
       pairs.push({ input, edited });
     }
-    return { line, inputCaption: inputCaption.trim(), instruction: instruction.trim(), pairs };
+    const meaning = 'json' in cells ? stringField(cells.json, 'meaning')?.trim() : undefined;
+    return { line, inputCaption: inputCaption.trim(), instruction: instruction.trim(), pairs, ...(meaning ? { meaning } : {}) };
   });
   return finish({ kind: 'edit', rows, report });
 }

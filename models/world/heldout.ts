@@ -62,3 +62,18 @@ export function applyInstruction(before: ParsedCaption, instruction: string): Pa
   const things = before.things.map((t, j) => (j === i ? { ...t, color: newColor as ColorName } : t));
   return { things, background: before.background };
 }
+
+/**
+ * The caption of the picture an edit instruction makes of a captioned one, relation and order kept ("a red circle
+ * left of a blue square on a pink background" + "make the circle green" → "a green circle left of …"); undefined
+ * when the instruction is not a world edit or names no entity of the caption.
+ */
+export function editedCaption(caption: string, instruction: string): string | undefined {
+  const ground = REGROUND.exec(instruction);
+  if (ground) return GROUND.test(caption) ? caption.replace(GROUND, `on a ${ground[1]} background`) : undefined;
+  const recolour = RECOLOUR.exec(instruction);
+  if (!recolour) return undefined;
+  const [, from, shape, to] = recolour;
+  const entity = new RegExp(`\\b(?:${from ?? COLOR_NAMES.join('|')}) ${shape}\\b`);
+  return entity.test(caption) ? caption.replace(entity, `${to} ${shape}`) : undefined;
+}

@@ -4,7 +4,7 @@ import { buildEvalSet, EVAL_TASKS } from '../../models/world/eval-set.ts';
 import { evaluate, formatTable } from '../../models/world/score.ts';
 import { blankGenerator, copyGenerator, oracleGenerator, seedOnlyGenerator } from '../../models/world/generators.ts';
 import { buildSwaps, conditionSensitivity, formatSensitivity } from '../../models/world/sensitivity.ts';
-import { anyHeldOut, applyInstruction, isHeldOut, parseCaption } from '../../models/world/heldout.ts';
+import { anyHeldOut, applyInstruction, editedCaption, isHeldOut, parseCaption } from '../../models/world/heldout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { caption, sampleEdit, sampleScene } from '../../models/world/scene.ts';
@@ -45,8 +45,12 @@ test('captions and edit instructions are parsed back to the scene they describe'
     assert.ok(after, edit.instruction);
     assert.equal(after.background, edit.after.background);
     assert.deepEqual(after.things, edit.after.entities.map(({ color, shape }) => ({ color, shape })));
+    // The edited scene's caption (stage 3's alignment target for edit prompts) is the caption of the edited scene.
+    assert.equal(editedCaption(caption(scene), edit.instruction), caption(edit.after), edit.instruction);
   }
   assert.equal(parseCaption('hello world'), undefined);
+  assert.equal(editedCaption('a red circle on a white background', 'make the star blue'), undefined);
+  assert.equal(editedCaption('a red circle on a white background', 'draw a cat'), undefined);
   assert.equal(applyInstruction({ things: [{ color: 'red', shape: 'circle' }], background: 'white' }, 'make the star blue'), undefined);
 });
 

@@ -31,7 +31,7 @@ test('recipe settings: offset noise reaches the diffusion losses; an alignment s
   const node = (doc: { nodes: { id: string; type: string; widgets?: Record<string, unknown>; inputs?: Record<string, { node: string }> }[] }, id: string) =>
     doc.nodes.find((n) => n.id === id)!;
 
-  const plain = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0, align: 0, alignImages: 0 });
+  const plain = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0, align: 0, alignImages: 0, alignEdits: 0 });
   assert.equal(node(plain, 'train').inputs!.loss!.node, 'mix', 'without alignment shares stage 3 is the paper\'s diffusion loss alone');
   assert.ok(!plain.nodes.some((n) => n.type === 'AlignerLoss'));
   assert.ok(plain.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => !('offset_noise' in (n.widgets ?? {}))));
@@ -39,7 +39,7 @@ test('recipe settings: offset noise reaches the diffusion losses; an alignment s
   const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, offsetNoise: 0.3 });
   assert.equal(node(unet, 'loss').widgets!.offset_noise, 0.3);
 
-  const doc = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0.3, align: 0.25, alignImages: 0 });
+  const doc = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, offsetNoise: 0.3, align: 0.25, alignImages: 0, alignEdits: 0 });
   assert.deepEqual(validateWorkflow(parseWorkflow(doc, 'stage3'), registry), []);
   assert.ok(doc.nodes.filter((n) => n.type === 'DiffusionLoss').every((n) => n.widgets!.offset_noise === 0.3));
   assert.equal(node(doc, 'train').inputs!.loss!.node, 'mix_align');
@@ -55,7 +55,7 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
   const node = (doc: { nodes: { id: string; type: string; widgets?: Record<string, unknown>; inputs?: Record<string, { node: string }> }[] }, id: string) =>
     doc.nodes.find((n) => n.id === id)!;
-  const both = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0.2, alignImages: 0.3 });
+  const both = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0.2, alignImages: 0.3, alignEdits: 0 });
   assert.deepEqual(validateWorkflow(parseWorkflow(both, 'stage3'), registry), []);
   assert.equal(node(both, 'mix_align').widgets!.weights, '0.5,0.2,0.3');
   assert.deepEqual(Object.values(node(both, 'mix_align').inputs!).map((v) => v.node), ['mix', 'loss_align', 'loss_aimg']);
@@ -63,10 +63,22 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   assert.equal(node(both, 'cond_aimg').inputs!.sequences!.node, 'seq_aimg');
   assert.equal(node(both, 'seq_aimg').widgets!.mode, 'compositional');
 
-  const images = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0, alignImages: 0.25 });
+  const images = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0, alignImages: 0.25, alignEdits: 0 });
   assert.deepEqual(validateWorkflow(parseWorkflow(images, 'stage3'), registry), []);
   assert.equal(node(images, 'mix_align').widgets!.weights, '0.75,0.25');
   assert.ok(!images.nodes.some((n) => n.type === 'AlignerLoss'));
+
+  // Edit prompts aligned to the edited scene's caption: a second ConditionAlignLoss, mixed with the subject one by
+  // their shares into one extra loss.
+  const edits = stageWorkflow('stage3', paths, { ...STAGE_SETTINGS.stage3, align: 0.2, alignImages: 0.3, alignEdits: 0.2 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(edits, 'stage3'), registry), []);
+  assert.equal(node(edits, 'mix_align').widgets!.weights, '0.3,0.2,0.5');
+  assert.deepEqual(Object.values(node(edits, 'mix_align').inputs!).map((v) => v.node), ['mix', 'loss_align', 'mix_cond']);
+  assert.equal(node(edits, 'mix_cond').widgets!.weights, '0.6,0.4');
+  assert.deepEqual(Object.values(node(edits, 'mix_cond').inputs!).map((v) => v.node), ['loss_aimg', 'loss_aedit']);
+  assert.equal(node(edits, 'loss_aedit').type, 'ConditionAlignLoss');
+  assert.equal(node(edits, 'data_aedit').type, 'LoadEditTriples');
+  assert.equal(node(edits, 'seq_aedit').widgets!.mode, 'edit');
 
   const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, ema: 0.999, every: 500 });
   assert.equal(node(unet, 'train').widgets!.ema_decay, 0.999);

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { prepareWorldData } from '../../default-model/world-data.ts';
+import { editedCaption } from '../../models/world/heldout.ts';
 
 test('prepared world data is reused for the same request and written again for another or an incomplete one', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'world-data-'));
@@ -56,18 +57,28 @@ test('stage 1 subject captions: each entity of the kept scenes as its masked cro
       ],
     );
 
-    // A folder prepared before subject captions existed gets them on reuse, without writing the scenes again.
+    // Every edit row carries the edited scene's caption (stage 3's alignment target for edit prompts).
+    const edits = () => readFileSync(first.files.edits, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { input_caption: string; instruction: string; meaning?: string });
+    const withMeanings = edits();
+    assert.ok(withMeanings.length > 0);
+    for (const e of withMeanings) assert.equal(e.meaning, editedCaption(e.input_caption, e.instruction));
+
+    // A folder prepared before subject captions and edit meanings existed gets them on reuse, without writing the
+    // scenes again.
     const manifestFile = path.join(world, 'prepared.json');
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
     delete manifest.subjectCaptions;
+    delete manifest.editMeanings;
     writeFileSync(manifestFile, JSON.stringify(manifest));
     rmSync(first.subjectCaptions.file);
+    writeFileSync(first.files.edits, withMeanings.map(({ meaning: _, ...row }) => JSON.stringify(row)).join('\n') + '\n');
     const written = statSync(first.files.captions).mtimeMs;
     const again = await prepareWorldData(world, { scenes: 12, seed: 3, size: 32 });
     assert.equal(again.reused, true);
     assert.equal(statSync(again.files.captions).mtimeMs, written);
     assert.equal(readFileSync(again.subjectCaptions.file, 'utf8').trim().split('\n').length, rows.length);
     assert.equal((JSON.parse(readFileSync(manifestFile, 'utf8')) as { subjectCaptions: number }).subjectCaptions, rows.length);
+    assert.deepEqual(edits(), withMeanings);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

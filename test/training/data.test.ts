@@ -75,9 +75,14 @@ test('edit triples: JSONL and TSV with several seed pairs', async () => {
   await writePng(dir, 'in.png', [0, 0, 0]);
   await writePng(dir, 'out.png', [9, 9, 9]);
   const jsonl = path.join(dir, 'edit.jsonl');
-  writeFileSync(jsonl, '{"input_caption":"a cat","instruction":"make it a dog","input_image":"in.png","edited_image":"out.png"}\n{"input_caption":"a cat"}\n');
+  writeFileSync(
+    jsonl,
+    '{"input_caption":"a cat","instruction":"make it a dog","input_image":"in.png","edited_image":"out.png","meaning":"a dog"}\n{"input_caption":"a cat"}\n' +
+      '{"input_caption":"a cat","instruction":"make it red","input_image":"in.png","edited_image":"out.png"}\n',
+  );
   const d = readEditTriples(jsonl);
   assert.equal(d.rows[0]!.instruction, 'make it a dog');
+  assert.deepEqual(d.rows.map((r) => r.meaning), ['a dog', undefined], 'the edited picture\'s caption where the row has one');
   assert.equal(d.report.skipped[0]!.line, 2);
   const tsv = path.join(dir, 'edit.tsv');
   writeFileSync(tsv, 'a cat\tmake it blue\tin.png\tout.png\tout.png\tin.png\n');
