@@ -74,11 +74,13 @@ export async function runLanes(
     while (running.size < lanes) {
       const i = pending.findIndex(ready);
       if (i < 0) break;
-      // A stage that starts alone gets every core (the U-Net and stage 3 do, on the critical path); stages that
-      // start side by side share them. A share is fixed for the stage's life (ONNX Runtime's thread count is).
+      // A stage that starts alone gets every core; stages that start side by side share them. A share is fixed for
+      // the stage's life (ONNX Runtime's thread count is), so the U-Net — most of the run, on the critical path —
+      // gets every core even when it starts beside a short stage still running (stage 1, for its last minute or
+      // two): otherwise it would train its hour on half the machine after that stage ends.
       const beside = Math.min(lanes, running.size + pending.filter(ready).length);
-      const share = Math.max(1, Math.floor(cores / beside));
       const [job] = pending.splice(i, 1) as [StageJob];
+      const share = job.stage === 'unet' ? cores : Math.max(1, Math.floor(cores / beside));
       cb.onStart?.(job);
       running.set(job.stage, start(job, (step, steps, m) => cb.onProgress?.(job.stage, step, steps, m), share));
     }

@@ -52,6 +52,18 @@ test('two lanes: CLIP ‖ VAE, stage 1 beside the VAE, the U-Net (which trains t
   assert.deepEqual(Object.fromEntries(m.cores), { clip: 2, vae: 2, stage1: 2, unet: 4, stage2: 4, stage3: 4 });
 });
 
+test('the U-Net gets every core even when it starts beside a stage still running (stage 1 outlasting the VAE)', async () => {
+  const m = manual();
+  const run = runLanes(jobs(), 2, m.start, {}, 4);
+  await m.tick();
+  await m.finish('clip');
+  await m.finish('vae');
+  assert.deepEqual(m.log.slice(2), ['end clip', 'start stage1', 'end vae', 'start unet']);
+  for (const s of ['stage1', 'unet', 'stage2', 'stage3'] as const) await m.finish(s);
+  await run;
+  assert.deepEqual(Object.fromEntries(m.cores), { clip: 2, vae: 2, stage1: 2, unet: 4, stage2: 4, stage3: 4 });
+});
+
 test('one lane runs the stages one at a time in pipeline order; a subset needs no stage outside it', async () => {
   const m = manual();
   const run = runLanes(jobs(['unet', 'stage1', 'stage3']), 1, m.start);
