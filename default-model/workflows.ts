@@ -24,7 +24,7 @@ export const STAGE_TITLES: Record<StageName, string> = {
   clip: 'small CLIP (contrastive)',
   vae: 'VAE (reconstruction + KL)',
   unet: 'U-Net text-to-image (CLIP text condition)',
-  stage1: 'stage 1: MLLM (captions + image–caption pairs)',
+  stage1: 'stage 1: MLLM (captions, image–caption pairs, single entities)',
   stage2: 'stage 2: AlignerNet (text only, to the CLIP text space)',
   stage3: 'stage 3: instruction tuning through the frozen U-Net',
 };

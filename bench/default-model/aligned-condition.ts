@@ -2,6 +2,8 @@
 // the relative L2 error between the two on world captions, and how far one word (colour, shape, background) moves
 // each. Stage 2 aligns M to the CLIP text encoder; stage 3 then trains through the frozen U-Net, and where that U-Net
 // follows its condition loosely the diffusion loss can wash the words out of M's output (docs/default-model.md).
+// A second table: per task of the held-out set, how far the condition of its prompts (images included) is from the
+// CLIP text condition of the scene each asks for.
 //   npx tsx bench/default-model/aligned-condition.ts [WEIGHTS_DIR [KOSMOS_G.safetensors ...]]
 //   (default: default-model/weights and its kosmos-g.safetensors; further files, e.g. the stage-2 model
 //   data/train-default/parts/kosmos-g-stage2.safetensors, are compared with the same CLIP text encoder)
@@ -18,6 +20,8 @@ import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind 
 import { rasterToImage } from '../../default-model/generate.ts';
 import { subjectImage } from '../../models/world/scene.ts';
 import { COLOR_NAMES, SHAPES, BACKGROUND_NAMES } from '../../models/world/palette.ts';
+import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { caption } from '../../models/world/scene.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [dirArg, ...files] = process.argv.slice(2);
@@ -29,6 +33,7 @@ const clip = await clipTextCondition(await createTfjsOps(), w);
 const clipCondition = (text: string) => clip([text]).data as Float32Array;
 const CASES = 6;
 
+const taskErrors: string[] = [];
 console.log('| KOSMOS-G | rel. L2 error vs CLIP text | colour word moves: CLIP text / aligned | shape word | background word | subject prompt: error vs CLIP text of what it means | subject swap moves it (CLIP text / aligned) | null condition ("", guidance\'s other side): error vs CLIP text |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const file of kosmosFiles) {
@@ -71,4 +76,21 @@ for (const file of kosmosFiles) {
   console.log(
     `| ${path.relative(root, file) || file} | ${mean(error).toFixed(3)} | ${WORD_KINDS.map(cell).join(' | ')} | ${mean(subjectError).toFixed(3)} | ${subjectMoves.map((xs) => mean(xs).toFixed(3)).join(' / ')} | ${nullError.toFixed(3)} |`,
   );
+  // The held-out prompts of each task (96 items): the condition against the CLIP text of the scene the item asks for.
+  const errors: string[] = [];
+  const evalItems = buildEvalSet({ perTask: 24 });
+  for (const task of ['single', 'multi', 'text', 'edit'] as const) {
+    const e: number[] = [];
+    for (const item of evalItems.filter((i) => i.task === task)) {
+      const built = buildInterleavedPrompt(item.prompt, item.images.length, mllmTokenizer);
+      const cond = (await encodeKosmosG(runner, model, [{ tokens: built.tokens, imageMask: built.imageMask }], item.images.map(rasterToImage))).data as Float32Array;
+      e.push(relDiff(clipCondition(caption(item.target)), cond));
+    }
+    errors.push(mean(e).toFixed(3));
+  }
+  taskErrors.push(`| ${path.relative(root, file) || file} | ${errors.join(' | ')} |`);
 }
+console.log('\nHeld-out prompts (24 per task): rel. L2 error of the condition vs the CLIP text condition of the scene each asks for\n');
+console.log('| KOSMOS-G | single entity | multi entity | text-to-image | editing |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const row of taskErrors) console.log(row);

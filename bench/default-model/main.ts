@@ -3,12 +3,14 @@
 //        [--ablation FILE]  also score the stage-2-only KOSMOS-G (default: data/train-default/parts/kosmos-g-stage2.safetensors)
 //        (clip-text: the text-to-image items through the small CLIP text encoder, the U-Net's own conditioning)
 //        [--backend onnx|tfjs] [--steps N] [--guidance G] [--seed N]
+//        [--meanings]  with --generator clip-text: also single/multi items, through the CLIP text of their target scene
 //        [--sensitivity N]  also swap the subject / a word of N single-entity and N text-to-image items at their seed
 //                           and report the share of swaps that change the picture (models/world/sensitivity.ts)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEvalSet } from '../../models/world/eval-set.ts';
+import { caption } from '../../models/world/scene.ts';
 import { evaluate, formatTable, type EvalReport, type Generator } from '../../models/world/score.ts';
 import { blankGenerator, copyGenerator, oracleGenerator, seedOnlyGenerator } from '../../models/world/generators.ts';
 import { buildSwaps, conditionSensitivity, formatSensitivity } from '../../models/world/sensitivity.ts';
@@ -24,7 +26,12 @@ const opt = (name: string, fallback: string) => {
 };
 const kind = opt('generator', 'model');
 const perTask = Number(opt('per-task', '24'));
-const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) }).filter((i) => kind !== 'clip-text' || i.task === 'text');
+// The clip-text generator draws text items as they are; with --meanings also single- and multi-entity items, through
+// the CLIP text of the scene they ask for (what a perfectly aligned condition would give: the U-Net's ceiling).
+const meanings = argv.includes('--meanings');
+const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) })
+  .filter((i) => kind !== 'clip-text' || i.task === 'text' || (meanings && (i.task === 'single' || i.task === 'multi')))
+  .map((i) => (kind === 'clip-text' && i.images.length ? { ...i, prompt: caption(i.target), images: [] } : i));
 const weights = path.resolve(root, opt('weights', 'default-model/weights'));
 const settings: GenerateSettings = {
   weights,
