@@ -8,29 +8,17 @@
 //   (default: default-model/weights and its kosmos-g.safetensors; further files, e.g. the stage-2 model
 //   data/train-default/parts/kosmos-g-stage2.safetensors, are compared with the same CLIP text encoder)
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
-import { getRunner } from '../../models/runtime/runners.ts';
-import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
-import { weightsLayout } from '../../default-model/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeKosmosG } from '../../models/kosmosg/encode.ts';
-import { clipTextCondition, mean, relDiff, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
+import { conditionBench, mean, relDiff, REPO_ROOT, WORD_KINDS, wordPairs, type WordKind } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
-import { subjectImage } from '../../models/world/scene.ts';
+import { caption, subjectImage } from '../../models/world/scene.ts';
 import { COLOR_NAMES, SHAPES, BACKGROUND_NAMES } from '../../models/world/palette.ts';
 import { buildEvalSet } from '../../models/world/eval-set.ts';
-import { caption } from '../../models/world/scene.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const [dirArg, ...files] = process.argv.slice(2);
-const w = weightsLayout(path.resolve(dirArg ?? path.join(root, 'default-model/weights')));
-const kosmosFiles = files.length ? files.map((f) => path.resolve(f)) : [w.kosmosG];
-const runner = await getRunner('tfjs');
-const mllmTokenizer = await loadTokenizer(path.dirname(w.tokenizer));
-const clip = await clipTextCondition(await createTfjsOps(), w);
-const clipCondition = (text: string) => clip([text]).data as Float32Array;
+const { kosmosFiles, runner, mllmTokenizer, clipCondition } = await conditionBench(process.argv.slice(2));
+const root = REPO_ROOT;
 const CASES = 6;
 
 const taskErrors: string[] = [];

@@ -1,12 +1,16 @@
 // What the default-model benches that probe conditions share: the small CLIP text condition of a weights folder,
 // the one-word caption pairs they compare, and the relative L2 difference they compare them by.
 import path from 'node:path';
-import type { TfjsOps } from '../../models/backends/tfjs/index.ts';
+import { fileURLToPath } from 'node:url';
+import { createTfjsOps, type TfjsOps } from '../../models/backends/tfjs/index.ts';
+import { getRunner } from '../../models/runtime/runners.ts';
+import type { Runner } from '../../models/runtime/runner.ts';
+import type { TextTokenizer } from '../../models/tokenizers/tokenizer.ts';
 import type { HostTensor } from '../../models/ops/ops.ts';
 import { readWeightFile, clipTextFrom } from '../../models/kosmosg/weights.ts';
 import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
-import type { WeightsLayout } from '../../default-model/layout.ts';
+import { weightsLayout, type WeightsLayout } from '../../default-model/layout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 
 export type WordKind = 'colour' | 'shape' | 'background';
@@ -46,3 +50,28 @@ const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
 /** ‖a − b‖ / ‖a‖. */
 export const relDiff = (a: Float32Array, b: Float32Array): number => norm(a.map((x, i) => x - b[i]!)) / norm(a);
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * What the benches comparing KOSMOS-G's condition with CLIP text start from, given their arguments
+ * `[WEIGHTS_DIR [KOSMOS_G.safetensors ...]]` (default: default-model/weights and its kosmos-g.safetensors).
+ */
+export async function conditionBench(args: readonly string[]): Promise<{
+  weights: WeightsLayout;
+  kosmosFiles: string[];
+  runner: Runner;
+  mllmTokenizer: TextTokenizer;
+  clipCondition: (text: string) => Float32Array;
+}> {
+  const [dirArg, ...files] = args;
+  const weights = weightsLayout(path.resolve(dirArg ?? path.join(REPO_ROOT, 'default-model/weights')));
+  const clip = await clipTextCondition(await createTfjsOps(), weights);
+  return {
+    weights,
+    kosmosFiles: files.length ? files.map((f) => path.resolve(f)) : [weights.kosmosG],
+    runner: await getRunner('tfjs'),
+    mllmTokenizer: await loadTokenizer(path.dirname(weights.tokenizer)),
+    clipCondition: (text) => clip([text]).data as Float32Array,
+  };
+}

@@ -6,26 +6,15 @@
 // class mean of the other pictures (shape read leaving one colour out; colour leaving one shape out).
 //   npx tsx bench/default-model/subject-path.ts [WEIGHTS_DIR [KOSMOS_G.safetensors ...]]
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
-import { getRunner } from '../../models/runtime/runners.ts';
-import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
-import { weightsLayout } from '../../default-model/layout.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeImages, resample, mllmEncode, alignerEncode } from '../../models/kosmosg/encode.ts';
-import { clipTextCondition, mean, relDiff } from './conditions.ts';
+import { conditionBench, mean, relDiff, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { subjectImage } from '../../models/world/scene.ts';
 import { COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const [dirArg, ...files] = process.argv.slice(2);
-const w = weightsLayout(path.resolve(dirArg ?? path.join(root, 'default-model/weights')));
-const kosmosFiles = files.length ? files.map((f) => path.resolve(f)) : [w.kosmosG];
-const runner = await getRunner('tfjs');
-const mllmTokenizer = await loadTokenizer(path.dirname(w.tokenizer));
-const clip = await clipTextCondition(await createTfjsOps(), w);
+const { kosmosFiles, runner, mllmTokenizer, clipCondition } = await conditionBench(process.argv.slice(2));
 const PROMPT = 'a <i> on a mint background';
 
 const C = COLOR_NAMES.length, S = SHAPES.length;
@@ -62,7 +51,7 @@ function readBack(feats: Float32Array[]): { shape: number; colour: number } {
 }
 
 const pictures = COLOR_NAMES.flatMap((color) => SHAPES.map((shape) => rasterToImage(subjectImage(shape, color, 64, 'white'))));
-const clipText = COLOR_NAMES.flatMap((color) => SHAPES.map((shape) => clip([`a ${color} ${shape} on a mint background`]).data as Float32Array));
+const clipText = COLOR_NAMES.flatMap((color) => SHAPES.map((shape) => clipCondition(`a ${color} ${shape} on a mint background`)));
 const row = (name: string, feats: Float32Array[]) => {
   const m = moves(feats), r = readBack(feats);
   return `| ${name} | ${m.colour.toFixed(3)} | ${m.shape.toFixed(3)} | ${(m.shape / m.colour).toFixed(2)} | ${(100 * r.colour).toFixed(0)} % | ${(100 * r.shape).toFixed(0)} % |`;
@@ -84,7 +73,7 @@ for (const file of kosmosFiles) {
     latents.push(features.data as Float32Array);
     conditions.push((await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx)).data as Float32Array);
   }
-  const name = path.relative(root, file) || file;
+  const name = path.relative(REPO_ROOT, file) || file;
   console.log(row(`${name}: CLIP vision tokens`, vision));
   console.log(row(`${name}: resampler latents`, latents));
   console.log(row(`${name}: aligned condition`, conditions));
