@@ -18,8 +18,8 @@ import { weightsLayout } from '../../default-model/layout.ts';
 import { SHIPPED_BYTES_LIMIT } from '../../default-model/config.ts';
 import { SHIPPED_WEIGHTS_DIR } from '../../default-model/workflows.ts';
 
-/** Under the shipped v3 weights' 67 % on these 24 swaps (docs/default-model.md, v3). */
-const SENSITIVITY_GUARD = 0.5;
+/** Under the shipped v4 weights' 79 % on these 24 swaps (v3: 67 %; docs/default-model.md). */
+const SENSITIVITY_GUARD = 0.7;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const weights = weightsLayout(path.join(root, SHIPPED_WEIGHTS_DIR));
 const missing = existsSync(weights.kosmosG) ? undefined : `${SHIPPED_WEIGHTS_DIR} has no trained weights yet (npm run train:default)`;
@@ -35,9 +35,9 @@ test('the shipped weights fit the size limit', { skip: missing }, () => {
   assert.ok(folderBytes(weights.dir) <= SHIPPED_BYTES_LIMIT, `${folderBytes(weights.dir)} bytes`);
 });
 
-// Thresholds are regression guards just below what the v3 weights measured on these items before the longer stage 3
-// (subject-driven: 3 full passes of 8, the subject's colour in 8; text-to-image: 4 of 8); the model card has the 96-item scores); random
-// or broken weights draw no shapes and score 0.
+// Thresholds are regression guards just below what the v4 weights measured on these items (subject-driven: 8 full
+// passes of 8, the subject's colour in 8; text-to-image: 4 of 8; the model card has the 96-item scores); random or
+// broken weights draw no shapes and score 0; v3, whose condition lost the subject's shape, was guarded at 2 of 8.
 test('the shipped model draws the subject of held-out subject-driven prompts and the caption of text-to-image ones', { skip: missing }, async () => {
   const items = buildEvalSet({ perTask: 8 }).filter((i) => i.task === 'single' || i.task === 'text');
   const g = await modelGenerator({ weights: weights.dir, backend: 'onnx', steps: 25 });
@@ -50,7 +50,7 @@ test('the shipped model draws the subject of held-out subject-driven prompts and
     }, items);
     const task = (name: string) => report.tasks.find((t) => t.task === name)!;
     const read = report.items.map((i) => `${i.id}: ${i.read}`).join('; ');
-    assert.ok(task('single').fidelity >= 0.25, `single-entity fidelity ${task('single').fidelity}: ${read}`);
+    assert.ok(task('single').fidelity >= 0.75, `single-entity fidelity ${task('single').fidelity}: ${read}`);
     assert.ok(colour >= 6, `the subject's colour in ${colour} of 8: ${read}`);
     assert.ok(task('text').fidelity >= 0.375, `text-to-image fidelity ${task('text').fidelity}: ${read}`);
   } finally {
