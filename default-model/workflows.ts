@@ -85,7 +85,9 @@ export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
   stage1: { steps: 5000, batch: 8, lr: 2e-3, warmup: 20 },
   // v3: 600 steps left the shape word out of the aligned condition (it moved it 0.06 against CLIP text's 0.36);
   // 4,000 (~4 min) carry every word (docs/default-model.md, v3).
-  stage2: { steps: 4000, batch: 16, lr: 1e-3, warmup: 20 },
+  // v4: 4,000 left a fresh run's stage 2 short of the encoder its U-Net stage trained (loss 0.011, text error 0.150);
+  // 10,000 (~9 min) reach 0.002 / 0.057, and the from-scratch model 50 → 71 % single-entity (docs/default-model.md, v4).
+  stage2: { steps: 10000, batch: 16, lr: 1e-3, warmup: 20 },
   // v2: half the steps keep the condition in the CLIP text space the U-Net reads — 20 % stage 2's loss on captions,
   // 30 % aligning subject-driven prompts to what they mean — beside the paper's diffusion loss (docs/default-model.md:
   // the diffusion loss alone washes the words and subjects out of the condition at this scale).
