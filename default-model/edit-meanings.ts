@@ -3,7 +3,7 @@
 // edited picture — written into each edit row as "meaning" (models/data/datasets.ts reads it), so the MLLM learns to
 // carry the input scene through the instruction rather than guess it from the diffusion loss alone.
 
-import { readFile } from 'node:fs/promises';
+import { readLines } from '../models/data/lines.ts';
 import { writeFileAtomic } from '../models/io/atomic.ts';
 import { editedCaption } from '../models/world/heldout.ts';
 
@@ -13,11 +13,10 @@ export class EditMeaningError extends Error {
 
 /** Adds "meaning" to every edit row of `edits` (in place, atomically); returns the number of rows. */
 export async function addEditMeanings(edits: string): Promise<number> {
-  const lines = (await readFile(edits, 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  const rows = lines.map((line, i) => {
-    const row = JSON.parse(line) as { input_caption: string; instruction: string; meaning?: string };
+  const rows = readLines(edits).map(({ line, text }) => {
+    const row = JSON.parse(text) as { input_caption: string; instruction: string; meaning?: string };
     const meaning = editedCaption(row.input_caption, row.instruction);
-    if (!meaning) throw new EditMeaningError(`${edits}:${i + 1}: '${row.instruction}' does not edit '${row.input_caption}'`);
+    if (!meaning) throw new EditMeaningError(`${edits}:${line}: '${row.instruction}' does not edit '${row.input_caption}'`);
     return JSON.stringify({ ...row, meaning });
   });
   await writeFileAtomic(edits, rows.join('\n') + '\n');

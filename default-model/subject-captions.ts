@@ -6,7 +6,7 @@
 // it: the masked crop (the entity alone on white) as "a red square", the crop in its scene as "a red square on a
 // mint background". Written from the compositional rows left after removeHeldOut, so no held-out triple enters.
 
-import { readFile } from 'node:fs/promises';
+import { readLines } from '../models/data/lines.ts';
 import { writeFileAtomic } from '../models/io/atomic.ts';
 import { parseCaption } from '../models/world/heldout.ts';
 
@@ -18,9 +18,8 @@ interface CompositionalRow {
 /** Writes `out` (JSONL {caption, image}, image paths as in the compositional rows); returns the number of rows. */
 export async function writeSubjectCaptions(compositional: string, out: string): Promise<number> {
   const rows: string[] = [];
-  for (const line of (await readFile(compositional, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue;
-    const row = JSON.parse(line) as CompositionalRow;
+  for (const { text } of readLines(compositional)) {
+    const row = JSON.parse(text) as CompositionalRow;
     // Colour-free copies (colour-free.ts) do not parse: their entities are the original row's, already taken.
     const parsed = parseCaption(row.caption);
     if (!parsed || parsed.things.length !== row.entities.length) continue;

@@ -1,6 +1,7 @@
 // The pipeline's world data: the scenes written in the training formats, the held-out triples removed, stage 1's
-// subject captions derived, the colour-free compositional copies added and the edits given their edited captions. A manifest written last records what the folder holds, so a re-run of some
-// stages (`--stages unet`) with the same scenes, seed and size reuses it instead of writing it again (~3 minutes).
+// subject captions derived, the colour-free compositional copies added and the edits given their edited captions.
+// A manifest written last records what the folder holds, so a re-run of some stages (`--stages unet`) with the same
+// scenes, seed and size reuses it instead of writing it again (~3 minutes).
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
