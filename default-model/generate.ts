@@ -27,7 +27,10 @@ export interface GenerateSettings {
   backend?: 'onnx' | 'tfjs';
   steps?: number;
   guidance?: number;
-  /** 'clip-text': condition on the small CLIP text encoder instead (the U-Net's own teacher; text prompts only). */
+  /**
+   * 'clip-text': condition on the small CLIP text encoder instead (the U-Net's own teacher). It reads no images: a
+   * single image is only the edit's starting picture (the edit ceiling: the edited scene's caption from that start).
+   */
   encoder?: 'kosmos-g' | 'clip-text';
   /**
    * Edits (a prompt that starts with its image, "<i> make the circle green") start from the input image's latent
@@ -55,11 +58,12 @@ export function isEditPrompt(prompt: string, images: readonly unknown[]): boolea
 export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number): WorkflowDoc {
   const w = weightsLayout(s.weights);
   const backend = s.backend ?? 'onnx';
-  if (s.encoder === 'clip-text' && images.length) throw new GenerateError(`the CLIP text encoder reads no images: "${prompt}"`);
+  const clipText = s.encoder === 'clip-text';
+  if (clipText && images.length > 1) throw new GenerateError(`the CLIP text encoder reads no images, and an edit starts from one: "${prompt}"`);
   const strength = s.editStrength ?? DEFAULT_EDIT_STRENGTH;
-  const edit = isEditPrompt(prompt, images) && strength < 1;
+  const edit = (clipText ? images.length === 1 : isEditPrompt(prompt, images)) && strength < 1;
   const encoder: WorkflowDoc['nodes'] =
-    s.encoder === 'clip-text'
+    clipText
       ? [
           { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
           { id: 'clip', type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
@@ -70,6 +74,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
             type: 'CLIPTextEncode',
             inputs: { clip_text: { node: 'clip', output: 'clip_text' }, tokens: { node: 'prompt', output: 'tokens' }, negative: { node: 'empty', output: 'tokens' } },
           },
+          ...(edit ? [{ id: 'image1', type: 'LoadImage', widgets: { image: images[0]! } }] : []),
         ]
       : [
           { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.tokenizer) } },

@@ -3,7 +3,10 @@
 //        [--ablation FILE]  also score the stage-2-only KOSMOS-G (default: data/train-default/parts/kosmos-g-stage2.safetensors)
 //        (clip-text: the text-to-image items through the small CLIP text encoder, the U-Net's own conditioning)
 //        [--backend onnx|tfjs] [--steps N] [--guidance G] [--seed N]
-//        [--meanings]  with --generator clip-text: also single/multi items, through the CLIP text of their target scene
+//        [--meanings]  with --generator clip-text: also single/multi items, through the CLIP text of their target scene,
+//                      and edits: the edited scene's caption, starting from the picture being edited (the edit ceiling)
+//        [--tasks single,multi,text,edit]  score only these tasks
+//        [--edit-strength S]  the Sampler denoise of edits (default DEFAULT_EDIT_STRENGTH)
 //        [--sensitivity N]  also swap the subject / a word of N single-entity and N text-to-image items at their seed
 //                           and report the share of swaps that change the picture (models/world/sensitivity.ts)
 import { existsSync } from 'node:fs';
@@ -27,17 +30,21 @@ const opt = (name: string, fallback: string) => {
 const kind = opt('generator', 'model');
 const perTask = Number(opt('per-task', '24'));
 // The clip-text generator draws text items as they are; with --meanings also single- and multi-entity items, through
-// the CLIP text of the scene they ask for (what a perfectly aligned condition would give: the U-Net's ceiling).
+// the CLIP text of the scene they ask for (what a perfectly aligned condition would give: the U-Net's ceiling); edits
+// keep their picture, which the CLIP text encoder does not read but the edit starts from.
 const meanings = argv.includes('--meanings');
+const tasks = opt('tasks', 'single,multi,text,edit').split(',');
 const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) })
-  .filter((i) => kind !== 'clip-text' || i.task === 'text' || (meanings && (i.task === 'single' || i.task === 'multi')))
-  .map((i) => (kind === 'clip-text' && i.images.length ? { ...i, prompt: caption(i.target), images: [] } : i));
+  .filter((i) => tasks.includes(i.task))
+  .filter((i) => kind !== 'clip-text' || i.task === 'text' || meanings)
+  .map((i) => (kind === 'clip-text' && i.images.length ? { ...i, prompt: caption(i.target), images: i.task === 'edit' ? i.images : [] } : i));
 const weights = path.resolve(root, opt('weights', 'default-model/weights'));
 const settings: GenerateSettings = {
   weights,
   backend: opt('backend', 'onnx') as 'onnx' | 'tfjs',
   steps: Number(opt('steps', '25')),
   guidance: Number(opt('guidance', '5')),
+  ...(argv.includes('--edit-strength') ? { editStrength: Number(opt('edit-strength', '')) } : {}),
 };
 
 async function score(name: string, generate: Generator): Promise<{ name: string; report: EvalReport }> {
