@@ -101,6 +101,7 @@ const SETTING_RULES: Record<keyof typeof SETTING_KEYS, string> = {
   align: 'a share of steps in [0, 1), for stage3',
   align_images: 'a share of steps in [0, 1), for stage3',
   align_edits: 'a share of steps in [0, 1), for stage3',
+  scene_weight: 'a mix weight in (0, 100], for stage1',
   ema: 'a moving-average decay in [0, 1) (0: off)',
   every: 'an integer ≥ 0 (checkpoint every N steps, all kept; 0: only the last)',
   train_text: '0 or 1, for the unet stage',
@@ -111,6 +112,7 @@ function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: num
     case 'lr': return v > 0 && v < 1;
     case 'offset_noise': return (stage === 'unet' || stage === 'stage3') && v >= 0 && v <= 1;
     case 'align': case 'align_images': case 'align_edits': return stage === 'stage3' && v >= 0 && v < 1;
+    case 'scene_weight': return stage === 'stage1' && v > 0 && v <= 100;
     case 'ema': return v >= 0 && v < 1;
     case 'train_text': return stage === 'unet' && (v === 0 || v === 1);
     default: return Number.isInteger(v) && v >= 0;

@@ -52,6 +52,11 @@ export interface StageSettings {
    * instruction) to the CLIP text condition of the edited scene's caption; with the other two, below 1 together.
    */
   alignEdits?: number;
+  /**
+   * Stage 1 only: the weight of whole-scene image captions in its mix (captions : scenes : single entities =
+   * 1 : sceneWeight : 1; 1 when unset).
+   */
+  sceneWeight?: number;
   /** TrainLoop `ema_decay`: the stage's saved weights are the moving average of its trained ones (0: off). */
   ema?: number;
   /**
@@ -70,7 +75,7 @@ export interface StageSettings {
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', align_edits: 'alignEdits', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', align_edits: 'alignEdits', scene_weight: 'sceneWeight', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -284,7 +289,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       batch('batch_subjects', 'data_subjects');
       g.add('seq_subjects', 'BuildSequences', sequences('image-caption-lm', 0, FEW_SHAPES), { batch: 'batch_subjects.batch', tokenizer: 'tok.tokenizer' });
       g.add('loss_subjects', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_subjects.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
-      g.add('mix', 'MixLosses', { weights: '1,1,1', mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss', c: 'loss_subjects.loss' });
+      g.add('mix', 'MixLosses', { weights: `1,${settings.sceneWeight ?? 1},1`, mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss', c: 'loss_subjects.loss' });
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
       save('save_mllm', K.mllm, { mllm: 'mllm.mllm' });
       save('save_connector', K.connector, { connector: 'connector.connector' });
