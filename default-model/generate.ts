@@ -38,6 +38,12 @@ export interface GenerateSettings {
    * what the instruction names changes; 1 starts from pure noise like any other prompt.
    */
   editStrength?: number;
+  /**
+   * Blend each item's condition towards the CLIP text condition of a caption (ConditioningAverage: `weight` of the
+   * CLIP text, the rest the encoder's own): how close a condition must come to a target before the picture follows
+   * (bench/default-model/blend-curve.ts).
+   */
+  blend?: { weight: number; caption: (item: EvalItem) => string };
 }
 
 /**
@@ -55,7 +61,7 @@ export function isEditPrompt(prompt: string, images: readonly unknown[]): boolea
 }
 
 /** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
-export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number): WorkflowDoc {
+export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number, blendCaption?: string): WorkflowDoc {
   const w = weightsLayout(s.weights);
   const backend = s.backend ?? 'onnx';
   const clipText = s.encoder === 'clip-text';
@@ -91,8 +97,31 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
             },
           },
         ];
+  // The CLIP text condition of `blendCaption`, averaged into the encoder's (ConditioningAverage, `to` = CLIP text).
+  const blend: WorkflowDoc['nodes'] =
+    blendCaption === undefined || !s.blend
+      ? []
+      : [
+          { id: 'blend_tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
+          { id: 'blend_clip', type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
+          { id: 'blend_prompt', type: 'Tokenize', widgets: { text: blendCaption }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
+          { id: 'blend_empty', type: 'Tokenize', widgets: { text: '' }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
+          {
+            id: 'blend_encode',
+            type: 'CLIPTextEncode',
+            inputs: { clip_text: { node: 'blend_clip', output: 'clip_text' }, tokens: { node: 'blend_prompt', output: 'tokens' }, negative: { node: 'blend_empty', output: 'tokens' } },
+          },
+          {
+            id: 'blend',
+            type: 'ConditioningAverage',
+            widgets: { strength: s.blend.weight },
+            inputs: { conditioning_to: { node: 'blend_encode', output: 'conditioning' }, conditioning_from: { node: 'encode', output: 'conditioning' } },
+          },
+        ];
+  const conditioning = blend.length ? { node: 'blend', output: 'conditioning' } : { node: 'encode', output: 'conditioning' };
   const nodes: WorkflowDoc['nodes'] = [
     ...encoder,
+    ...blend,
     { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
     { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
     edit
@@ -102,7 +131,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
       id: 'sample',
       type: 'Sampler',
       widgets: { guidance: s.guidance ?? DEFAULT_GUIDANCE, seed, steps: 0, denoise: edit ? strength : 1, preview_every: 0 },
-      inputs: { unet: { node: 'sd', output: 'unet' }, conditioning: { node: 'encode', output: 'conditioning' }, latent: { node: 'latent', output: 'latent' }, scheduler: { node: 'sched', output: 'scheduler' } },
+      inputs: { unet: { node: 'sd', output: 'unet' }, conditioning, latent: { node: 'latent', output: 'latent' }, scheduler: { node: 'sched', output: 'scheduler' } },
     },
     { id: 'decode', type: 'VAEDecode', inputs: { vae: { node: 'sd', output: 'vae' }, latent: { node: 'sample', output: 'latent' } } },
     { id: 'save', type: 'SaveImage', widgets: { filename_prefix: 'default-model' }, inputs: { images: { node: 'decode', output: 'image' } } },
@@ -137,7 +166,7 @@ export async function modelGenerator(s: GenerateSettings): Promise<{ generate: G
       await writeFile(file, await rasterToPng(item.images[i]));
       files.push(file);
     }
-    const doc = generateWorkflow(s, item.prompt, files, item.seed);
+    const doc = generateWorkflow(s, item.prompt, files, item.seed, s.blend?.caption(item));
     const result = await executor.run(parseWorkflow(doc, `generate ${item.id}`), { outputs: ['decode'], outputDir: path.join(dir, 'out') });
     if (result.status !== 'ok') throw new GenerateError(`generate ${item.id}: ${result.errors.map((e) => formatIssue(e)).join('; ')}`);
     const image = result.outputs.decode?.values?.image as ImageValue | undefined;

@@ -4,6 +4,7 @@ import { releaseRunners } from '../../models/runtime/runners.ts';
 import { LoadAligner, LoadCLIPText, LoadCLIPVision, LoadConnector, LoadKosmosG, LoadMLLM } from './loaders.ts';
 import { KosmosPrompt, LoadTokenizer, Tokenize } from './tokenizer-nodes.ts';
 import { AlignerEncode, AlignerReconstruct, CLIPTextEncode, CLIPVisionEncode, KosmosGEncode, MLLMEncode, Resample } from './encode-nodes.ts';
+import { ConditioningAverage } from './conditioning-nodes.ts';
 import './types.ts';
 
 export default definePack('kosmos', [
@@ -23,4 +24,5 @@ export default definePack('kosmos', [
   CLIPTextEncode,
   LoadKosmosG,
   KosmosGEncode,
+  ConditioningAverage,
 ], { release: releaseRunners });

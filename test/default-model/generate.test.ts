@@ -30,3 +30,15 @@ test('through CLIP text, one picture is only the edit start (the edit ceiling) a
   assert.equal(node(plain, 'image1'), undefined);
   assert.throws(() => generateWorkflow({ weights, encoder: 'clip-text' }, 'two', ['/a.png', '/b.png'], 7), GenerateError);
 });
+
+test('a blend averages the CLIP text condition of a caption into the encoder\'s before the Sampler', () => {
+  const s = { weights, blend: { weight: 0.25, caption: () => 'a green circle' } };
+  const doc = generateWorkflow(s, '<i> make the circle green', ['/in.png'], 7, 'a green circle');
+  const blend = node(doc, 'blend');
+  assert.equal(blend?.type, 'ConditioningAverage');
+  assert.equal(blend?.widgets?.strength, 0.25);
+  assert.deepEqual(blend?.inputs?.conditioning_from, { node: 'encode', output: 'conditioning' });
+  assert.equal(node(doc, 'blend_prompt')?.widgets?.text, 'a green circle');
+  assert.deepEqual(node(doc, 'sample')?.inputs?.conditioning, { node: 'blend', output: 'conditioning' });
+  assert.equal(node(generateWorkflow({ weights }, 'a red circle', [], 7), 'blend'), undefined);
+});

@@ -29,6 +29,7 @@ after(() => rmSync(cacheDir, { recursive: true, force: true }));
 const NAMES = [
   'LoadTokenizer', 'Tokenize', 'KosmosPrompt', 'LoadCLIPVision', 'CLIPVisionEncode', 'LoadConnector', 'Resample', 'LoadMLLM',
   'MLLMEncode', 'LoadAligner', 'AlignerEncode', 'AlignerReconstruct', 'LoadCLIPText', 'CLIPTextEncode', 'LoadKosmosG', 'KosmosGEncode',
+  'ConditioningAverage',
 ];
 
 const ctx: NodeContext = {
@@ -49,7 +50,7 @@ const mllmTokenizer = buildWordTokenizer(['a red car in the jungle', 'a dog wear
 const clipTokenizer = buildWordTokenizer(['a red car in the jungle'], { kind: 'word-clip' });
 const image = imageValue(randomImage(1, 24, 40, 5), 1, 24, 40);
 
-test('the pack declares the 16 public nodes; model loaders have path/config/backend widgets', () => {
+test('the pack declares the 17 public nodes; model loaders have path/config/backend widgets', () => {
   assert.equal(pack.name, 'kosmos');
   assert.deepEqual(pack.nodes.map((n) => n.type).sort(), [...NAMES].sort());
   for (const type of ['LoadCLIPVision', 'LoadConnector', 'LoadMLLM', 'LoadAligner', 'LoadCLIPText', 'LoadKosmosG']) {
@@ -205,4 +206,24 @@ test('a KosmosGEncode workflow runs through the engine (registry + validation + 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('ConditioningAverage walks from one conditioning to the other, and refuses two shapes with a code', async () => {
+  const t = (values: number[], shape: number[]) => hostTensor(Float32Array.from(values), shape);
+  const to = { cond: t([1, 2, 3, 4], [1, 2, 2]), uncond: t([0, 0, 0, 0], [1, 2, 2]), source: 'kosmos-g' };
+  const from = { cond: t([3, 2, 1, 0], [1, 2, 2]), uncond: t([4, 4, 4, 4], [1, 2, 2]), source: 'clip-text' };
+  const at = async (strength: number) => (await run('ConditioningAverage', { conditioning_to: to, conditioning_from: from, strength })).conditioning;
+  assert.deepEqual([...(await at(1)).cond.data], [1, 2, 3, 4]);
+  assert.deepEqual([...(await at(0)).cond.data], [3, 2, 1, 0]);
+  const half = await at(0.25);
+  assert.deepEqual([...half.cond.data], [2.5, 2, 1.5, 1]);
+  assert.deepEqual([...half.uncond.data], [3, 3, 3, 3]);
+  assert.deepEqual(half.cond.shape, [1, 2, 2]);
+  // Without both unconditional embeddings, to's stays as it is.
+  const noUncond = (await run('ConditioningAverage', { conditioning_to: to, conditioning_from: { cond: from.cond }, strength: 0.5 })).conditioning;
+  assert.equal(noUncond.uncond, to.uncond);
+  await assert.rejects(
+    run('ConditioningAverage', { conditioning_to: to, conditioning_from: { cond: t([1, 2], [1, 1, 2]) }, strength: 0.5 }),
+    (e: Error & { code?: string }) => e.code === 'CONDITIONING_SHAPE' && /\[1, 2, 2\] and \[1, 1, 2\]/.test(e.message),
+  );
 });
