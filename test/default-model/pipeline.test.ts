@@ -124,6 +124,9 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   // Training the text encoder with the diffusion loss is the U-Net stage's, and a yes or no.
   assert.deepEqual(stageSettings(parseArgs(['--set', 'unet.train_text=1'])).unet, { trainText: 1 });
   refused.push(['--set', 'stage3.train_text=1'], ['--set', 'unet.train_text=0.5'], ['--resume']);
+  // The weight of scene captions in stage 1's mix is stage 1's, and positive.
+  assert.deepEqual(stageSettings(parseArgs(['--set', 'stage1.scene_weight=2'])).stage1, { sceneWeight: 2 });
+  refused.push(['--set', 'stage3.scene_weight=2'], ['--set', 'stage1.scene_weight=0']);
   assert.equal(parseArgs(['--resume', '--stages', 'unet']).resume, true);
   for (const bad of refused) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));

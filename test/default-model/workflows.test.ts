@@ -84,6 +84,12 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   assert.equal(node(unet, 'train').widgets!.ema_decay, 0.999);
   assert.equal(node(unet, 'train').widgets!.checkpoint_every, 500);
   assert.equal(node(unet, 'train').widgets!.checkpoint_keep, 0);
+
+  // Stage 1 mixes captions : scene captions : single entities 1 : 1 : 1 unless scene_weight says otherwise.
+  assert.equal(node(stageWorkflow('stage1', paths, STAGE_SETTINGS.stage1), 'mix').widgets!.weights, '1,1,1');
+  const scenes = stageWorkflow('stage1', paths, { ...STAGE_SETTINGS.stage1, sceneWeight: 2 });
+  assert.equal(node(scenes, 'mix').widgets!.weights, '1,2,1');
+  assert.deepEqual(Object.values(node(scenes, 'mix').inputs!).map((v) => v.node), ['loss_text', 'loss_pairs', 'loss_subjects']);
 });
 
 test('recipe settings: the U-Net stage trains the CLIP text encoder with it (train_text, the default) and saves it as the condition\'s encoder', async () => {
