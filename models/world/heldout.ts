@@ -77,3 +77,19 @@ export function editedCaption(caption: string, instruction: string): string | un
   const entity = new RegExp(`\\b(?:${from ?? COLOR_NAMES.join('|')}) ${shape}\\b`);
   return entity.test(caption) ? caption.replace(entity, `${to} ${shape}`) : undefined;
 }
+
+const PAIR = new RegExp(`^a (${COLOR_NAMES.join('|')}) (${SHAPES.join('|')}) (left of|right of|above|below) a (${COLOR_NAMES.join('|')}) (${SHAPES.join('|')}) (on a .* background)$`);
+const MIRROR: Record<string, string> = { 'right of': 'left of', below: 'above' };
+
+/**
+ * A two-entity caption in reading order — the left or upper entity first ("a blue square right of a red circle …" →
+ * "a red circle left of a blue square …"); other captions unchanged. A picture shows which entity is left, not which
+ * one its caption happened to name first, so a target read off the picture must not depend on that choice.
+ */
+export function readingOrder(caption: string): string {
+  const m = PAIR.exec(caption);
+  if (!m) return caption;
+  const [, c1, s1, relation, c2, s2, ground] = m;
+  const mirrored = MIRROR[relation!];
+  return mirrored ? `a ${c2} ${s2} ${mirrored} a ${c1} ${s1} ${ground}` : caption;
+}

@@ -4,7 +4,7 @@ import { buildEvalSet, EVAL_TASKS } from '../../models/world/eval-set.ts';
 import { evaluate, formatTable } from '../../models/world/score.ts';
 import { blankGenerator, copyGenerator, oracleGenerator, seedOnlyGenerator } from '../../models/world/generators.ts';
 import { buildSwaps, conditionSensitivity, formatSensitivity } from '../../models/world/sensitivity.ts';
-import { anyHeldOut, applyInstruction, editedCaption, isHeldOut, parseCaption } from '../../models/world/heldout.ts';
+import { anyHeldOut, applyInstruction, editedCaption, isHeldOut, parseCaption, readingOrder } from '../../models/world/heldout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 import { Rng } from '../../models/ops/random.ts';
 import { caption, sampleEdit, sampleScene } from '../../models/world/scene.ts';
@@ -52,6 +52,26 @@ test('captions and edit instructions are parsed back to the scene they describe'
   assert.equal(editedCaption('a red circle on a white background', 'make the star blue'), undefined);
   assert.equal(editedCaption('a red circle on a white background', 'draw a cat'), undefined);
   assert.equal(applyInstruction({ things: [{ color: 'red', shape: 'circle' }], background: 'white' }, 'make the star blue'), undefined);
+});
+
+test('readingOrder names the left or upper entity of a pair first, whichever the caption named first', () => {
+  const rng = new Rng(11);
+  let pairs = 0;
+  for (let i = 0; i < 200; i++) {
+    const scene = sampleScene(rng);
+    const ordered = readingOrder(caption(scene));
+    if (scene.entities.length !== 2) {
+      assert.equal(ordered, caption(scene));
+      continue;
+    }
+    pairs++;
+    const [a, b] = scene.entities;
+    const horizontal = scene.relation === 'left of' || scene.relation === 'right of';
+    const first = (horizontal ? a!.cx < b!.cx : a!.cy < b!.cy) ? a! : b!;
+    const second = first === a ? b! : a!;
+    assert.equal(ordered, `a ${first.color} ${first.shape} ${horizontal ? 'left of' : 'above'} a ${second.color} ${second.shape} on a ${scene.background} background`);
+  }
+  assert.ok(pairs >= 40, `${pairs} pairs`);
 });
 
 test('the oracle generator scores ~100 % on every task', async () => {
