@@ -60,6 +60,22 @@ export function isEditPrompt(prompt: string, images: readonly unknown[]): boolea
   return images.length === 1 && prompt.trimStart().startsWith('<i>') && prompt.trim() !== '<i>';
 }
 
+/** The small CLIP text encoder's nodes for `text` (guidance against CLIP("")), its condition at `${prefix}encode`. */
+function clipTextNodes(w: ReturnType<typeof weightsLayout>, backend: string, text: string, prefix: string): WorkflowDoc['nodes'] {
+  const tokenizer = () => ({ tokenizer: { node: `${prefix}tok`, output: 'tokenizer' } });
+  return [
+    { id: `${prefix}tok`, type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
+    { id: `${prefix}clip`, type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: tokenizer() },
+    { id: `${prefix}prompt`, type: 'Tokenize', widgets: { text }, inputs: tokenizer() },
+    { id: `${prefix}empty`, type: 'Tokenize', widgets: { text: '' }, inputs: tokenizer() },
+    {
+      id: `${prefix}encode`,
+      type: 'CLIPTextEncode',
+      inputs: { clip_text: { node: `${prefix}clip`, output: 'clip_text' }, tokens: { node: `${prefix}prompt`, output: 'tokens' }, negative: { node: `${prefix}empty`, output: 'tokens' } },
+    },
+  ];
+}
+
 /** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
 export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number, blendCaption?: string): WorkflowDoc {
   const w = weightsLayout(s.weights);
@@ -71,15 +87,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
   const encoder: WorkflowDoc['nodes'] =
     clipText
       ? [
-          { id: 'tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
-          { id: 'clip', type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
-          { id: 'prompt', type: 'Tokenize', widgets: { text: prompt }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
-          { id: 'empty', type: 'Tokenize', widgets: { text: '' }, inputs: { tokenizer: { node: 'tok', output: 'tokenizer' } } },
-          {
-            id: 'encode',
-            type: 'CLIPTextEncode',
-            inputs: { clip_text: { node: 'clip', output: 'clip_text' }, tokens: { node: 'prompt', output: 'tokens' }, negative: { node: 'empty', output: 'tokens' } },
-          },
+          ...clipTextNodes(w, backend, prompt, ''),
           ...(edit ? [{ id: 'image1', type: 'LoadImage', widgets: { image: images[0]! } }] : []),
         ]
       : [
@@ -102,15 +110,7 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
     blendCaption === undefined || !s.blend
       ? []
       : [
-          { id: 'blend_tok', type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
-          { id: 'blend_clip', type: 'LoadCLIPText', widgets: { path: w.textEncoder, config: 'from-file', backend, seed: 0 }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
-          { id: 'blend_prompt', type: 'Tokenize', widgets: { text: blendCaption }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
-          { id: 'blend_empty', type: 'Tokenize', widgets: { text: '' }, inputs: { tokenizer: { node: 'blend_tok', output: 'tokenizer' } } },
-          {
-            id: 'blend_encode',
-            type: 'CLIPTextEncode',
-            inputs: { clip_text: { node: 'blend_clip', output: 'clip_text' }, tokens: { node: 'blend_prompt', output: 'tokens' }, negative: { node: 'blend_empty', output: 'tokens' } },
-          },
+          ...clipTextNodes(w, backend, blendCaption, 'blend_'),
           {
             id: 'blend',
             type: 'ConditioningAverage',

@@ -12,6 +12,9 @@ import { loadTokenizer } from '../../models/tokenizers/load.ts';
 import { encodePadded } from '../../models/tokenizers/tokenizer.ts';
 import { weightsLayout, type WeightsLayout } from '../../default-model/layout.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
+import type { KosmosG } from '../../models/kosmosg/kosmosg.ts';
+import type { ImageValue } from '../../models/image.ts';
+import { alignerEncode, encodeImages, mllmEncode, resample, type PromptSequence } from '../../models/kosmosg/encode.ts';
 
 export type WordKind = 'colour' | 'shape' | 'background';
 export const WORD_KINDS: readonly WordKind[] = ['colour', 'shape', 'background'];
@@ -74,4 +77,21 @@ export async function conditionBench(args: readonly string[]): Promise<{
     mllmTokenizer: await loadTokenizer(path.dirname(weights.tokenizer)),
     clipCondition: (text) => clip([text]).data as Float32Array,
   };
+}
+
+/**
+ * One picture's features at three points of KOSMOS-G's image path — the CLIP vision tokens, the resampler's latents,
+ * and the aligned condition of a one-image prompt — flattened, for read-out benches (subject-path.ts, scene-path.ts).
+ */
+export async function imagePathFeatures(
+  runner: Runner,
+  model: KosmosG,
+  prompt: PromptSequence,
+  picture: ImageValue,
+): Promise<{ vision: Float32Array; latents: Float32Array; condition: Float32Array }> {
+  const tokens = await encodeImages(runner, model.visual, picture);
+  const features = await resample(runner, model.connector, tokens);
+  const { states, tokens: ids } = await mllmEncode(runner, model.mllm, [prompt], features);
+  const condition = await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx);
+  return { vision: tokens.data as Float32Array, latents: features.data as Float32Array, condition: condition.data as Float32Array };
 }

@@ -7,8 +7,7 @@
 import path from 'node:path';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
-import { encodeImages, resample, mllmEncode, alignerEncode } from '../../models/kosmosg/encode.ts';
-import { conditionBench, REPO_ROOT } from './conditions.ts';
+import { conditionBench, imagePathFeatures, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { pair } from '../../models/world/eval-set.ts';
 import { render, pick } from '../../models/world/scene.ts';
@@ -102,12 +101,10 @@ for (const file of kosmosFiles) {
   const model = kosmosGFrom(await readWeightFile(file), 'from-file');
   const vision: Float32Array[] = [], latents: Float32Array[] = [], conditions: Float32Array[] = [];
   for (const s of scenes) {
-    const tokens = await encodeImages(runner, model.visual, s.image);
-    const features = await resample(runner, model.connector, tokens);
-    const { states, tokens: ids } = await mllmEncode(runner, model.mllm, [{ tokens: built.tokens, imageMask: built.imageMask }], features);
-    vision.push(tokens.data as Float32Array);
-    latents.push(features.data as Float32Array);
-    conditions.push((await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx)).data as Float32Array);
+    const f = await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, s.image);
+    vision.push(f.vision);
+    latents.push(f.latents);
+    conditions.push(f.condition);
   }
   const name = path.relative(REPO_ROOT, file) || file;
   console.log(row(`${name}: CLIP vision tokens`, vision));

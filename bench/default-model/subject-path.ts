@@ -8,8 +8,7 @@
 import path from 'node:path';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
-import { encodeImages, resample, mllmEncode, alignerEncode } from '../../models/kosmosg/encode.ts';
-import { conditionBench, mean, relDiff, REPO_ROOT } from './conditions.ts';
+import { conditionBench, imagePathFeatures, mean, relDiff, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { subjectImage } from '../../models/world/scene.ts';
 import { COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
@@ -66,12 +65,10 @@ for (const file of kosmosFiles) {
   const vision: Float32Array[] = [], latents: Float32Array[] = [], conditions: Float32Array[] = [];
   const built = buildInterleavedPrompt(PROMPT, 1, mllmTokenizer);
   for (const picture of pictures) {
-    const tokens = await encodeImages(runner, model.visual, picture);
-    const features = await resample(runner, model.connector, tokens);
-    const { states, tokens: ids } = await mllmEncode(runner, model.mllm, [{ tokens: built.tokens, imageMask: built.imageMask }], features);
-    vision.push(tokens.data as Float32Array);
-    latents.push(features.data as Float32Array);
-    conditions.push((await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx)).data as Float32Array);
+    const f = await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, picture);
+    vision.push(f.vision);
+    latents.push(f.latents);
+    conditions.push(f.condition);
   }
   const name = path.relative(REPO_ROOT, file) || file;
   console.log(row(`${name}: CLIP vision tokens`, vision));
