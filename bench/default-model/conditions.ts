@@ -80,18 +80,28 @@ export async function conditionBench(args: readonly string[]): Promise<{
 }
 
 /**
- * One picture's features at three points of KOSMOS-G's image path — the CLIP vision tokens, the resampler's latents,
- * and the aligned condition of a one-image prompt — flattened, for read-out benches (subject-path.ts, scene-path.ts).
+ * Each picture's features at three points of KOSMOS-G's image path — the CLIP vision tokens, the resampler's
+ * latents, and the aligned condition of a one-image prompt — flattened, one row per point, for read-out benches
+ * (subject-path.ts, scene-path.ts).
  */
 export async function imagePathFeatures(
   runner: Runner,
   model: KosmosG,
   prompt: PromptSequence,
-  picture: ImageValue,
-): Promise<{ vision: Float32Array; latents: Float32Array; condition: Float32Array }> {
-  const tokens = await encodeImages(runner, model.visual, picture);
-  const features = await resample(runner, model.connector, tokens);
-  const { states, tokens: ids } = await mllmEncode(runner, model.mllm, [prompt], features);
-  const condition = await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx);
-  return { vision: tokens.data as Float32Array, latents: features.data as Float32Array, condition: condition.data as Float32Array };
+  pictures: readonly ImageValue[],
+): Promise<{ point: string; features: Float32Array[] }[]> {
+  const vision: Float32Array[] = [], latents: Float32Array[] = [], conditions: Float32Array[] = [];
+  for (const picture of pictures) {
+    const tokens = await encodeImages(runner, model.visual, picture);
+    const features = await resample(runner, model.connector, tokens);
+    const { states, tokens: ids } = await mllmEncode(runner, model.mllm, [prompt], features);
+    vision.push(tokens.data as Float32Array);
+    latents.push(features.data as Float32Array);
+    conditions.push((await alignerEncode(runner, model.aligner, states, ids, model.mllm.config.padIdx)).data as Float32Array);
+  }
+  return [
+    { point: 'CLIP vision tokens', features: vision },
+    { point: 'resampler latents', features: latents },
+    { point: 'aligned condition', features: conditions },
+  ];
 }

@@ -99,15 +99,9 @@ console.log(row('the picture (64 px RGB)', scenes.map((s) => s.image.data as Flo
 const built = buildInterleavedPrompt('<i>', 1, mllmTokenizer);
 for (const file of kosmosFiles) {
   const model = kosmosGFrom(await readWeightFile(file), 'from-file');
-  const vision: Float32Array[] = [], latents: Float32Array[] = [], conditions: Float32Array[] = [];
-  for (const s of scenes) {
-    const f = await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, s.image);
-    vision.push(f.vision);
-    latents.push(f.latents);
-    conditions.push(f.condition);
-  }
   const name = path.relative(REPO_ROOT, file) || file;
-  console.log(row(`${name}: CLIP vision tokens`, vision));
-  console.log(row(`${name}: resampler latents`, latents));
-  console.log(row(`${name}: aligned condition of "<i>"`, conditions));
+  const pictures = scenes.map((s) => s.image);
+  for (const { point, features } of await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, pictures)) {
+    console.log(row(`${name}: ${point}${point === 'aligned condition' ? ' of "<i>"' : ''}`, features));
+  }
 }

@@ -62,16 +62,9 @@ console.log('| --- | --- | --- | --- | --- | --- |');
 console.log(row('CLIP text of what the prompt means (the target)', clipText));
 for (const file of kosmosFiles) {
   const model = kosmosGFrom(await readWeightFile(file), 'from-file');
-  const vision: Float32Array[] = [], latents: Float32Array[] = [], conditions: Float32Array[] = [];
   const built = buildInterleavedPrompt(PROMPT, 1, mllmTokenizer);
-  for (const picture of pictures) {
-    const f = await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, picture);
-    vision.push(f.vision);
-    latents.push(f.latents);
-    conditions.push(f.condition);
-  }
   const name = path.relative(REPO_ROOT, file) || file;
-  console.log(row(`${name}: CLIP vision tokens`, vision));
-  console.log(row(`${name}: resampler latents`, latents));
-  console.log(row(`${name}: aligned condition`, conditions));
+  for (const { point, features } of await imagePathFeatures(runner, model, { tokens: built.tokens, imageMask: built.imageMask }, pictures)) {
+    console.log(row(`${name}: ${point}`, features));
+  }
 }
