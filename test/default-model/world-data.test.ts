@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { prepareWorldData } from '../../default-model/world-data.ts';
-import { editedCaption } from '../../models/world/heldout.ts';
+import { editedCaption, readingOrder } from '../../models/world/heldout.ts';
 
 test('prepared world data is reused for the same request and written again for another or an incomplete one', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'world-data-'));
@@ -61,7 +61,7 @@ test('stage 1 subject captions: each entity of the kept scenes as its masked cro
     const edits = () => readFileSync(first.files.edits, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { input_caption: string; instruction: string; meaning?: string });
     const withMeanings = edits();
     assert.ok(withMeanings.length > 0);
-    for (const e of withMeanings) assert.equal(e.meaning, editedCaption(e.input_caption, e.instruction));
+    for (const e of withMeanings) assert.equal(e.meaning, readingOrder(editedCaption(e.input_caption, e.instruction)!));
 
     // A folder prepared before subject captions and edit meanings existed gets them on reuse, without writing the
     // scenes again.
