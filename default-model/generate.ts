@@ -11,7 +11,7 @@ import type { Raster } from '../models/world/raster.ts';
 import { rasterToPng } from '../models/world/write.ts';
 import { DEFAULT_IMAGE_SIZE } from './config.ts';
 import type { EvalItem } from '../models/world/eval-set.ts';
-import { weightsLayout } from './layout.ts';
+import { weightsLayout, type WeightsLayout } from './layout.ts';
 import type { Generator } from '../models/world/score.ts';
 import type { WorkflowDoc } from './workflows.ts';
 
@@ -61,7 +61,7 @@ export function isEditPrompt(prompt: string, images: readonly unknown[]): boolea
 }
 
 /** The small CLIP text encoder's nodes for `text` (guidance against CLIP("")), its condition at `${prefix}encode`. */
-function clipTextNodes(w: ReturnType<typeof weightsLayout>, backend: string, text: string, prefix: string): WorkflowDoc['nodes'] {
+function clipTextNodes(w: WeightsLayout, backend: string, text: string, prefix: string): WorkflowDoc['nodes'] {
   const tokenizer = () => ({ tokenizer: { node: `${prefix}tok`, output: 'tokenizer' } });
   return [
     { id: `${prefix}tok`, type: 'LoadTokenizer', widgets: { path: path.dirname(w.clipTokenizer) } },
@@ -76,8 +76,11 @@ function clipTextNodes(w: ReturnType<typeof weightsLayout>, backend: string, tex
   ];
 }
 
-/** The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). */
-export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number, blendCaption?: string): WorkflowDoc {
+/**
+ * The generation graph for one prompt; `images` are PNG paths in `<i>` order (at most four). `blend`: average the CLIP
+ * text condition of `caption` into the encoder's, `weight` of it (ConditioningAverage, `to` = CLIP text).
+ */
+export function generateWorkflow(s: GenerateSettings, prompt: string, images: string[], seed: number, blend?: { weight: number; caption: string }): WorkflowDoc {
   const w = weightsLayout(s.weights);
   const backend = s.backend ?? 'onnx';
   const clipText = s.encoder === 'clip-text';
@@ -105,23 +108,21 @@ export function generateWorkflow(s: GenerateSettings, prompt: string, images: st
             },
           },
         ];
-  // The CLIP text condition of `blendCaption`, averaged into the encoder's (ConditioningAverage, `to` = CLIP text).
-  const blend: WorkflowDoc['nodes'] =
-    blendCaption === undefined || !s.blend
-      ? []
-      : [
-          ...clipTextNodes(w, backend, blendCaption, 'blend_'),
-          {
-            id: 'blend',
-            type: 'ConditioningAverage',
-            widgets: { strength: s.blend.weight },
-            inputs: { conditioning_to: { node: 'blend_encode', output: 'conditioning' }, conditioning_from: { node: 'encode', output: 'conditioning' } },
-          },
-        ];
-  const conditioning = blend.length ? { node: 'blend', output: 'conditioning' } : { node: 'encode', output: 'conditioning' };
+  const blending: WorkflowDoc['nodes'] = !blend
+    ? []
+    : [
+        ...clipTextNodes(w, backend, blend.caption, 'blend_'),
+        {
+          id: 'blend',
+          type: 'ConditioningAverage',
+          widgets: { strength: blend.weight },
+          inputs: { conditioning_to: { node: 'blend_encode', output: 'conditioning' }, conditioning_from: { node: 'encode', output: 'conditioning' } },
+        },
+      ];
+  const conditioning = { node: blend ? 'blend' : 'encode', output: 'conditioning' };
   const nodes: WorkflowDoc['nodes'] = [
     ...encoder,
-    ...blend,
+    ...blending,
     { id: 'sd', type: 'LoadStableDiffusion', widgets: { path: s.weights, config: 'from-file', backend, seed: 0 } },
     { id: 'sched', type: 'Scheduler', widgets: { name: 'dpmsolver++', steps: s.steps ?? 25, spacing: 'default', final_sigma: 'alpha0', eta: 0 } },
     edit
@@ -166,7 +167,8 @@ export async function modelGenerator(s: GenerateSettings): Promise<{ generate: G
       await writeFile(file, await rasterToPng(item.images[i]));
       files.push(file);
     }
-    const doc = generateWorkflow(s, item.prompt, files, item.seed, s.blend?.caption(item));
+    const blend = s.blend && { weight: s.blend.weight, caption: s.blend.caption(item) };
+    const doc = generateWorkflow(s, item.prompt, files, item.seed, blend);
     const result = await executor.run(parseWorkflow(doc, `generate ${item.id}`), { outputs: ['decode'], outputDir: path.join(dir, 'out') });
     if (result.status !== 'ok') throw new GenerateError(`generate ${item.id}: ${result.errors.map((e) => formatIssue(e)).join('; ')}`);
     const image = result.outputs.decode?.values?.image as ImageValue | undefined;

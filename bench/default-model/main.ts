@@ -35,8 +35,7 @@ const perTask = Number(opt('per-task', '24'));
 const meanings = argv.includes('--meanings');
 const tasks = opt('tasks', 'single,multi,text,edit').split(',');
 const items = buildEvalSet({ perTask, seed: Number(opt('seed', '20231002')) })
-  .filter((i) => tasks.includes(i.task))
-  .filter((i) => kind !== 'clip-text' || i.task === 'text' || meanings)
+  .filter((i) => tasks.includes(i.task) && (kind !== 'clip-text' || i.task === 'text' || meanings))
   .map((i) => (kind === 'clip-text' && i.images.length ? { ...i, prompt: caption(i.target), images: i.task === 'edit' ? i.images : [] } : i));
 const weights = path.resolve(root, opt('weights', 'default-model/weights'));
 const settings: GenerateSettings = {

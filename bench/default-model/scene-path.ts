@@ -1,8 +1,8 @@
 // How much of a whole scene (the picture an edit starts from) KOSMOS-G's image path carries: two-entity scenes laid
-// out as the held-out edits lay them out (one left of the other), and, at the CLIP vision tokens, the resampler's latents and the aligned
-// condition of "<i>", whether each entity's colour and shape and the background can be read back linearly (ridge
-// regression fitted on half the scenes, the other half tested). Chance: 1/colours, 1/shapes, 1/backgrounds. The edit needs all
-// five to describe the edited scene; subject-path.ts asks the same of one centred subject.
+// out as the held-out edits lay them out (one left of the other), and, at the CLIP vision tokens, the resampler's
+// latents and the aligned condition of "<i>", whether each entity's colour and shape and the background can be read
+// back linearly (ridge regression fitted on half the scenes, the other half tested). Chance: 1/colours, 1/shapes,
+// 1/backgrounds. The edit needs all five to describe the edited scene; subject-path.ts asks the same of one subject.
 //   npx tsx bench/default-model/scene-path.ts [WEIGHTS_DIR [KOSMOS_G.safetensors ...]] [--scenes N]
 import path from 'node:path';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
@@ -20,10 +20,9 @@ const count = at >= 0 ? Number(args[at + 1]) : 600;
 const positional = args.filter((_, i) => i !== at && i !== at + 1);
 const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(positional);
 
-interface Labelled { labels: number[] }
 const ATTRIBUTES = ['left colour', 'left shape', 'right colour', 'right shape', 'background'] as const;
 const rng = new Rng(2024);
-const scenes = Array.from({ length: count }, (): Labelled & { image: ReturnType<typeof rasterToImage> } => {
+const scenes = Array.from({ length: count }, () => {
   const a = { color: pick(rng, COLOR_NAMES), shape: pick(rng, SHAPES) };
   let b = { color: pick(rng, COLOR_NAMES), shape: pick(rng, SHAPES) };
   while (b.color === a.color && b.shape === a.shape) b = { color: pick(rng, COLOR_NAMES), shape: pick(rng, SHAPES) };

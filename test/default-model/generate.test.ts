@@ -32,8 +32,7 @@ test('through CLIP text, one picture is only the edit start (the edit ceiling) a
 });
 
 test('a blend averages the CLIP text condition of a caption into the encoder\'s before the Sampler', () => {
-  const s = { weights, blend: { weight: 0.25, caption: () => 'a green circle' } };
-  const doc = generateWorkflow(s, '<i> make the circle green', ['/in.png'], 7, 'a green circle');
+  const doc = generateWorkflow({ weights }, '<i> make the circle green', ['/in.png'], 7, { weight: 0.25, caption: 'a green circle' });
   const blend = node(doc, 'blend');
   assert.equal(blend?.type, 'ConditioningAverage');
   assert.equal(blend?.widgets?.strength, 0.25);
