@@ -105,6 +105,7 @@ const SETTING_RULES: Record<keyof typeof SETTING_KEYS, string> = {
   ema: 'a moving-average decay in [0, 1) (0: off)',
   every: 'an integer ≥ 0 (checkpoint every N steps, all kept; 0: only the last)',
   train_text: '0 or 1, for the unet stage',
+  train_vision: '0 or 1, for stage1',
 };
 
 function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: number): boolean {
@@ -115,6 +116,7 @@ function settingValueOk(stage: StageName, key: keyof typeof SETTING_KEYS, v: num
     case 'scene_weight': return stage === 'stage1' && v > 0 && v <= 100;
     case 'ema': return v >= 0 && v < 1;
     case 'train_text': return stage === 'unet' && (v === 0 || v === 1);
+    case 'train_vision': return stage === 'stage1' && (v === 0 || v === 1);
     default: return Number.isInteger(v) && v >= 0;
   }
 }

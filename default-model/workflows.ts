@@ -70,12 +70,18 @@ export interface StageSettings {
    * the encoder it saves is then stage 2's target (docs/default-model.md, a text encoder trained with the U-Net).
    */
   trainText?: number;
+  /**
+   * Stage 1 only: 1 trains the CLIP vision tower's last block and ln_post with the MLLM and the connector, as
+   * KOSMOS-1 trains its ViT's last layer in this stage (and KOSMOS-G's stage 3 does); the tower is saved for the
+   * stages after it. 0 or unset: the tower stays as the CLIP stage left it.
+   */
+  trainVision?: number;
   /** TrainLoop `resume`: continue from the stage's last checkpoint (train-default --resume). */
   resume?: boolean;
 }
 
 /** The keys `--set STAGE.KEY=VALUE` takes, with the StageSettings field each sets. */
-export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', align_edits: 'alignEdits', scene_weight: 'sceneWeight', ema: 'ema', every: 'every', train_text: 'trainText' } as const;
+export const SETTING_KEYS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', offset_noise: 'offsetNoise', align: 'align', align_images: 'alignImages', align_edits: 'alignEdits', scene_weight: 'sceneWeight', ema: 'ema', every: 'every', train_text: 'trainText', train_vision: 'trainVision' } as const;
 
 /** Hyper-parameters per stage (steps are what fits the 90-minute budget; docs/default-model.md). */
 export const STAGE_SETTINGS: Record<StageName, StageSettings> = {
@@ -186,6 +192,9 @@ export const UNET_SNR_GAMMA = 5;
 /** Share of null conditions in stage 2's alignment batches (and stage 3's caption alignment), as in the U-Net's. */
 const ALIGN_NULL_PROB = 0.1;
 
+/** The part of the vision tower KOSMOS-G trains (spec: the ViT's last block and ln_post), as TrainLoop prefixes. */
+const VISION_TRAINED = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.,img_model.visual.ln_post.`;
+
 const FEW_SHAPES = { pad_length_to: 16, pad_images_to: 4 };
 
 function sequences(mode: string, nullProb: number, shapes: Record<string, number> = {}): Record<string, unknown> {
@@ -290,7 +299,11 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       g.add('seq_subjects', 'BuildSequences', sequences('image-caption-lm', 0, FEW_SHAPES), { batch: 'batch_subjects.batch', tokenizer: 'tok.tokenizer' });
       g.add('loss_subjects', 'LMLoss', {}, { mllm: 'mllm.mllm', sequences: 'seq_subjects.sequences', clip_vision: 'clip_vision.clip_vision', connector: 'connector.connector' });
       g.add('mix', 'MixLosses', { weights: `1,${settings.sceneWeight ?? 1},1`, mode: 'sample' }, { a: 'loss_text.loss', b: 'loss_pairs.loss', c: 'loss_subjects.loss' });
-      g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
+      if (settings.trainVision) {
+        description += ' The vision tower\'s last block and ln_post train with them.';
+        g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { train_only: `gpt_model.decoder.,img_connector.,${VISION_TRAINED}` }), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector', clip_vision: 'clip_vision.clip_vision' });
+        save('save_vision', K.vision, { clip_vision: 'clip_vision.clip_vision' });
+      } else g.add('train', 'TrainLoop', trainWidgets(settings, ckpt), { loss: 'mix.loss', mllm: 'mllm.mllm', connector: 'connector.connector' });
       save('save_mllm', K.mllm, { mllm: 'mllm.mllm' });
       save('save_connector', K.connector, { connector: 'connector.connector' });
       break;
@@ -386,8 +399,7 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         g.add('mix_align', 'MixLosses', { weights: shares.map(round).join(','), mode: 'sample' }, inputs);
         loss = 'mix_align.loss';
       }
-      const lastBlock = `img_model.visual.transformer.resblocks.${DEFAULT_VISION.layers - 1}.`;
-      const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${lastBlock},img_model.visual.ln_post.`;
+      const trainOnly = `gpt_model.decoder.,img_connector.,aligner.,${VISION_TRAINED}`;
       g.add('train', 'TrainLoop', trainWidgets(settings, ckpt, { train_only: trainOnly }), { loss, ...kosmosParts });
       save('save_kosmos', W.kosmosG, kosmosParts);
       break;

@@ -127,6 +127,9 @@ test('train-default arguments: --set overrides one stage over --steps, and bad v
   // The weight of scene captions in stage 1's mix is stage 1's, and positive.
   assert.deepEqual(stageSettings(parseArgs(['--set', 'stage1.scene_weight=2'])).stage1, { sceneWeight: 2 });
   refused.push(['--set', 'stage3.scene_weight=2'], ['--set', 'stage1.scene_weight=0']);
+  // Training the vision tower's last block with the MLLM is stage 1's, and a yes or no.
+  assert.deepEqual(stageSettings(parseArgs(['--set', 'stage1.train_vision=1'])).stage1, { trainVision: 1 });
+  refused.push(['--set', 'stage3.train_vision=1'], ['--set', 'stage1.train_vision=2']);
   assert.equal(parseArgs(['--resume', '--stages', 'unet']).resume, true);
   for (const bad of refused) {
     assert.throws(() => parseArgs(bad), (e: Error & { code?: string }) => e.code === 'DEFAULT_BAD_OPTION', bad.join(' '));

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseWorkflow, Registry, validateWorkflow } from '../../engine/index.ts';
 import { STAGE_SETTINGS, STAGES, shippedStageWorkflow, stageWorkflow } from '../../default-model/workflows.ts';
 import { weightsLayout, workLayout } from '../../default-model/layout.ts';
+import { DEFAULT_VISION } from '../../default-model/config.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -90,6 +91,27 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   const scenes = stageWorkflow('stage1', paths, { ...STAGE_SETTINGS.stage1, sceneWeight: 2 });
   assert.equal(node(scenes, 'mix').widgets!.weights, '1,2,1');
   assert.deepEqual(Object.values(node(scenes, 'mix').inputs!).map((v) => v.node), ['loss_text', 'loss_pairs', 'loss_subjects']);
+});
+
+test('recipe settings: stage 1 can train the vision tower\'s last block and ln_post with the MLLM (train_vision) and save it', async () => {
+  const registry = await Registry.load({ env: false });
+  const paths = { weights: weightsLayout('/w'), work: workLayout('/k') };
+  const frozen = stageWorkflow('stage1', paths, STAGE_SETTINGS.stage1);
+  const trained = stageWorkflow('stage1', paths, { ...STAGE_SETTINGS.stage1, trainVision: 1 });
+  assert.deepEqual(validateWorkflow(parseWorkflow(trained, 'stage1'), registry), []);
+  const train = (doc: typeof trained) => doc.nodes.find((n) => n.id === 'train')!;
+  assert.deepEqual(Object.keys(train(frozen).inputs!).sort(), ['connector', 'loss', 'mllm']);
+  assert.equal(train(frozen).widgets!.train_only, '');
+  assert.deepEqual(Object.keys(train(trained).inputs!).sort(), ['clip_vision', 'connector', 'loss', 'mllm']);
+  // Only the last of the tower's blocks and its final LayerNorm: the rest stays as the CLIP stage trained it.
+  const last = DEFAULT_VISION.layers - 1;
+  assert.deepEqual(String(train(trained).widgets!.train_only).split(','), [
+    'gpt_model.decoder.', 'img_connector.', `img_model.visual.transformer.resblocks.${last}.`, 'img_model.visual.ln_post.',
+  ]);
+  const saveVision = trained.nodes.find((n) => n.id === 'save_vision')!;
+  assert.equal(saveVision.widgets!.path, paths.work.vision);
+  assert.equal(saveVision.inputs!.clip_vision!.node, 'clip_vision');
+  assert.ok(!frozen.nodes.some((n) => n.id === 'save_vision'));
 });
 
 test('recipe settings: the U-Net stage trains the CLIP text encoder with it (train_text, the default) and saves it as the condition\'s encoder', async () => {
