@@ -17,7 +17,7 @@ import { Rng } from '../../models/ops/random.ts';
 const args = process.argv.slice(2);
 const at = args.indexOf('--scenes');
 const count = at >= 0 ? Number(args[at + 1]) : 600;
-const positional = args.filter((_, i) => i !== at && i !== at + 1);
+const positional = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
 const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(positional);
 
 const ATTRIBUTES = ['left colour', 'left shape', 'right colour', 'right shape', 'background'] as const;
