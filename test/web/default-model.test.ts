@@ -58,7 +58,7 @@ test('npm start: the editor opens generate.json on the default model; Queue draw
   const png = Buffer.from(await (await fetch((await src.jsonValue()) as string)).arrayBuffer());
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const reading = readImage({ width: info.width, height: info.height, data: new Uint8ClampedArray(data) });
-  // The default model draws the subject at most seeds, not all (docs/default-model.md, v4: held-out single-entity
+  // The default model draws the subject at most seeds, not all (docs/default-model.md, v5: held-out single-entity
   // fidelity 95.8 %); what the first Queue must show is a picture of a shape on the background the prompt names.
   const read = describeReading(reading);
   assert.ok(reading.objects.length >= 1 && reading.background === 'mint', `read: ${read}`);
