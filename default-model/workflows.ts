@@ -73,7 +73,8 @@ export interface StageSettings {
   /**
    * Stage 1 only: 1 trains the CLIP vision tower's last block and ln_post with the MLLM and the connector, as
    * KOSMOS-1 trains its ViT's last layer in this stage (and KOSMOS-G's stage 3 does); the tower is saved for the
-   * stages after it. 0 or unset: the tower stays as the CLIP stage left it.
+   * stages after it. 0 or unset: the tower stays as the CLIP stage left it. Off: at the MLLM's learning rate it made
+   * stage 1's captioner worse at every shape, a subject's too (docs/default-model.md, after v4, continued).
    */
   trainVision?: number;
   /** TrainLoop `resume`: continue from the stage's last checkpoint (train-default --resume). */
