@@ -54,6 +54,13 @@ const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
 export const relDiff = (a: Float32Array, b: Float32Array): number => norm(a.map((x, i) => x - b[i]!)) / norm(a);
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** A bench's `--NAME N` option (default `fallback`) and the arguments left once it is taken out. */
+export function countOption(args: readonly string[], name: string, fallback: number): { count: number; rest: string[] } {
+  const at = args.indexOf(`--${name}`);
+  if (at < 0) return { count: fallback, rest: [...args] };
+  return { count: Number(args[at + 1]), rest: args.filter((_, i) => i !== at && i !== at + 1) };
+}
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**

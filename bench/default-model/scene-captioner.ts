@@ -10,12 +10,13 @@
 //   npx tsx bench/default-model/scene-captioner.ts [WEIGHTS_DIR [KOSMOS_G.safetensors ...]] [--scenes N]
 import path from 'node:path';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
+import { createTfjsOps } from '../../models/backends/tfjs/index.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
 import { encodeImages, mllmEncode, resample } from '../../models/kosmosg/encode.ts';
 import type { KosmosG } from '../../models/kosmosg/kosmosg.ts';
 import type { Runner } from '../../models/runtime/runner.ts';
 import type { TextTokenizer } from '../../models/tokenizers/tokenizer.ts';
-import { conditionBench, REPO_ROOT } from './conditions.ts';
+import { conditionBench, countOption, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { pair } from '../../models/world/eval-set.ts';
 import { caption, pick, render, RELATIONS, sampleScene, subjectImage, type Scene } from '../../models/world/scene.ts';
@@ -23,11 +24,9 @@ import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palett
 import type { Raster } from '../../models/world/raster.ts';
 import { Rng } from '../../models/ops/random.ts';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--scenes');
-const count = at >= 0 ? Number(args[at + 1]) : 150;
-const positional = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
-const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(positional);
+const { count, rest } = countOption(process.argv.slice(2), 'scenes', 150);
+const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(rest);
+const ops = await createTfjsOps();
 
 interface Case {
   image: Raster;
@@ -72,22 +71,16 @@ const idOf = (tok: TextTokenizer, word: string) => tok.encode(word).at(-1)!;
 
 /** Per slot of the cases' words, the share the MLLM guesses right, teacher-forced on the whole caption. */
 async function accuracy(model: KosmosG, run: Runner, tok: TextTokenizer, cases: readonly Case[]): Promise<number[]> {
-  const table = model.mllm.embed_tokens.weight.data;
-  const { embedDim: d, vocabSize: v } = model.mllm.config;
   const hits = new Array<number>(cases[0]!.words.length).fill(0);
   for (const c of cases) {
     const built = buildInterleavedPrompt(`<i>${c.text}`, 1, tok);
     const features = await resample(run, model.connector, await encodeImages(run, model.visual, rasterToImage(c.image)));
     const { states, tokens } = await mllmEncode(run, model.mllm, [{ tokens: built.tokens, imageMask: built.imageMask }], features);
-    const h = states.data as Float32Array;
+    const logits = ops.toHost(ops.tidy(() => model.mllm.logits(ops, ops.tensor(states.data as Float32Array, states.shape)))).data as Float32Array;
+    const v = model.mllm.config.vocabSize;
     const guess = (p: number) => {
-      let best = -1, top = -Infinity;
-      for (let k = 0; k < v; k++) {
-        let s = 0;
-        for (let j = 0; j < d; j++) s += h[p * d + j]! * table[k * d + j]!;
-        if (s > top) [top, best] = [s, k];
-      }
-      return best;
+      const row = logits.subarray(p * v, (p + 1) * v);
+      return row.indexOf(Math.max(...row));
     };
     let from = 0;
     c.words.forEach((w, slot) => {

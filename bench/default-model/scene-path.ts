@@ -7,18 +7,15 @@
 import path from 'node:path';
 import { readWeightFile, kosmosGFrom } from '../../models/kosmosg/weights.ts';
 import { buildInterleavedPrompt } from '../../models/prompt/interleaved.ts';
-import { conditionBench, imagePathFeatures, REPO_ROOT } from './conditions.ts';
+import { conditionBench, countOption, imagePathFeatures, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { pair } from '../../models/world/eval-set.ts';
 import { render, pick } from '../../models/world/scene.ts';
 import { BACKGROUND_NAMES, COLOR_NAMES, SHAPES } from '../../models/world/palette.ts';
 import { Rng } from '../../models/ops/random.ts';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--scenes');
-const count = at >= 0 ? Number(args[at + 1]) : 600;
-const positional = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
-const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(positional);
+const { count, rest } = countOption(process.argv.slice(2), 'scenes', 600);
+const { kosmosFiles, runner, mllmTokenizer } = await conditionBench(rest);
 
 const ATTRIBUTES = ['left colour', 'left shape', 'right colour', 'right shape', 'background'] as const;
 const rng = new Rng(2024);
