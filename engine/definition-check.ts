@@ -30,6 +30,7 @@ export function checkDefinition(def: AnyNodeDefinition, pack: string): string[] 
     if (!NAME.test(name)) problems.push(`${where}: input name "${name}" is not an identifier`);
     if (typeof spec?.type !== 'string' || spec.type === '') problems.push(`${where}: input "${name}" needs a socket type`);
     if (name in def.widgets) problems.push(`${where}: "${name}" is both an input and a widget`);
+    if (spec?.lazy === true && spec.recompute === true) problems.push(`${where}: input "${name}" cannot be both lazy and recompute`);
   }
   for (const [name, spec] of Object.entries(def.outputs)) {
     if (!NAME.test(name)) problems.push(`${where}: output name "${name}" is not an identifier`);

@@ -7,10 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AnyNodeDefinition, NodeContext, OutputFile, StepInfo } from './node-def.ts';
+import type { AnyNodeDefinition, Lazy, NodeContext, OutputFile, StepInfo } from './node-def.ts';
 import { nodeContext, type JobScope } from './context.ts';
 import { CancelledError, KosmosError, errorCode, errorMessage, type WorkflowIssue } from './errors.ts';
-import type { Workflow } from './format.ts';
+import type { Link, Workflow } from './format.ts';
 import type { Registry } from './registry.ts';
 import { validateWorkflow } from './validate.ts';
 import { compileWorkflow, type CompiledGraph, type CompiledNode } from './compile.ts';
@@ -270,10 +270,23 @@ export class Executor {
     }
   }
 
-  /** The arguments of `execute`: widget values, linked values and recompute functions, by name. */
-  private buildArgs(job: Job, node: CompiledNode, valuesOf: (id: string) => Record<string, unknown> | undefined): Record<string, unknown> {
+  /**
+   * The arguments of `execute`: widget values, linked values and recompute functions, by name. A lazy input gets a
+   * function: `lazyOf` builds it inside a recompute region (computing the source on the first call); in the main
+   * order the source has run already and the function resolves to its value.
+   */
+  private buildArgs(
+    job: Job,
+    node: CompiledNode,
+    valuesOf: (id: string) => Record<string, unknown> | undefined,
+    lazyOf?: (link: Link) => Lazy,
+  ): Record<string, unknown> {
     const args: Record<string, unknown> = { ...node.widgets };
     for (const [name, link] of Object.entries(node.links)) {
+      if (ownValue(node.def.inputs, name)?.lazy === true && lazyOf !== undefined) {
+        args[name] = lazyOf(link);
+        continue;
+      }
       if (ownValue(node.def.inputs, name)?.recompute === true) {
         const region = job.plan.regions.get(node.id)?.get(name);
         if (region === undefined) {
@@ -284,7 +297,8 @@ export class Executor {
       }
       const values = valuesOf(link.node);
       if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${node.id}" ran`);
-      args[name] = ownValue(values, link.output);
+      const value = ownValue(values, link.output);
+      args[name] = ownValue(node.def.inputs, name)?.lazy === true ? async () => value : value;
     }
     this.resolvePathArgs(node, args);
     return args;
@@ -311,27 +325,56 @@ export class Executor {
     return path.resolve(this.options.baseDir ?? process.cwd(), value);
   }
 
-  /** The function a `recompute` input receives: re-run the per-step region with ctx.step set. */
+  /**
+   * The function a `recompute` input receives: re-run the per-step region with ctx.step set. Nodes run on demand
+   * from the source, one at a time in dependency order; a node reached only through lazy inputs runs when one of
+   * them is called, so a mix that trains on one data set per step loads and builds only that one.
+   */
   private recompute(job: Job, region: RecomputeRegion, owner: string): (step: StepInfo) => Promise<unknown> {
+    const members = new Set(region.nodes);
     return async (step: StepInfo) => {
       if (job.signal.aborted) throw new CancelledError();
       if (region.nodes.length === 0) return job.values.get(region.source.node)?.[region.source.output];
       // Values computed inside a region belong to the caller (a training step disposes them under its own scope).
-      const local = new Map<string, Record<string, unknown>>();
-      for (const id of region.nodes) {
-        const node = job.graph.nodes.get(id)!;
-        try {
-          const args = this.buildArgs(job, node, (dep) => local.get(dep) ?? job.values.get(dep));
-          const files: OutputFile[] = [];
-          local.set(id, checkOutputs(node.def, await node.def.execute(args as never, this.context(job, id, files, step))));
-          if (files.length > 0) job.emit({ type: 'node_done', jobId: job.id, nodeId: owner, seconds: 0, outputs: files });
-        } catch (error) {
-          if (error instanceof NodeFailure) throw error;
-          throw new NodeFailure(id, node.type, error);
+      const local = new Map<string, Promise<Record<string, unknown>>>();
+      const run = (id: string): Promise<Record<string, unknown>> => {
+        let pending = local.get(id);
+        if (pending === undefined) {
+          pending = this.runInRegion(job, id, members, run, step, owner);
+          local.set(id, pending);
         }
-      }
-      return local.get(region.source.node)![region.source.output];
+        return pending;
+      };
+      return (await run(region.source.node))[region.source.output];
     };
+  }
+
+  /** One node of a recompute region: its eager in-region inputs first (in link order), then the node itself. */
+  private async runInRegion(
+    job: Job,
+    id: string,
+    members: ReadonlySet<string>,
+    run: (id: string) => Promise<Record<string, unknown>>,
+    step: StepInfo,
+    owner: string,
+  ): Promise<Record<string, unknown>> {
+    const node = job.graph.nodes.get(id)!;
+    const ready = new Map<string, Record<string, unknown>>();
+    for (const [name, link] of Object.entries(node.links)) {
+      if (members.has(link.node) && ownValue(node.def.inputs, name)?.lazy !== true) ready.set(link.node, await run(link.node));
+    }
+    if (job.signal.aborted) throw new CancelledError();
+    try {
+      const lazyOf = (link: Link): Lazy => async () => ownValue(members.has(link.node) ? await run(link.node) : job.values.get(link.node) ?? {}, link.output);
+      const args = this.buildArgs(job, node, (dep) => ready.get(dep) ?? job.values.get(dep), lazyOf);
+      const files: OutputFile[] = [];
+      const outputs = checkOutputs(node.def, await node.def.execute(args as never, this.context(job, id, files, step)));
+      if (files.length > 0) job.emit({ type: 'node_done', jobId: job.id, nodeId: owner, seconds: 0, outputs: files });
+      return outputs;
+    } catch (error) {
+      if (error instanceof NodeFailure) throw error;
+      throw new NodeFailure(id, node.type, error);
+    }
   }
 
   private context(job: Job, nodeId: string, files: OutputFile[], step?: StepInfo): NodeContext {

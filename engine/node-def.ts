@@ -30,6 +30,13 @@ export interface InputSpec {
    */
   recompute?: boolean;
   /**
+   * A node that needs only some of its inputs on a given run (a mix that trains on one data set per step, a
+   * switch) declares them `lazy`: execute receives a `Lazy` function and calls it for the inputs it uses. Inside a
+   * recompute region an input never called is never computed, nor is anything upstream of it that nothing else
+   * needs; in the main order the value is computed beforehand and the function resolves to it.
+   */
+  lazy?: boolean;
+  /**
    * `execute` changes this input's value in place (a training loop updating a model's weights). After the node
    * runs, the engine drops the cache entry that held the value, so a later run builds it afresh instead of
    * reusing the changed one under a key that still describes the original.
@@ -44,6 +51,9 @@ export interface OutputSpec {
 
 /** What a `recompute` input receives: call it once per training step. */
 export type Recompute<T = unknown> = (step: StepInfo) => Promise<T>;
+
+/** What a wired `lazy` input receives: call it for the value (an optional input left unwired is undefined). */
+export type Lazy<T = unknown> = () => Promise<T>;
 
 export interface StepInfo {
   /** 0-based optimisation step. */
@@ -120,6 +130,10 @@ type WidgetValue<W extends WidgetSpec> = W['kind'] extends 'BOOLEAN'
 
 type InputValue<I extends InputSpec> = I['recompute'] extends true
   ? Recompute<ValueOfSocket<I['type']>>
+  : I['lazy'] extends true
+    ? I['optional'] extends true
+      ? Lazy<ValueOfSocket<I['type']>> | undefined
+      : Lazy<ValueOfSocket<I['type']>>
   : I['optional'] extends true
     ? ValueOfSocket<I['type']> | undefined
     : ValueOfSocket<I['type']>;

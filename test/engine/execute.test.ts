@@ -219,6 +219,39 @@ test('recompute inputs re-run the per-step region each step; static nodes run on
   assert.deepEqual((await executor.run(plain)).outputs.loop!.values, { total: 30 });
 });
 
+test('lazy inputs: inside a recompute region only the inputs a node asks for are computed', async () => {
+  // Two per-step branches behind a lazy switch: each step computes the branch it takes and nothing of the other.
+  const w = wf([
+    { id: 'bias', type: 'Num', widgets: { value: 10 } },
+    { id: 'step', type: 'StepValue' },
+    { id: 'even', type: 'Add', inputs: { a: 'step.value', b: 'bias.value' } },
+    { id: 'odd', type: 'Add', widgets: { mode: 'double' }, inputs: { a: 'step.value' } },
+    { id: 'pick', type: 'PickByStep', inputs: { a: 'even.sum', b: 'odd.sum' } },
+    { id: 'loop', type: 'Loop', widgets: { steps: 5 }, inputs: { loss: 'pick.value' } },
+  ]);
+  const result = await new Executor(registry).run(w);
+  assert.equal(result.status, 'ok');
+  assert.deepEqual(result.outputs.loop!.values, { total: 10 + 2 + 12 + 6 + 14 });
+  assert.equal(calls.get('PickByStep'), 5);
+  // Five Adds, one a step (three even, two odd): computing both branches every step would be ten.
+  assert.equal(calls.get('Add'), 5);
+  // StepValue feeds both branches and runs once per step, not once per branch.
+  assert.equal(calls.get('StepValue'), 5);
+  // An optional lazy input left open is undefined; in the main order a lazy input resolves to its computed value.
+  const open = await new Executor(registry).run(wf([
+    { id: 'step', type: 'StepValue' },
+    { id: 'pick', type: 'PickByStep', inputs: { a: 'step.value' } },
+    { id: 'loop', type: 'Loop', widgets: { steps: 3 }, inputs: { loss: 'pick.value' } },
+  ]));
+  assert.deepEqual(open.outputs.loop!.values, { total: 0 + 1 + 2 });
+  const main = await new Executor(registry).run(wf([
+    { id: 'n', type: 'Num', widgets: { value: 4 } },
+    { id: 'pick', type: 'PickByStep', inputs: { a: 'n.value' } },
+    { id: 'o', type: 'Out', inputs: { value: 'pick.value' } },
+  ]));
+  assert.deepEqual(main.outputs.o!.values, { value: 4 });
+});
+
 test('a node failing inside a recompute region is named in the error', async () => {
   const w = wf([
     { id: 'step', type: 'StepValue' },

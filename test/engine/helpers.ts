@@ -169,6 +169,15 @@ export const testNodes = [
     execute: (_args, ctx) => (count('StepValue'), { value: ctx.step?.step ?? -1 }),
   }),
   defineNode({
+    type: 'PickByStep',
+    category: 'test',
+    description: 'lazy inputs: takes a on even steps and b on odd ones, asking only for the one it takes',
+    inputs: { a: { type: 'FLOAT', lazy: true }, b: { type: 'FLOAT', optional: true, lazy: true } },
+    widgets: {},
+    outputs: { value: { type: 'FLOAT' } },
+    execute: async ({ a, b }, ctx) => (count('PickByStep'), { value: (ctx.step?.step ?? 0) % 2 === 1 && b !== undefined ? await b() : await a() }),
+  }),
+  defineNode({
     type: 'Loop',
     category: 'test',
     description: 'calls its recompute input for each step and sums the results',

@@ -74,7 +74,9 @@ test('BuildSequences loads spliced and target images, and refuses a mode the dat
 
 test('MixLosses: sample follows the weights, sum adds weighted losses', async () => {
   const ops = await trainingOps();
-  const loss = (v: number, name: string) => ({ name, compute: () => ops.tensor(Float32Array.of(v), []) });
+  // Inputs are lazy: each is a function the node calls for the loss it uses.
+  const asked = new Map<string, number>();
+  const loss = (v: number, name: string) => async () => (asked.set(name, (asked.get(name) ?? 0) + 1), { name, compute: () => ops.tensor(Float32Array.of(v), []) });
   const a = loss(1, 'a'), b = loss(10, 'b');
   const names = new Map<string, number>();
   for (let step = 0; step < 200; step++) {
@@ -82,6 +84,8 @@ test('MixLosses: sample follows the weights, sum adds weighted losses', async ()
     names.set(l.name, (names.get(l.name) ?? 0) + 1);
   }
   assert.ok(names.get('mix:b')! > 120 && names.get('mix:b')! < 180, JSON.stringify([...names]));
+  // 'sample' asks only for the loss it drew.
+  assert.deepEqual([asked.get('a'), asked.get('b')], [names.get('mix:a'), names.get('mix:b')]);
   const only = await exec(MixLosses, { a, b, weights: '0,1', mode: 'sample' }, nodeContext({ step: 0, seed: 1 }));
   assert.equal(only.loss.name, 'mix:b');
   const { loss: sum } = await exec(MixLosses, { a, b, weights: '2,0.5', mode: 'sum' });
