@@ -377,7 +377,10 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       const alignBranch = (key: string, loader: string, file: string, mode: string, share: number) => {
         g.add(`data_${key}`, loader, { path: rel(file) });
         batch(`batch_${key}`, `data_${key}`);
-        g.add(`seq_${key}`, 'BuildSequences', sequences(mode, 0, FEW_SHAPES), { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
+        // Edits aligned without the input's caption in the prompt: held-out edits show the scene only as a picture,
+        // and a caption beside it would let the words do the image path's work (the diffusion branch keeps 50 %).
+        const seq = { ...sequences(mode, 0, FEW_SHAPES), ...(mode === 'edit' ? { drop_caption_prob: 1 } : {}) };
+        g.add(`seq_${key}`, 'BuildSequences', seq, { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
         g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
         g.add(`loss_${key}`, 'ConditionAlignLoss', {}, { condition: `cond_${key}.condition`, clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer' });
         conditionAligned.push({ key, share });

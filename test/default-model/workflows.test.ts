@@ -80,6 +80,10 @@ test('recipe settings: an image-alignment share aligns compositional prompts to 
   assert.equal(node(edits, 'loss_aedit').type, 'ConditionAlignLoss');
   assert.equal(node(edits, 'data_aedit').type, 'LoadEditTriples');
   assert.equal(node(edits, 'seq_aedit').widgets!.mode, 'edit');
+  // Aligned edits never carry the input's caption (held-out edits show the scene as a picture only); the diffusion
+  // branch keeps the paper's 50 %.
+  assert.equal(node(edits, 'seq_aedit').widgets!.drop_caption_prob, 1);
+  assert.equal(node(edits, 'seq_edit').widgets!.drop_caption_prob, 0.5);
 
   const unet = stageWorkflow('unet', paths, { ...STAGE_SETTINGS.unet, ema: 0.999, every: 500 });
   assert.equal(node(unet, 'train').widgets!.ema_decay, 0.999);
