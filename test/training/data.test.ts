@@ -50,6 +50,20 @@ test('image captions from a folder and from JSONL; images resized and centre-cro
   assert.match(d.report.skipped[0]!.reason, /not found/);
 });
 
+test('loadImage keeps decoded pictures, and decodes a file replaced at the same path again', async () => {
+  const dir = tempDir();
+  const file = await writePng(dir, 'p.png', [255, 0, 0]);
+  const first = await loadImage({ path: file }, 4, 'test');
+  assert.deepEqual(await loadImage({ path: file }, 4, 'test'), first);
+  assert.ok(Math.abs(first[0]! - 1) < 0.01 && first[16]! < 0.01);
+  // Another size of the same file is its own entry.
+  assert.equal((await loadImage({ path: file }, 2, 'test')).length, 3 * 4);
+  // Rewritten in place (new content, new modification time / size): the new picture, not the kept one.
+  writeFileSync(file, await solidPng(0, 0, 255, 10, 6));
+  const second = await loadImage({ path: file }, 4, 'test');
+  assert.ok(second[0]! < 0.01 && Math.abs(second[32]! - 1) < 0.01, `${second[0]} ${second[32]}`);
+});
+
 test('compositional TSV with base64 PNG columns (§1.10) and JSONL with paths', async () => {
   const dir = tempDir();
   const b64 = async (r: number, g: number, b: number) => (await solidPng(r, g, b, 80, 80)).toString('base64');
