@@ -365,7 +365,11 @@ export class Executor {
     }
     if (job.signal.aborted) throw new CancelledError();
     try {
-      const lazyOf = (link: Link): Lazy => async () => ownValue(members.has(link.node) ? await run(link.node) : job.values.get(link.node) ?? {}, link.output);
+      const lazyOf = (link: Link): Lazy => async () => {
+        const values = members.has(link.node) ? await run(link.node) : job.values.get(link.node);
+        if (values === undefined) throw new Error(`engine: value of "${link.node}" was released before "${id}" ran`);
+        return ownValue(values, link.output);
+      };
       const args = this.buildArgs(job, node, (dep) => ready.get(dep) ?? job.values.get(dep), lazyOf);
       const files: OutputFile[] = [];
       const outputs = checkOutputs(node.def, await node.def.execute(args as never, this.context(job, id, files, step)));
