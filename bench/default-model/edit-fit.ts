@@ -42,7 +42,10 @@ const heldOut: EditCase[] = buildEvalSet({ perTask: 24 })
   .map((i) => ({ prompt: i.prompt, picture: rasterToImage(i.images[0]!), meaning: readingOrder(caption(i.target)) }));
 const training: EditCase[] = [];
 for (const row of readEditTriples(editsFile).rows.slice(0, rowCount)) {
-  if (!row.meaning) throw new Error(`${editsFile}:${row.line}: no "meaning" (train-default writes it before stage 3)`);
+  if (!row.meaning) {
+    console.error(`edit-fit: ${editsFile}:${row.line}: no "meaning" (train-default writes it before stage 3)`);
+    process.exit(2);
+  }
   const size = DEFAULT_IMAGE_SIZE;
   const data = await loadImage(row.pairs[0]!.input, size, `${editsFile}:${row.line}`);
   training.push({ prompt: `<i> ${row.instruction}`, picture: { data, batch: 1, channels: 3, height: size, width: size }, meaning: row.meaning });
