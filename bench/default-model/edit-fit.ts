@@ -15,7 +15,7 @@ import type { ImageValue } from '../../models/image.ts';
 import { conditionBench, countOption, mean, relDiff, REPO_ROOT } from './conditions.ts';
 import { rasterToImage } from '../../default-model/generate.ts';
 import { caption } from '../../models/world/scene.ts';
-import { readingOrder } from '../../models/world/heldout.ts';
+import { parseCaption, readingOrder } from '../../models/world/heldout.ts';
 import { buildEvalSet } from '../../models/world/eval-set.ts';
 import { DEFAULT_IMAGE_SIZE } from '../../default-model/config.ts';
 
@@ -35,7 +35,7 @@ interface EditCase {
   /** The edited scene's caption, reading order. */
   meaning: string;
 }
-const isPair = (text: string) => / (left of|right of|above|below) /.test(text);
+const isPair = (caption: string) => (parseCaption(caption)?.things.length ?? 0) > 1;
 
 const heldOut: EditCase[] = buildEvalSet({ perTask: 24 })
   .filter((i) => i.task === 'edit')
