@@ -374,13 +374,10 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
       // (the compositional rows, subjects as images) and edits (the edited scene's caption). Both go through one
       // ConditionAlignLoss branch each, mixed by their shares into one extra loss.
       const conditionAligned: { key: string; share: number }[] = [];
-      const alignBranch = (key: string, loader: string, file: string, mode: string, share: number) => {
+      const alignBranch = (key: string, loader: string, file: string, mode: string, share: number, seqWidgets: Record<string, unknown> = {}) => {
         g.add(`data_${key}`, loader, { path: rel(file) });
         batch(`batch_${key}`, `data_${key}`);
-        // Edits aligned without the input's caption in the prompt: held-out edits show the scene only as a picture,
-        // and a caption beside it would let the words do the image path's work (the diffusion branch keeps 50 %).
-        const seq = { ...sequences(mode, 0, FEW_SHAPES), ...(mode === 'edit' ? { drop_caption_prob: 1 } : {}) };
-        g.add(`seq_${key}`, 'BuildSequences', seq, { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
+        g.add(`seq_${key}`, 'BuildSequences', { ...sequences(mode, 0, FEW_SHAPES), ...seqWidgets }, { batch: `batch_${key}.batch`, tokenizer: 'tok.tokenizer' });
         g.add(`cond_${key}`, 'KosmosGCondition', {}, { ...kosmosParts, sequences: `seq_${key}.sequences` });
         g.add(`loss_${key}`, 'ConditionAlignLoss', {}, { condition: `cond_${key}.condition`, clip_text: 'clip_text.clip_text', clip_tokenizer: 'clip_tok.tokenizer' });
         conditionAligned.push({ key, share });
@@ -390,7 +387,9 @@ export function stageWorkflow(stage: StageName, paths: StagePaths, settings: Sta
         description += ` ${Math.round(alignImages * 100)} % of the steps align the condition of subject-driven prompts (subjects as images) to the CLIP text condition of what they mean.`;
       }
       if (alignEdits > 0) {
-        alignBranch('aedit', 'LoadEditTriples', K.edits, 'edit', alignEdits);
+        // Without the input's caption in the prompt: held-out edits show the scene only as a picture, and a caption
+        // beside it would let the words do the image path's work (the diffusion branch keeps 50 %).
+        alignBranch('aedit', 'LoadEditTriples', K.edits, 'edit', alignEdits, { drop_caption_prob: 1 });
         description += ` ${Math.round(alignEdits * 100)} % align the condition of edit prompts to the CLIP text condition of the edited scene's caption.`;
       }
       if (conditionAligned.length === 1) extra.push({ loss: `loss_${conditionAligned[0]!.key}.loss`, share: conditionAligned[0]!.share });
